@@ -1,0 +1,20 @@
+# Writes OUT: a C file holding every preset YAML of FILES as a string,
+# named after the file's stem ("skylake" for configs/skylake.yaml).
+# FILES is '|'-separated (a ';' list would be split on the command line).
+string(REPLACE "|" ";" FILES "${FILES}")
+set(body "/* Generated from the configs folder by embed_presets.cmake. */\n#include <stddef.h>\n")
+set(table "")
+set(n 0)
+list(SORT FILES)
+foreach(f IN LISTS FILES)
+  get_filename_component(stem ${f} NAME_WE)
+  file(READ ${f} hex HEX)
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," hex "${hex}")
+  string(APPEND body "static const char preset_${n}[] = {${hex}0x00};\n")
+  string(APPEND table "    {\"${stem}\", preset_${n}},\n")
+  math(EXPR n "${n}+1")
+endforeach()
+string(APPEND body "const struct mmusim_preset { const char *name; const char *yaml; } mmusim_presets[] = {\n${table}    {NULL, NULL}\n};\n")
+string(APPEND body "const size_t mmusim_preset_count = ${n};\n")
+file(WRITE ${OUT}.tmp "${body}")
+file(RENAME ${OUT}.tmp ${OUT})

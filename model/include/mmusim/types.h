@@ -1,0 +1,54 @@
+/* types.h -- small value types shared by every part of the mmusim model.
+ *
+ * A memory reference is a value struct {va, kind, priv} (as Dinero IV's
+ * d4memref is); page sizes are identified by their shift (12 = 4 KiB, 21 =
+ * 2 MiB, 22 = 4 MiB, 30 = 1 GiB) and, where a bit set is handier, by an
+ * index into MM_PS_* below.  Times are in core cycles, as uint64_t. */
+#ifndef MMUSIM_TYPES_H
+#define MMUSIM_TYPES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum mm_kind {
+    MM_LOAD = 0,
+    MM_STORE = 1,
+    MM_IFETCH = 2,
+} mm_kind;
+
+typedef enum mm_priv {
+    MM_USER = 0,       /* CPL 3 */
+    MM_SUPERVISOR = 1, /* CPL 0-2 */
+} mm_priv;
+
+/* Page-size indices.  MM_PS_2M also names the 4 MiB leaf of x86-32 PSE
+ * paging: it is "the page size of a leaf one level above the PTE", which is
+ * the slot real cores give it (Intel's "2M/4M" TLB arrays). */
+enum {
+    MM_PS_4K = 0,
+    MM_PS_2M = 1,
+    MM_PS_1G = 2,
+    MM_PS_COUNT = 3,
+};
+
+#define MM_PS_BIT(ps) (1u << (ps))
+
+/* Index (MM_PS_*) of a page shift; -1 if the shift is not a page size. */
+static inline int mm_ps_of_shift(unsigned shift)
+{
+    switch (shift) {
+    case 12: return MM_PS_4K;
+    case 21: case 22: return MM_PS_2M;
+    case 30: return MM_PS_1G;
+    default: return -1;
+    }
+}
+
+/* Short name of a page-size index: "4k", "2m", "1g". */
+const char *mm_ps_name(int ps);
+
+/* Cycles: every time in the model is an absolute core-cycle number. */
+typedef uint64_t mm_cycle;
+
+#endif

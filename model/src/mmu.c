@@ -1,0 +1,661 @@
+/* mmu.c -- one CPU's MMU: front end, TLB hierarchy, walker pool, context
+ * switches and invalidation (see mmu.h and model/README.md).
+ *
+ * Time: accesses are processed in program order.  Each gets an issue cycle
+ * from the front end (in order, issue_width per cycle, at most
+ * max_outstanding in flight); its lookups happen at that cycle and its fills
+ * are queued with the cycle they take effect (the completion cycle).  Before
+ * an access looks anything up, fills due at or before its issue cycle are
+ * applied -- so an access issued while a walk is in flight misses, and can
+ * merge with the walk, as in hardware.
+ *
+ * Invariant: next_fill == the smallest `at` in the pending-fill list, or
+ * UINT64_MAX when it is empty; the hot path tests only next_fill. */
+#include "mmusim/mmu.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mmusim/pwc.h"
+
+#define MAX_OUTSTANDING 256
+#define MAX_ASIDS 4096
+
+/* Fill targets. */
+#define FILL_ITLB 1u
+#define FILL_DTLB 2u
+#define FILL_STLB 4u
+
+typedef struct pending_fill {
+    mm_cycle at;
+    tlb_entry e;
+    unsigned targets;
+} pending_fill;
+
+/* Per access kind (load, store, ifetch) counters, in perf/Intel terms. */
+typedef struct kind_counters {
+    uint64_t lookups, l1_misses, stlb_hits, walks_completed, walks_by_ps[MM_PS_COUNT];
+    uint64_t walk_pending, walk_active, faults, merged;
+    mm_cycle active_until;
+} kind_counters;
+
+typedef struct mmu_counters {
+    kind_counters k[3];
+    uint64_t translations;
+    uint64_t l1_hits[2], l1_evictions[2];     /* [0] itlb, [1] dtlb */
+    uint64_t stlb_lookups, stlb_hits, stlb_evictions, back_invalidations;
+    uint64_t dirty_rewalks, perm_rewalks;
+    uint64_t cr3_writes, cr3_noflush, invlpg, invpcid[4], full_flushes, asid_recycles;
+    uint64_t tlb_entries_flushed, pwc_entries_flushed;
+    uint64_t page_faults;
+} mmu_counters;
+
+struct mmu {
+    mm_config cfg;
+    unsigned cpu;
+    const paging_mode *mode;
+    physmem *pm;
+    memsys *ms;
+    tlb *itlb, *dtlb, *stlb;
+    pwc *pwc;
+    walker *walker;
+    walk_regs regs;
+    unsigned l1_lat[3];               /* by mm_kind: dtlb, dtlb, itlb latency */
+    unsigned stlb_lat;
+
+    /* front end */
+    mm_cycle *issued;                 /* ring of the last issue_width issue cycles */
+    unsigned issued_pos;
+    mm_cycle last_issue, min_issue, now;
+    mm_cycle heap[MAX_OUTSTANDING];   /* completion cycles in flight (min-heap) */
+    unsigned nheap;
+
+    /* pending fills */
+    pending_fill *fills;
+    size_t nfills, capfills;
+    mm_cycle next_fill;
+
+    /* Linux-style dynamic ASIDs */
+    uint64_t asid_owner[MAX_ASIDS];
+    bool asid_used[MAX_ASIDS];
+    unsigned next_asid;
+
+    walk_result last;
+    mmu_counters c;
+};
+
+/* ---- memory port: the shared memsys ---- */
+
+static unsigned mem_read(void *ctx, uint64_t pa, unsigned level, mm_cycle now, unsigned *src)
+{
+    (void)level;
+    (void)now;
+    return memsys_read(ctx, pa, src);
+}
+
+static unsigned mem_rmw(void *ctx, uint64_t pa, unsigned level, mm_cycle now, unsigned *src)
+{
+    (void)level;
+    (void)now;
+    return memsys_rmw(ctx, pa, src);
+}
+
+mmu *mmu_create(const mm_config *cfg, unsigned cpu, physmem *pm, memsys *ms)
+{
+    mmu *m = calloc(1, sizeof *m);
+    if (!m)
+        return NULL;
+    m->cfg = *cfg;
+    m->cpu = cpu;
+    m->mode = cfg_mode(cfg);
+    m->pm = pm;
+    m->ms = ms;
+    /* Each CPU's random replacement gets its own stream. */
+    tlb_cfg t;
+    t = cfg->itlb.tlb;
+    t.seed += cpu * 0x100;
+    m->itlb = tlb_create(&t);
+    t = cfg->dtlb.tlb;
+    t.seed += cpu * 0x100;
+    m->dtlb = tlb_create(&t);
+    t = cfg->stlb.tlb;
+    t.seed += cpu * 0x100;
+    m->stlb = tlb_create(&t);
+    pwc_cfg pc = cfg->pwc;
+    pc.seed += cpu * 0x100;
+    m->pwc = pwc_create(&pc, m->mode);
+    walker_cfg wc = {.walkers = cfg->walker.walkers, .merge = cfg->walker.merge,
+                     .pa_bits = cfg->cpu.pa_bits, .pwc_latency = cfg->pwc.latency};
+    walker_mem port = {mem_read, mem_rmw, ms};
+    m->walker = walker_create(&wc, m->mode, pm, m->pwc, &port);
+    m->issued = calloc(cfg->frontend.issue_width, sizeof *m->issued);
+    if (!m->itlb || !m->dtlb || !m->stlb || !m->pwc || !m->walker || !m->issued) {
+        mmu_free(m);
+        return NULL;
+    }
+    m->regs.wp = cfg->cpu.wp;
+    m->regs.smep = cfg->cpu.smep;
+    m->regs.smap = cfg->cpu.smap;
+    m->l1_lat[MM_LOAD] = m->l1_lat[MM_STORE] = cfg->dtlb.latency;
+    m->l1_lat[MM_IFETCH] = cfg->itlb.latency;
+    m->stlb_lat = cfg->stlb.latency;
+    m->next_fill = UINT64_MAX;
+    return m;
+}
+
+void mmu_free(mmu *m)
+{
+    if (!m)
+        return;
+    tlb_free(m->itlb);
+    tlb_free(m->dtlb);
+    tlb_free(m->stlb);
+    walker_free(m->walker);
+    pwc_free(m->pwc);
+    free(m->issued);
+    free(m->fills);
+    free(m);
+}
+
+/* ---- front end ---- */
+
+static void heap_push(mmu *m, mm_cycle v)
+{
+    unsigned i = m->nheap++;
+    while (i > 0 && m->heap[(i - 1) / 2] > v) {
+        m->heap[i] = m->heap[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    m->heap[i] = v;
+}
+
+static mm_cycle heap_pop(mmu *m)
+{
+    mm_cycle top = m->heap[0], v = m->heap[--m->nheap];
+    unsigned i = 0;
+    for (;;) {
+        unsigned c = 2 * i + 1;
+        if (c >= m->nheap)
+            break;
+        if (c + 1 < m->nheap && m->heap[c + 1] < m->heap[c])
+            c++;
+        if (m->heap[c] >= v)
+            break;
+        m->heap[i] = m->heap[c];
+        i = c;
+    }
+    m->heap[i] = v;
+    return top;
+}
+
+/* The cycle the next access issues: in order, at most issue_width per
+ * cycle, and only once fewer than max_outstanding translations are in
+ * flight. */
+static inline mm_cycle frontend_issue(mmu *m)
+{
+    mm_cycle t = m->last_issue;
+    mm_cycle slot = m->issued[m->issued_pos] + 1;   /* issue_width accesses ago, plus one */
+    if (m->c.translations >= m->cfg.frontend.issue_width && slot > t)
+        t = slot;
+    if (m->min_issue > t)
+        t = m->min_issue;
+    while (m->nheap && m->heap[0] <= t)
+        heap_pop(m);
+    if (m->nheap >= m->cfg.frontend.max_outstanding)
+        t = heap_pop(m);
+    m->issued[m->issued_pos] = t;
+    m->issued_pos = m->issued_pos + 1 == m->cfg.frontend.issue_width ? 0 : m->issued_pos + 1;
+    m->last_issue = t;
+    return t;
+}
+
+static inline void frontend_complete(mmu *m, mm_cycle done)
+{
+    heap_push(m, done);
+    if (done > m->now)
+        m->now = done;
+}
+
+/* ---- fills ---- */
+
+static void queue_fill(mmu *m, mm_cycle at, const tlb_entry *e, unsigned targets)
+{
+    if (m->nfills == m->capfills) {
+        size_t cap = m->capfills ? 2 * m->capfills : 16;
+        pending_fill *n = realloc(m->fills, cap * sizeof *n);
+        if (!n)
+            abort();
+        m->fills = n;
+        m->capfills = cap;
+    }
+    m->fills[m->nfills++] = (pending_fill){at, *e, targets};
+    if (at < m->next_fill)
+        m->next_fill = at;
+}
+
+static void insert_l1(mmu *m, unsigned which, const tlb_entry *e)
+{
+    tlb *t = which ? m->dtlb : m->itlb;
+    tlb_entry victim;
+    if (tlb_insert(t, e, &victim))
+        m->c.l1_evictions[which]++;
+}
+
+static void apply_fill(mmu *m, const pending_fill *f)
+{
+    if (f->targets & FILL_STLB) {
+        tlb_entry victim;
+        if (tlb_insert(m->stlb, &f->e, &victim)) {
+            m->c.stlb_evictions++;
+            if (m->cfg.stlb_inclusive)
+                m->c.back_invalidations += tlb_remove(m->itlb, &victim) + tlb_remove(m->dtlb, &victim);
+        }
+    }
+    if (f->targets & FILL_ITLB)
+        insert_l1(m, 0, &f->e);
+    if (f->targets & FILL_DTLB)
+        insert_l1(m, 1, &f->e);
+}
+
+/* Apply every fill due at or before t, in (cycle, queue) order. */
+static void apply_fills(mmu *m, mm_cycle t)
+{
+    for (;;) {
+        size_t best = SIZE_MAX;
+        for (size_t i = 0; i < m->nfills; i++)
+            if (m->fills[i].at <= t && (best == SIZE_MAX || m->fills[i].at < m->fills[best].at))
+                best = i;
+        if (best == SIZE_MAX)
+            break;
+        pending_fill f = m->fills[best];
+        memmove(&m->fills[best], &m->fills[best + 1], (m->nfills - best - 1) * sizeof *m->fills);
+        m->nfills--;
+        apply_fill(m, &f);
+    }
+    m->next_fill = UINT64_MAX;
+    for (size_t i = 0; i < m->nfills; i++)
+        if (m->fills[i].at < m->next_fill)
+            m->next_fill = m->fills[i].at;
+}
+
+/* ---- translation ---- */
+
+static void kind_walk_active(kind_counters *k, mm_cycle from, mm_cycle to)
+{
+    k->walk_pending += to - from;
+    if (from >= k->active_until)
+        k->walk_active += to - from;
+    else if (to > k->active_until)
+        k->walk_active += to - k->active_until;
+    if (to > k->active_until)
+        k->active_until = to;
+}
+
+static inline bool entry_usable(const mmu *m, const tlb_entry *e, mm_kind kind, mm_priv priv)
+{
+    if (walk_perm_fault(&m->regs, kind, priv, e->perm))
+        return false;
+    return kind != MM_STORE || (e->perm & TLB_D);
+}
+
+static inline uint64_t entry_pa(const tlb_entry *e, uint64_t va)
+{
+    return (e->pfn << e->shift) | (va & ((1ull << e->shift) - 1));
+}
+
+/* Count why a cached entry could not be used; the caller re-walks. */
+static void drop_unusable(mmu *m, tlb *t, const tlb_entry *e, mm_kind kind, mm_priv priv)
+{
+    if (walk_perm_fault(&m->regs, kind, priv, e->perm))
+        m->c.perm_rewalks++;
+    else
+        m->c.dirty_rewalks++;
+    tlb_entry copy = *e;
+    tlb_remove(t, &copy);
+    if (t != m->stlb)
+        tlb_remove(m->stlb, &copy);
+}
+
+static void mmu_access_slow(mmu *m, uint64_t va, mm_kind kind, mm_priv priv, mm_cycle t,
+                            const tlb_entry *l1e, mmu_result *out)
+{
+    kind_counters *k = &m->c.k[kind];
+    tlb *l1 = kind == MM_IFETCH ? m->itlb : m->dtlb;
+    unsigned l1_target = kind == MM_IFETCH ? FILL_ITLB : FILL_DTLB;
+    mm_cycle at = t + m->l1_lat[kind];
+
+    if (l1e) {
+        /* Hit, but the cached permissions or a clean D bit force a walk. */
+        m->c.l1_hits[kind == MM_IFETCH ? 0 : 1]++;
+        drop_unusable(m, l1, l1e, kind, priv);
+    } else {
+        k->l1_misses++;
+        m->c.stlb_lookups++;
+        at += m->stlb_lat;
+        const tlb_entry *se = tlb_lookup(m->stlb, va, m->regs.pcid);
+        if (se && entry_usable(m, se, kind, priv)) {
+            m->c.stlb_hits++;
+            k->stlb_hits++;
+            out->done = at;
+            out->pa = entry_pa(se, va);
+            out->where = MMU_STLB_HIT;
+            out->shift = se->shift;
+            queue_fill(m, at, se, l1_target);
+            frontend_complete(m, at);
+            return;
+        }
+        if (se)
+            drop_unusable(m, m->stlb, se, kind, priv);
+    }
+
+    walk_req req = {va, kind, priv};
+    walker_request(m->walker, &m->regs, &req, at, &m->last);
+    const walk_result *r = &m->last;
+    out->done = r->end;
+    kind_walk_active(k, at, r->end);
+    if (r->merged) {
+        k->merged++;
+        out->where = MMU_MERGED;
+    } else {
+        out->where = MMU_WALK;
+    }
+    if (r->fault) {
+        out->fault = true;
+        out->error_code = r->error_code;
+        k->faults++;
+        m->c.page_faults++;
+    } else {
+        out->pa = r->pa;
+        out->shift = r->shift;
+        if (!r->merged) {
+            k->walks_completed++;
+            k->walks_by_ps[mm_ps_of_shift(r->shift)]++;
+            tlb_entry e = {.vpn = va >> r->shift, .pfn = r->pa >> r->shift, .pcid = m->regs.pcid,
+                           .shift = (uint8_t)r->shift, .perm = (uint8_t)r->perm};
+            queue_fill(m, r->end, &e, l1_target | FILL_STLB);
+        }
+    }
+    frontend_complete(m, out->done);
+}
+
+void mmu_access(mmu *m, uint64_t va, mm_kind kind, mm_priv priv, mmu_result *out)
+{
+    mm_cycle t = frontend_issue(m);
+    if (t >= m->next_fill)
+        apply_fills(m, t);
+    m->c.translations++;
+    m->c.k[kind].lookups++;
+    out->issue = t;
+    out->fault = false;
+    out->error_code = 0;
+    const tlb_entry *e = tlb_lookup(kind == MM_IFETCH ? m->itlb : m->dtlb, va, m->regs.pcid);
+    if (__builtin_expect(e && entry_usable(m, e, kind, priv), 1)) {
+        m->c.l1_hits[kind == MM_IFETCH ? 0 : 1]++;
+        out->done = t + m->l1_lat[kind];
+        out->pa = entry_pa(e, va);
+        out->where = MMU_L1_HIT;
+        out->shift = e->shift;
+        frontend_complete(m, out->done);
+        return;
+    }
+    mmu_access_slow(m, va, kind, priv, t, e, out);
+}
+
+void mmu_advance(mmu *m, mm_cycle cycle)
+{
+    if (cycle > m->min_issue)
+        m->min_issue = cycle;
+}
+
+mm_cycle mmu_now(const mmu *m)
+{
+    return m->now > m->last_issue ? m->now : m->last_issue;
+}
+
+/* ---- context and invalidation ---- */
+
+/* MOV CR3, INVLPG and INVPCID are serializing: every translation in flight
+ * completes and lands in the TLBs and page-walk caches before the flush. */
+static void serialize(mmu *m)
+{
+    mm_cycle t = mmu_now(m);
+    mmu_advance(m, t);
+    apply_fills(m, UINT64_MAX);
+    walker_drain(m->walker);
+}
+
+static void count_flush(mmu *m, unsigned tlb_entries, unsigned pwc_entries)
+{
+    m->c.tlb_entries_flushed += tlb_entries;
+    m->c.pwc_entries_flushed += pwc_entries;
+}
+
+static bool pcid_on(const mmu *m)
+{
+    return m->cfg.cpu.context != CTX_NOPCID;
+}
+
+void mmu_write_cr3(mmu *m, uint64_t root, uint16_t pcid, bool noflush)
+{
+    serialize(m);
+    m->regs.root = root;
+    m->regs.pcid = pcid_on(m) ? pcid : 0;
+    m->c.cr3_writes++;
+    if (pcid_on(m) && noflush) {
+        m->c.cr3_noflush++;
+        return;
+    }
+    unsigned n = 0, p = 0;
+    if (!pcid_on(m)) {
+        n = tlb_flush_nonglobal(m->itlb) + tlb_flush_nonglobal(m->dtlb) + tlb_flush_nonglobal(m->stlb);
+        p = pwc_flush_all(m->pwc);
+    } else {
+        n = tlb_flush_pcid(m->itlb, pcid) + tlb_flush_pcid(m->dtlb, pcid) + tlb_flush_pcid(m->stlb, pcid);
+        /* PA-tagged entries carry no PCID: a flushing CR3 write drops them all. */
+        p = pwc_get_design(m->pwc) == PWC_PTE ? pwc_flush_all(m->pwc) : pwc_flush_pcid(m->pwc, pcid);
+    }
+    count_flush(m, n, p);
+}
+
+void mmu_switch_to(mmu *m, uint64_t owner, uint64_t root)
+{
+    switch (m->cfg.cpu.context) {
+    case CTX_NOPCID:
+        mmu_write_cr3(m, root, 0, false);
+        return;
+    case CTX_PCID:
+        mmu_write_cr3(m, root, (uint16_t)(owner % 4095 + 1), true);
+        return;
+    case CTX_RECYCLE: {
+        /* Linux choose_new_asid(): keep the slot this mm had on this CPU,
+         * else take the next one round-robin and flush what it held.  The
+         * hardware PCID is the slot number + 1 (kern_pcid()). */
+        unsigned n = m->cfg.cpu.nr_asids;
+        for (unsigned a = 0; a < n; a++)
+            if (m->asid_used[a] && m->asid_owner[a] == owner) {
+                mmu_write_cr3(m, root, (uint16_t)(a + 1), true);
+                return;
+            }
+        unsigned a = m->next_asid;
+        m->next_asid = (a + 1) % n;
+        if (m->asid_used[a])
+            m->c.asid_recycles++;
+        m->asid_used[a] = true;
+        m->asid_owner[a] = owner;
+        mmu_write_cr3(m, root, (uint16_t)(a + 1), false);
+        return;
+    }
+    default:
+        assert(0);
+    }
+}
+
+/* The physical addresses of the entries a walk of va reads (for the PA-tagged
+ * PTE cache, which INVLPG must clean by address). */
+static unsigned path_entries(const mmu *m, uint64_t va, uint64_t *pa)
+{
+    const paging_mode *pm = m->mode;
+    uint64_t table = m->regs.root;
+    unsigned n = 0;
+    for (unsigned l = pm->levels; l >= 1; l--) {
+        pa[n] = paging_entry_pa(pm, l, table, va);
+        uint64_t e = paging_read_entry(pm, m->pm, pa[n++]);
+        if (!(e & PTE_P) || paging_is_leaf(pm, l, e))
+            break;
+        table = paging_entry_addr(pm, l, e);
+    }
+    return n;
+}
+
+static unsigned pwc_flush_address(mmu *m, uint64_t va, uint16_t pcid)
+{
+    if (pwc_get_design(m->pwc) == PWC_PTE) {
+        uint64_t pa[PAGING_MAX_LEVELS];
+        return pwc_flush_pte_addrs(m->pwc, pa, path_entries(m, va, pa));
+    }
+    return pwc_flush_va(m->pwc, va, pcid);
+}
+
+void mmu_invlpg(mmu *m, uint64_t va)
+{
+    serialize(m);
+    m->c.invlpg++;
+    uint16_t pcid = m->regs.pcid;
+    unsigned n = tlb_flush_va(m->itlb, va, pcid, true) + tlb_flush_va(m->dtlb, va, pcid, true) +
+                 tlb_flush_va(m->stlb, va, pcid, true);
+    count_flush(m, n, pwc_flush_address(m, va, pcid));
+}
+
+void mmu_invpcid(mmu *m, unsigned type, uint16_t pcid, uint64_t va)
+{
+    assert(type < 4);
+    serialize(m);
+    m->c.invpcid[type]++;
+    unsigned n = 0, p = 0;
+    switch (type) {
+    case 0: /* individual address, not globals */
+        n = tlb_flush_va(m->itlb, va, pcid, false) + tlb_flush_va(m->dtlb, va, pcid, false) +
+            tlb_flush_va(m->stlb, va, pcid, false);
+        p = pwc_flush_address(m, va, pcid);
+        break;
+    case 1: /* single context */
+        n = tlb_flush_pcid(m->itlb, pcid) + tlb_flush_pcid(m->dtlb, pcid) + tlb_flush_pcid(m->stlb, pcid);
+        p = pwc_get_design(m->pwc) == PWC_PTE ? pwc_flush_all(m->pwc) : pwc_flush_pcid(m->pwc, pcid);
+        break;
+    case 2: /* all contexts, globals too */
+        n = tlb_flush_all(m->itlb) + tlb_flush_all(m->dtlb) + tlb_flush_all(m->stlb);
+        p = pwc_flush_all(m->pwc);
+        break;
+    case 3: /* all contexts except globals */
+        n = tlb_flush_nonglobal(m->itlb) + tlb_flush_nonglobal(m->dtlb) + tlb_flush_nonglobal(m->stlb);
+        p = pwc_flush_all(m->pwc);
+        break;
+    }
+    count_flush(m, n, p);
+}
+
+void mmu_flush_all(mmu *m)
+{
+    serialize(m);
+    m->c.full_flushes++;
+    count_flush(m, tlb_flush_all(m->itlb) + tlb_flush_all(m->dtlb) + tlb_flush_all(m->stlb),
+                pwc_flush_all(m->pwc));
+}
+
+void mmu_set_ac(mmu *m, bool ac)
+{
+    m->regs.ac = ac;
+}
+
+const walk_regs *mmu_regs(const mmu *m) { return &m->regs; }
+tlb *mmu_itlb(mmu *m) { return m->itlb; }
+tlb *mmu_dtlb(mmu *m) { return m->dtlb; }
+tlb *mmu_stlb(mmu *m) { return m->stlb; }
+walker *mmu_walker(mmu *m) { return m->walker; }
+pwc *mmu_pwc(mmu *m) { return m->pwc; }
+const walk_result *mmu_last_walk(const mmu *m) { return &m->last; }
+
+/* ---- counters out ---- */
+
+static void export_kind(stats *s, const kind_counters *k, const char *intel)
+{
+    stats_addf(s, k->stlb_hits, "%s.stlb_hit", intel);
+    stats_addf(s, k->walks_completed, "%s.walk_completed", intel);
+    stats_addf(s, k->walks_by_ps[MM_PS_4K], "%s.walk_completed_4k", intel);
+    stats_addf(s, k->walks_by_ps[MM_PS_2M], "%s.walk_completed_2m_4m", intel);
+    stats_addf(s, k->walks_by_ps[MM_PS_1G], "%s.walk_completed_1g", intel);
+    stats_addf(s, k->walk_pending, "%s.walk_pending", intel);
+    stats_addf(s, k->walk_active, "%s.walk_active", intel);
+}
+
+void mmu_export_stats(const mmu *m, stats *s)
+{
+    const mmu_counters *c = &m->c;
+    const kind_counters *ld = &c->k[MM_LOAD], *st = &c->k[MM_STORE], *in = &c->k[MM_IFETCH];
+    stats_add(s, "cycles", mmu_now(m));
+    stats_add(s, "translations", c->translations);
+    stats_add(s, "dTLB-loads", ld->lookups);
+    stats_add(s, "dTLB-load-misses", ld->l1_misses);
+    stats_add(s, "dTLB-stores", st->lookups);
+    stats_add(s, "dTLB-store-misses", st->l1_misses);
+    stats_add(s, "iTLB-loads", in->lookups);
+    stats_add(s, "iTLB-load-misses", in->l1_misses);
+    stats_add(s, "page-faults", c->page_faults);
+    export_kind(s, ld, "dtlb_load_misses");
+    export_kind(s, st, "dtlb_store_misses");
+    export_kind(s, in, "itlb_misses");
+
+    stats_add(s, "itlb.hits", c->l1_hits[0]);
+    stats_add(s, "itlb.misses", in->l1_misses);
+    stats_add(s, "itlb.evictions", c->l1_evictions[0]);
+    stats_add(s, "dtlb.hits", c->l1_hits[1]);
+    stats_add(s, "dtlb.misses", ld->l1_misses + st->l1_misses);
+    stats_add(s, "dtlb.evictions", c->l1_evictions[1]);
+    stats_add(s, "stlb.hits", c->stlb_hits);
+    stats_add(s, "stlb.misses", c->stlb_lookups - c->stlb_hits);
+    stats_add(s, "stlb.evictions", c->stlb_evictions);
+    stats_add(s, "stlb.back_invalidations", c->back_invalidations);
+    stats_add(s, "tlb.dirty_rewalks", c->dirty_rewalks);
+    stats_add(s, "tlb.permission_rewalks", c->perm_rewalks);
+
+    const walker_counters *w = walker_get_counters(m->walker);
+    const paging_mode *pm = m->mode;
+    stats_add(s, "walker.walks", w->walks);
+    stats_add(s, "walker.merged", w->merged);
+    stats_add(s, "walker.faults", w->faults);
+    stats_add(s, "walker.queue_cycles", w->queue_cycles);
+    stats_add(s, "walker.walk_cycles", w->walk_cycles);
+    stats_add(s, "walker.active_cycles", w->active_cycles);
+    stats_add(s, "walker.ad_updates", w->ad_updates);
+    for (unsigned l = pm->levels; l >= 1; l--)
+        stats_addf(s, w->reads_by_level[l], "walker.pte_reads.%s", pm->linux_name[l]);
+    for (unsigned i = 0; i < memsys_nsources(m->ms); i++)
+        stats_addf(s, w->reads_by_src[i], "walker.pte_reads.%s", memsys_source_name(m->ms, i));
+    stats_add(s, "walker.pte_reads.pte_cache", w->reads_by_src[7]);
+    for (unsigned b = 0; b < 16; b++) {
+        if (b == 0)
+            stats_add(s, "walker.latency.0-1", w->hist[0]);
+        else if (b == 15)
+            stats_add(s, "walker.latency.32768+", w->hist[15]);
+        else
+            stats_addf(s, w->hist[b], "walker.latency.%u-%u", 1u << b, (2u << b) - 1);
+    }
+    for (unsigned l = pm->levels; l >= 2; l--)
+        stats_addf(s, w->pwc_hits[l], "pwc.%s.hits", pm->linux_name[l]);
+    stats_add(s, "pwc.misses", w->pwc_misses);
+    stats_add(s, "pwc.pte_cache.hits", w->pte_cache_hits);
+    stats_add(s, "pwc.pte_cache.misses", w->pte_cache_misses);
+
+    stats_add(s, "flush.cr3", c->cr3_writes - c->cr3_noflush);
+    stats_add(s, "flush.cr3_noflush", c->cr3_noflush);
+    stats_add(s, "flush.invlpg", c->invlpg);
+    for (unsigned i = 0; i < 4; i++)
+        stats_addf(s, c->invpcid[i], "flush.invpcid_%u", i);
+    stats_add(s, "flush.full", c->full_flushes);
+    stats_add(s, "flush.asid_recycles", c->asid_recycles);
+    stats_add(s, "flush.tlb_entries", c->tlb_entries_flushed);
+    stats_add(s, "flush.pwc_entries", c->pwc_entries_flushed);
+    for (unsigned ec = 0; ec < PF_EC_COUNT; ec++)
+        stats_addf(s, w->error_codes[ec], "faults.ec_0x%02x", ec);
+}

@@ -1,0 +1,354 @@
+/* walker.c -- the page-walk unit (see walker.h and model/README.md, "The
+ * cycle contract").
+ *
+ * One loop walks every paging mode: it starts at the deepest page-walk-cache
+ * hit (or the root), reads one entry per level from the physical memory
+ * image through the memory port, checks present and reserved bits, folds
+ * R/W, U/S and XD into the cumulative permissions, and stops at a leaf.  The
+ * leaf's permissions are checked against the access (each rule is one arm of
+ * perm_fault), then A and D are set by locked read-modify-writes.
+ *
+ * The pool: walker units are served FIFO in request order -- a request takes
+ * the unit that frees up first.  Walks in flight are kept until they have
+ * ended, for merging (a request for the same 4 KiB page, PCID, kind and
+ * privilege as a walk in flight completes with it) and for their deferred
+ * page-walk-cache fills, which become visible to walks starting at or after
+ * the walk's end. */
+#include "mmusim/walker.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mmusim/tlb.h"
+
+#define MAX_WALKERS 64
+#define SRC_SLOT_PTE_CACHE 7   /* reads_by_src index of PTE-cache hits */
+
+typedef struct inflight {
+    walk_result r;
+    uint16_t pcid;
+    mm_kind kind;
+    mm_priv priv;
+    bool filled;        /* page-walk-cache fills applied */
+} inflight;
+
+struct walker {
+    walker_cfg cfg;
+    const paging_mode *m;
+    physmem *pm;
+    pwc *pwc;
+    walker_mem mem;
+    mm_cycle free_at[MAX_WALKERS];   /* cycle each unit finishes its last walk */
+    mm_cycle active_until;           /* end of the union of walk intervals so far */
+    inflight *fl;                    /* walks not yet known to be finished */
+    size_t nfl, capfl;
+    walker_counters c;
+};
+
+walker *walker_create(const walker_cfg *cfg, const paging_mode *m, physmem *pm, pwc *c, const walker_mem *mem)
+{
+    assert(cfg->walkers >= 1 && cfg->walkers <= MAX_WALKERS);
+    walker *w = calloc(1, sizeof *w);
+    if (!w)
+        return NULL;
+    w->cfg = *cfg;
+    w->m = m;
+    w->pm = pm;
+    w->pwc = c;
+    w->mem = *mem;
+    return w;
+}
+
+void walker_free(walker *w)
+{
+    if (!w)
+        return;
+    free(w->fl);
+    free(w);
+}
+
+const walker_counters *walker_get_counters(const walker *w)
+{
+    return &w->c;
+}
+
+pwc *walker_pwc(walker *w)
+{
+    return w->pwc;
+}
+
+void walker_ec_string(uint32_t ec, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s %s %s%s%s", (ec & PF_P) ? "protection" : "not-present",
+             (ec & PF_WR) ? "write" : "read", (ec & PF_US) ? "user" : "supervisor",
+             (ec & PF_RSVD) ? " RSVD" : "", (ec & PF_ID) ? " ifetch" : "");
+}
+
+static uint32_t access_ec(const walker *w, const walk_regs *r, const walk_req *q)
+{
+    uint32_t ec = 0;
+    if (q->kind == MM_STORE)
+        ec |= PF_WR;
+    if (q->priv == MM_USER)
+        ec |= PF_US;
+    /* I/D is reported only when XD or SMEP makes fetches special. */
+    if (q->kind == MM_IFETCH && (w->m->has_xd || r->smep))
+        ec |= PF_ID;
+    return ec;
+}
+
+static unsigned hist_bucket(uint64_t cycles)
+{
+    unsigned b = 0;
+    while (cycles > 1 && b < 15) {
+        cycles >>= 1;
+        b++;
+    }
+    return b;
+}
+
+/* The walk loop.  Fills r from cycle `start`; does not touch the pool. */
+static void walk(walker *w, const walk_regs *regs, const walk_req *q, mm_cycle start, walk_result *r)
+{
+    const paging_mode *m = w->m;
+    pwc_design design = w->pwc ? pwc_get_design(w->pwc) : PWC_NONE;
+    unsigned pwc_lat = design == PWC_NONE ? 0 : w->cfg.pwc_latency;
+    mm_cycle t = start;
+    unsigned level = m->levels;
+    uint64_t table = regs->root;
+    unsigned perm = TLB_W | TLB_U | TLB_X;
+
+    memset(r, 0, sizeof *r);
+    r->va = q->va;
+    r->start = start;
+
+    if (design == PWC_SPLIT || design == PWC_UNIFIED) {
+        pwc_hit h = pwc_lookup(w->pwc, q->va, regs->pcid);
+        t += pwc_lat;
+        if (h.level) {
+            w->c.pwc_hits[h.level]++;
+            r->pwc_level = h.level;
+            level = h.level - 1;
+            table = paging_entry_addr(m, h.level, h.entry);
+            perm = r->pwc_perm = h.perm;
+        } else {
+            w->c.pwc_misses++;
+        }
+    }
+
+    uint64_t entry = 0;
+    for (;; level--) {
+        walk_step *s = &r->step[r->nsteps++];
+        s->level = level;
+        s->entry_pa = paging_entry_pa(m, level, table, q->va);
+        if (design == PWC_PTE && pwc_pte_lookup(w->pwc, s->entry_pa)) {
+            w->c.pte_cache_hits++;
+            s->src = WALK_SRC_PTE_CACHE;
+            s->latency = pwc_lat;
+            w->c.reads_by_src[SRC_SLOT_PTE_CACHE]++;
+        } else {
+            if (design == PWC_PTE)
+                w->c.pte_cache_misses++;
+            s->latency = w->mem.read(w->mem.ctx, s->entry_pa, level, t, &s->src);
+            w->c.reads_by_src[s->src < SRC_SLOT_PTE_CACHE ? s->src : SRC_SLOT_PTE_CACHE - 1]++;
+        }
+        w->c.reads_by_level[level]++;
+        t += s->latency;
+        entry = s->entry = paging_read_entry(m, w->pm, s->entry_pa);
+
+        if (!(entry & PTE_P)) {
+            r->fault = true;
+            r->error_code = access_ec(w, regs, q);
+            break;
+        }
+        if (entry & paging_rsvd_mask(m, level, entry, w->cfg.pa_bits)) {
+            r->fault = true;
+            r->error_code = PF_P | PF_RSVD | access_ec(w, regs, q);
+            break;
+        }
+        if (!m->no_perm[level]) {
+            if (!(entry & PTE_RW))
+                perm &= ~TLB_W;
+            if (!(entry & PTE_US))
+                perm &= ~TLB_U;
+            if (m->has_xd && (entry & PTE_XD))
+                perm &= ~TLB_X;
+        }
+        if (paging_is_leaf(m, level, entry))
+            break;
+        table = paging_entry_addr(m, level, entry);
+        assert(level > 1);
+    }
+
+    if (!r->fault && walk_perm_fault(regs, q->kind, q->priv, perm)) {
+        r->fault = true;
+        r->error_code = PF_P | access_ec(w, regs, q);
+    }
+    if (r->fault) {
+        r->fault_level = level;
+        w->c.faults++;
+        w->c.error_codes[r->error_code & (PF_EC_COUNT - 1)]++;
+        r->end = t;
+        return;
+    }
+
+    /* Hardware A/D updates: locked RMWs, top-down, after the leaf check. */
+    for (unsigned i = 0; i < r->nsteps; i++) {
+        walk_step *s = &r->step[i];
+        if (m->no_perm[s->level])
+            continue;   /* PAE PDPTEs have no A bit */
+        uint64_t want = PTE_A;
+        if (i == r->nsteps - 1 && q->kind == MM_STORE)
+            want |= PTE_D;
+        uint64_t cur = paging_read_entry(m, w->pm, s->entry_pa);
+        if ((cur & want) == want)
+            continue;
+        walk_write *wr = &r->write[r->nwrites++];
+        unsigned src;
+        wr->entry_pa = s->entry_pa;
+        wr->value = cur | want;
+        wr->latency = w->mem.rmw(w->mem.ctx, s->entry_pa, s->level, t, &src);
+        paging_write_entry(m, w->pm, s->entry_pa, wr->value);
+        t += wr->latency;
+        w->c.ad_updates++;
+    }
+
+    r->leaf = paging_read_entry(m, w->pm, r->step[r->nsteps - 1].entry_pa);
+    r->leaf_level = level;
+    r->shift = paging_leaf_shift(m, level);
+    r->pa = paging_entry_addr(m, level, r->leaf) | (q->va & ((1ull << r->shift) - 1));
+    r->perm = perm | ((r->leaf & PTE_D) ? TLB_D : 0) | ((r->leaf & PTE_G) ? TLB_G : 0);
+    r->end = t;
+}
+
+/* Cache the walk's valid non-leaf entries in the page-walk caches. */
+static void fill_pwc(walker *w, const walk_result *r, uint16_t pcid)
+{
+    pwc_design design = w->pwc ? pwc_get_design(w->pwc) : PWC_NONE;
+    if (design == PWC_NONE)
+        return;
+    const paging_mode *m = w->m;
+    /* The skipped levels' permissions are those the hit entry carried. */
+    unsigned perm = r->pwc_level ? r->pwc_perm : TLB_W | TLB_U | TLB_X;
+    for (unsigned i = 0; i < r->nsteps; i++) {
+        const walk_step *s = &r->step[i];
+        uint64_t e = s->entry;
+        if (!(e & PTE_P) || (e & paging_rsvd_mask(m, s->level, e, w->cfg.pa_bits)) ||
+            paging_is_leaf(m, s->level, e))
+            break;
+        if (!m->no_perm[s->level]) {
+            if (!(e & PTE_RW))
+                perm &= ~TLB_W;
+            if (!(e & PTE_US))
+                perm &= ~TLB_U;
+            if (m->has_xd && (e & PTE_XD))
+                perm &= ~TLB_X;
+        }
+        /* Cache the entry as it is after the walk's own A update. */
+        e = paging_read_entry(m, w->pm, s->entry_pa);
+        if (design == PWC_PTE)
+            pwc_pte_fill(w->pwc, s->entry_pa);
+        else
+            pwc_fill(w->pwc, r->va, pcid, s->level, e, perm);
+    }
+}
+
+/* Apply deferred fills of walks that ended at or before `t`, oldest end
+ * first, and forget finished walks that can no longer be merged with. */
+static void retire(walker *w, mm_cycle t, bool all)
+{
+    for (;;) {
+        size_t best = SIZE_MAX;
+        for (size_t i = 0; i < w->nfl; i++)
+            if (!w->fl[i].filled && (all || w->fl[i].r.end <= t) &&
+                (best == SIZE_MAX || w->fl[i].r.end < w->fl[best].r.end))
+                best = i;
+        if (best == SIZE_MAX)
+            break;
+        fill_pwc(w, &w->fl[best].r, w->fl[best].pcid);
+        w->fl[best].filled = true;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < w->nfl; i++)
+        if (!(w->fl[i].filled && w->fl[i].r.end <= t))
+            w->fl[k++] = w->fl[i];
+    w->nfl = k;
+}
+
+static void account(walker *w, const walk_result *r)
+{
+    w->c.walks++;
+    w->c.queue_cycles += r->start - r->request;
+    w->c.walk_cycles += r->end - r->start;
+    if (r->start >= w->active_until)
+        w->c.active_cycles += r->end - r->start;
+    else if (r->end > w->active_until)
+        w->c.active_cycles += r->end - w->active_until;
+    if (r->end > w->active_until)
+        w->active_until = r->end;
+    w->c.hist[hist_bucket(r->end - r->request)]++;
+}
+
+void walker_request(walker *w, const walk_regs *regs, const walk_req *req, mm_cycle when, walk_result *out)
+{
+    if (w->cfg.merge) {
+        for (size_t i = 0; i < w->nfl; i++) {
+            const inflight *f = &w->fl[i];
+            if (f->r.end > when && f->pcid == regs->pcid && f->kind == req->kind && f->priv == req->priv &&
+                (f->r.va >> 12) == (req->va >> 12)) {
+                *out = f->r;
+                out->va = req->va;
+                out->pa = f->r.fault ? 0 : (f->r.pa & ~((1ull << f->r.shift) - 1)) |
+                                               (req->va & ((1ull << f->r.shift) - 1));
+                out->merged = true;
+                out->request = when;
+                w->c.merged++;
+                return;
+            }
+        }
+    }
+    unsigned u = 0;
+    for (unsigned i = 1; i < w->cfg.walkers; i++)
+        if (w->free_at[i] < w->free_at[u])
+            u = i;
+    mm_cycle start = when > w->free_at[u] ? when : w->free_at[u];
+    retire(w, start, false);
+    walk(w, regs, req, start, out);
+    out->request = when;
+    w->free_at[u] = out->end;
+    account(w, out);
+
+    if (w->nfl == w->capfl) {
+        size_t cap = w->capfl ? 2 * w->capfl : 16;
+        inflight *n = realloc(w->fl, cap * sizeof *n);
+        if (!n)
+            abort();
+        w->fl = n;
+        w->capfl = cap;
+    }
+    w->fl[w->nfl++] = (inflight){.r = *out, .pcid = regs->pcid, .kind = req->kind, .priv = req->priv};
+}
+
+void walker_walk_now(walker *w, const walk_regs *regs, const walk_req *req, mm_cycle when, walk_result *out)
+{
+    walk(w, regs, req, when, out);
+    out->request = when;
+    account(w, out);
+    fill_pwc(w, out, regs->pcid);
+}
+
+mm_cycle walker_idle_at(const walker *w)
+{
+    mm_cycle t = 0;
+    for (unsigned i = 0; i < w->cfg.walkers; i++)
+        if (w->free_at[i] > t)
+            t = w->free_at[i];
+    return t;
+}
+
+void walker_drain(walker *w)
+{
+    retire(w, UINT64_MAX, true);
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs every build, test and plotting dependency of mmusim from Debian's
+# archive. Idempotent: packages already present are left alone, and the apt
+# lists are refreshed only when something is missing.
+set -euo pipefail
+
+pkgs=(
+  build-essential gcc g++ cmake pkg-config ninja-build
+  libzstd-dev zstd libyaml-dev libcriterion-dev liblzma-dev zlib1g-dev
+  valgrind verilator libsystemc-dev yosys
+  clang llvm libclang-rt-14-dev
+  python3 python3-matplotlib
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#pkgs[@]} packages already installed"
+  exit 0
+fi
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+echo "setup: installing ${missing[*]}"
+$SUDO apt-get -o DPkg::Lock::Timeout=600 update -q
+$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${missing[@]}"
