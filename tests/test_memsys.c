@@ -51,11 +51,19 @@ static memsys *make(const memsys_cfg *cfg)
     return m;
 }
 
+/* Each read in these tests is issued 1000 cycles after the one before, so
+ * every earlier fill has arrived (see hit_under_miss for reads that overlap). */
+static mm_cycle clk;
+static mm_cycle tick(void)
+{
+    return clk += 1000;
+}
+
 /* Read pa and check both the latency and the serving source. */
 static void expect_read(uint64_t pa, unsigned lat, memsys_source src)
 {
     memsys_source s = 99;
-    cr_expect_eq(memsys_read(ms, pa, &s), lat, "read %#llx latency", (unsigned long long)pa);
+    cr_expect_eq(memsys_read(ms, pa, tick(), &s), lat, "read %#llx latency", (unsigned long long)pa);
     cr_expect_eq(s, src, "read %#llx source", (unsigned long long)pa);
 }
 
@@ -79,9 +87,9 @@ Test(memsys, fixed_latency)
         expect_read(0x1000, 150, 0);
     expect_read(0xdeadbeef8, 150, 0);
     memsys_source s = 99;
-    cr_expect_eq(memsys_rmw(ms, 0x1000, &s), 150 + RMW_LAT);
+    cr_expect_eq(memsys_rmw(ms, 0x1000, tick(), &s), 150 + RMW_LAT);
     cr_expect_eq(s, 0);
-    cr_expect_eq(memsys_read(ms, 0x2000, NULL), 150);
+    cr_expect_eq(memsys_read(ms, 0x2000, tick(), NULL), 150);
 }
 
 Test(memsys, source_names)
@@ -186,9 +194,9 @@ Test(memsys, rmw_adds_rmw_latency)
     memsys_cfg cfg = caches_cfg();
     ms = make(&cfg);
     memsys_source s = 99;
-    cr_expect_eq(memsys_rmw(ms, 0x5008, &s), DRAM_LAT + RMW_LAT);
+    cr_expect_eq(memsys_rmw(ms, 0x5008, tick(), &s), DRAM_LAT + RMW_LAT);
     cr_expect_eq(s, 3);
-    cr_expect_eq(memsys_rmw(ms, 0x5010, &s), L1_LAT + RMW_LAT);
+    cr_expect_eq(memsys_rmw(ms, 0x5010, tick(), &s), L1_LAT + RMW_LAT);
     cr_expect_eq(s, 0);
     expect_read(0x5000, L1_LAT, 0);
 }
@@ -216,8 +224,8 @@ Test(memsys, random_replacement_is_seeded)
     unsigned total = 0;
     for (uint64_t i = 0; i < 200; i++) {
         uint64_t pa = ((i * 7) % 23) * 64;
-        unsigned a = memsys_read(ms, pa, NULL);
-        cr_expect_eq(a, memsys_read(other, pa, NULL), "read %llu", (unsigned long long)i);
+        unsigned a = memsys_read(ms, pa, tick(), NULL);
+        cr_expect_eq(a, memsys_read(other, pa, tick(), NULL), "read %llu", (unsigned long long)i);
         total += a;
     }
     cr_expect_gt(total, 0);
@@ -321,4 +329,23 @@ ParameterizedTest(check_case *p, memsys, cfg_check)
     /* memsys_create accepts exactly the valid configs. */
     ms = memsys_create(&cfg);
     cr_expect_eq(ms != NULL, p->want[0] == '\0');
+}
+
+/* Reads that overlap in time: a line asked for at cycle 0 arrives in l1d at
+ * DRAM_LAT; a read at cycle 50 waits for it (DRAM_LAT - 50), a read at
+ * DRAM_LAT + 10 hits.  A read computed later but issued earlier in time
+ * (cycle 0 after a fill asked at cycle 1000) costs no more than DRAM_LAT,
+ * and moves the line's arrival earlier for the reads after it. */
+Test(memsys, hit_under_miss)
+{
+    memsys_cfg cfg = caches_cfg();
+    ms = make(&cfg);
+    memsys_source s;
+    cr_expect_eq(memsys_read(ms, 0x1000, 0, &s), DRAM_LAT);
+    cr_expect_eq(memsys_read(ms, 0x1008, 50, &s), DRAM_LAT - 50);
+    cr_expect_eq(s, 0);
+    cr_expect_eq(memsys_read(ms, 0x1000, DRAM_LAT + 10, &s), L1_LAT);
+    cr_expect_eq(memsys_read(ms, 0x9000, 1000, &s), DRAM_LAT);          /* arrives 1000 + DRAM_LAT */
+    cr_expect_eq(memsys_read(ms, 0x9000, 0, &s), DRAM_LAT);             /* capped: its own miss */
+    cr_expect_eq(memsys_read(ms, 0x9000, 10, &s), DRAM_LAT - 10);       /* now arrives at DRAM_LAT */
 }

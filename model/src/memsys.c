@@ -158,7 +158,7 @@ const char *memsys_source_name(const memsys *ms, memsys_source s)
     return s == ms->ncaches ? "dram" : "?";
 }
 
-unsigned memsys_read(memsys *ms, uint64_t pa, memsys_source *src)
+unsigned memsys_read(memsys *ms, uint64_t pa, mm_cycle now, memsys_source *src)
 {
     if (ms->model != MEMSYS_CACHES) {
         if (src)
@@ -167,20 +167,33 @@ unsigned memsys_read(memsys *ms, uint64_t pa, memsys_source *src)
     }
     uint64_t line = pa >> ms->line_shift;
     unsigned k = 0;   /* serving level; ncaches = DRAM */
-    while (k < ms->ncaches && !(ms->cache[k] && sa_lookup(ms->cache[k], line, line)))
+    sa_entry *e = NULL;
+    while (k < ms->ncaches && !(ms->cache[k] && (e = sa_lookup(ms->cache[k], line, line))))
         k++;
     unsigned lat = k < ms->ncaches ? ms->latency[k] : ms->dram_latency;
+    if (k < ms->ncaches && e->val > now) {
+        /* The line is still on its way (a fill asked for by a read that the
+         * model computed first but that is later in time): wait for it, but
+         * never longer than a miss of our own would take. */
+        uint64_t wait = e->val - now;
+        if (wait > lat)
+            lat = wait < ms->dram_latency ? (unsigned)wait : ms->dram_latency;
+        if (now + lat < e->val)
+            e->val = now + lat;
+    }
     for (unsigned i = 0; i < k; i++)
-        if (ms->cache[i])
-            sa_fill(ms->cache[i], line, line, NULL);
+        if (ms->cache[i]) {
+            sa_entry *f = sa_fill(ms->cache[i], line, line, NULL);
+            f->val = now + lat;   /* the cycle the line arrives */
+        }
     if (src)
         *src = k;
     return lat;
 }
 
-unsigned memsys_rmw(memsys *ms, uint64_t pa, memsys_source *src)
+unsigned memsys_rmw(memsys *ms, uint64_t pa, mm_cycle now, memsys_source *src)
 {
-    return memsys_read(ms, pa, src) + ms->rmw_latency;
+    return memsys_read(ms, pa, now, src) + ms->rmw_latency;
 }
 
 void memsys_flush(memsys *ms)

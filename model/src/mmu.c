@@ -90,15 +90,13 @@ struct mmu {
 static unsigned mem_read(void *ctx, uint64_t pa, unsigned level, mm_cycle now, unsigned *src)
 {
     (void)level;
-    (void)now;
-    return memsys_read(ctx, pa, src);
+    return memsys_read(ctx, pa, now, src);
 }
 
 static unsigned mem_rmw(void *ctx, uint64_t pa, unsigned level, mm_cycle now, unsigned *src)
 {
     (void)level;
-    (void)now;
-    return memsys_rmw(ctx, pa, src);
+    return memsys_rmw(ctx, pa, now, src);
 }
 
 mmu *mmu_create(const mm_config *cfg, unsigned cpu, physmem *pm, memsys *ms)

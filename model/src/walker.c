@@ -44,6 +44,10 @@ struct walker {
     mm_cycle active_until;           /* end of the union of walk intervals so far */
     inflight *fl;                    /* walks not yet known to be finished */
     size_t nfl, capfl;
+    /* Invariants: unfilled_end <= end of every unfilled walk in fl, and
+     * min_end <= end of every walk in fl (UINT64_MAX when none), so
+     * retire() and prune() return at once when nothing is due. */
+    mm_cycle unfilled_end, min_end;
     walker_counters c;
 };
 
@@ -58,6 +62,7 @@ walker *walker_create(const walker_cfg *cfg, const paging_mode *m, physmem *pm, 
     w->pm = pm;
     w->pwc = c;
     w->mem = *mem;
+    w->unfilled_end = w->min_end = UINT64_MAX;
     return w;
 }
 
@@ -255,10 +260,12 @@ static void fill_pwc(walker *w, const walk_result *r, uint16_t pcid)
     }
 }
 
-/* Apply deferred fills of walks that ended at or before `t`, oldest end
- * first, and forget finished walks that can no longer be merged with. */
+/* Apply deferred fills of walks that ended at or before `t` (every one if
+ * `all`), oldest end first. */
 static void retire(walker *w, mm_cycle t, bool all)
 {
+    if (!all && t < w->unfilled_end)
+        return;
     for (;;) {
         size_t best = SIZE_MAX;
         for (size_t i = 0; i < w->nfl; i++)
@@ -270,11 +277,33 @@ static void retire(walker *w, mm_cycle t, bool all)
         fill_pwc(w, &w->fl[best].r, w->fl[best].pcid);
         w->fl[best].filled = true;
     }
-    size_t k = 0;
+    w->unfilled_end = UINT64_MAX;
     for (size_t i = 0; i < w->nfl; i++)
-        if (!(w->fl[i].filled && w->fl[i].r.end <= t))
-            w->fl[k++] = w->fl[i];
-    w->nfl = k;
+        if (!w->fl[i].filled && w->fl[i].r.end < w->unfilled_end)
+            w->unfilled_end = w->fl[i].r.end;
+}
+
+/* Forget walks whose fills are applied and that ended at or before the
+ * request cycle `when`: no request from now on can merge with them.  (Not
+ * the start cycle of a queued walk, which can run far ahead of the
+ * requests still to come.) */
+static void prune(walker *w, mm_cycle when)
+{
+    if (when < w->min_end)
+        return;
+    /* Swap-remove: a walk record is large, and order does not matter (merge
+     * keys of walks in flight are distinct; retire() orders by end cycle). */
+    w->min_end = UINT64_MAX;
+    for (size_t i = 0; i < w->nfl;) {
+        if (w->fl[i].filled && w->fl[i].r.end <= when) {
+            if (i != --w->nfl)
+                w->fl[i] = w->fl[w->nfl];
+            continue;
+        }
+        if (w->fl[i].r.end < w->min_end)
+            w->min_end = w->fl[i].r.end;
+        i++;
+    }
 }
 
 static void account(walker *w, const walk_result *r)
@@ -293,6 +322,7 @@ static void account(walker *w, const walk_result *r)
 
 void walker_request(walker *w, const walk_regs *regs, const walk_req *req, mm_cycle when, walk_result *out)
 {
+    prune(w, when);
     if (w->cfg.merge) {
         for (size_t i = 0; i < w->nfl; i++) {
             const inflight *f = &w->fl[i];
@@ -329,6 +359,10 @@ void walker_request(walker *w, const walk_regs *regs, const walk_req *req, mm_cy
         w->capfl = cap;
     }
     w->fl[w->nfl++] = (inflight){.r = *out, .pcid = regs->pcid, .kind = req->kind, .priv = req->priv};
+    if (out->end < w->unfilled_end)
+        w->unfilled_end = out->end;
+    if (out->end < w->min_end)
+        w->min_end = out->end;
 }
 
 void walker_walk_now(walker *w, const walk_regs *regs, const walk_req *req, mm_cycle when, walk_result *out)

@@ -62,12 +62,18 @@ typedef unsigned memsys_source;
 const char *memsys_source_name(const memsys *ms, memsys_source s);
 unsigned memsys_nsources(const memsys *ms);
 
-/* Read the line holding pa; returns the latency in cycles and where it was
- * served via *src (if non-NULL). */
-unsigned memsys_read(memsys *ms, uint64_t pa, memsys_source *src);
+/* Read the line holding pa, issued at cycle `now`; returns the latency in
+ * cycles and where it was served via *src (if non-NULL).
+ *
+ * Each cached line remembers the cycle it arrives.  Reads are asked for in
+ * the order the walker computes its walks, which is not always time order
+ * (two walks overlap): a read at `now` of a line that arrives later waits
+ * for it (hit under miss), but never longer than dram_latency -- its own
+ * miss would have fetched the line by then. */
+unsigned memsys_read(memsys *ms, uint64_t pa, mm_cycle now, memsys_source *src);
 /* Locked read-modify-write of the line holding pa (A/D update): returns
  * the latency (the read's latency + rmw_latency). */
-unsigned memsys_rmw(memsys *ms, uint64_t pa, memsys_source *src);
+unsigned memsys_rmw(memsys *ms, uint64_t pa, mm_cycle now, memsys_source *src);
 
 /* Drop every cached line (e.g. between experiments). */
 void memsys_flush(memsys *ms);
