@@ -29,6 +29,7 @@
 
 typedef struct pending_fill {
     mm_cycle at;
+    uint64_t seq;       /* queue order, to apply same-cycle fills in order */
     tlb_entry e;
     unsigned targets;
 } pending_fill;
@@ -74,6 +75,7 @@ struct mmu {
     /* pending fills */
     pending_fill *fills;
     size_t nfills, capfills;
+    uint64_t fill_seq;
     mm_cycle next_fill;
 
     /* Linux-style dynamic ASIDs */
@@ -217,6 +219,13 @@ static inline void frontend_complete(mmu *m, mm_cycle done)
 
 /* ---- fills ---- */
 
+/* The pending fills are a binary min-heap on (at, seq): fills land in cycle
+ * order, same-cycle fills in the order they were queued. */
+static bool fill_before(const pending_fill *a, const pending_fill *b)
+{
+    return a->at < b->at || (a->at == b->at && a->seq < b->seq);
+}
+
 static void queue_fill(mmu *m, mm_cycle at, const tlb_entry *e, unsigned targets)
 {
     if (m->nfills == m->capfills) {
@@ -227,9 +236,34 @@ static void queue_fill(mmu *m, mm_cycle at, const tlb_entry *e, unsigned targets
         m->fills = n;
         m->capfills = cap;
     }
-    m->fills[m->nfills++] = (pending_fill){at, *e, targets};
-    if (at < m->next_fill)
-        m->next_fill = at;
+    pending_fill f = {at, m->fill_seq++, *e, targets};
+    size_t i = m->nfills++;
+    while (i > 0 && fill_before(&f, &m->fills[(i - 1) / 2])) {
+        m->fills[i] = m->fills[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    m->fills[i] = f;
+    m->next_fill = m->fills[0].at;
+}
+
+static pending_fill pop_fill(mmu *m)
+{
+    pending_fill top = m->fills[0], last = m->fills[--m->nfills];
+    size_t i = 0;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= m->nfills)
+            break;
+        if (c + 1 < m->nfills && fill_before(&m->fills[c + 1], &m->fills[c]))
+            c++;
+        if (!fill_before(&m->fills[c], &last))
+            break;
+        m->fills[i] = m->fills[c];
+        i = c;
+    }
+    if (m->nfills)
+        m->fills[i] = last;
+    return top;
 }
 
 static void insert_l1(mmu *m, unsigned which, const tlb_entry *e)
@@ -259,22 +293,11 @@ static void apply_fill(mmu *m, const pending_fill *f)
 /* Apply every fill due at or before t, in (cycle, queue) order. */
 static void apply_fills(mmu *m, mm_cycle t)
 {
-    for (;;) {
-        size_t best = SIZE_MAX;
-        for (size_t i = 0; i < m->nfills; i++)
-            if (m->fills[i].at <= t && (best == SIZE_MAX || m->fills[i].at < m->fills[best].at))
-                best = i;
-        if (best == SIZE_MAX)
-            break;
-        pending_fill f = m->fills[best];
-        memmove(&m->fills[best], &m->fills[best + 1], (m->nfills - best - 1) * sizeof *m->fills);
-        m->nfills--;
+    while (m->nfills && m->fills[0].at <= t) {
+        pending_fill f = pop_fill(m);
         apply_fill(m, &f);
     }
-    m->next_fill = UINT64_MAX;
-    for (size_t i = 0; i < m->nfills; i++)
-        if (m->fills[i].at < m->next_fill)
-            m->next_fill = m->fills[i].at;
+    m->next_fill = m->nfills ? m->fills[0].at : UINT64_MAX;
 }
 
 /* ---- translation ---- */
