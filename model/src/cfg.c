@@ -23,8 +23,8 @@
  *   {itlb,dtlb,stlb}.tlb.seed, pwc.seed, memsys.seed
  *                                   splitmix64 steps of `seed`, one per structure
  *   memsys.ncaches, memsys.cache[].name   3, "l1d", "l2", "llc"
- * A program that edits mm_config fields directly (rather than with cfg_set)
- * must not change cpu.mode or seed without going through cfg_set. */
+ * A program that writes mm_config fields directly should change cpu.mode
+ * and seed with cfg_set, which refinalizes; the other keys derive nothing. */
 #include "mmusim/cfg.h"
 
 #include <ctype.h>
@@ -267,7 +267,7 @@ static void fail(char *err, size_t errlen, const char *fmt, ...)
 static void show_value(char *dst, size_t n, const char *s)
 {
     size_t i = 0, max = 40;
-    for (; s[i] && i < max && i + 4 < n; i++)
+    for (; i < max && i + 4 < n && s[i]; i++)
         dst[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
     if (s[i] && i + 4 <= n) {
         memcpy(dst + i, "...", 3);
@@ -674,8 +674,11 @@ static int key_fail(loader *L, unsigned line, const char *key, const char *fmt, 
     return -1;
 }
 
-static int unknown_key(loader *L, unsigned line, const char *path)
+/* No key `path`: a section given a value ("cpu: 4"), or unknown. */
+static int unknown_key(loader *L, unsigned line, const char *path, bool path_ok, yaml_event_type_t got)
 {
+    if (path_ok && is_key_prefix(path))
+        return key_fail(L, line, path, "expected a mapping of %s.* keys, got %s", path, node_kind(got));
     char shown[48];
     show_value(shown, sizeof shown, path);
     return key_fail(L, line, shown, "unknown key");
@@ -753,7 +756,7 @@ static int load_value(loader *L, const char *path, bool path_ok, unsigned kline,
     switch (ev->type) {
     case YAML_SCALAR_EVENT:
         if (!k)
-            return unknown_key(L, kline, path);
+            return unknown_key(L, kline, path, path_ok, ev->type);
         if (note_key(L, k, kline))
             return -1;
         if (parse_value(L->c, k, (const char *)ev->data.scalar.value, why, sizeof why))
@@ -761,7 +764,7 @@ static int load_value(loader *L, const char *path, bool path_ok, unsigned kline,
         return 0;
     case YAML_SEQUENCE_START_EVENT:
         if (!k)
-            return unknown_key(L, kline, path);
+            return unknown_key(L, kline, path, path_ok, ev->type);
         if (k->type != CFG_SIZES)
             return wrong_kind(L, k, vline, ev->type);
         if (note_key(L, k, kline))
@@ -771,7 +774,7 @@ static int load_value(loader *L, const char *path, bool path_ok, unsigned kline,
         if (k)
             return wrong_kind(L, k, vline, ev->type);
         if (!path_ok || !is_key_prefix(path))
-            return unknown_key(L, kline, path);
+            return unknown_key(L, kline, path, false, ev->type);
         if (note_mapping(L, path, kline))
             return -1;
         return load_mapping(L, path);
