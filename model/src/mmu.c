@@ -228,14 +228,7 @@ static bool fill_before(const pending_fill *a, const pending_fill *b)
 
 static void queue_fill(mmu *m, mm_cycle at, const tlb_entry *e, unsigned targets)
 {
-    if (m->nfills == m->capfills) {
-        size_t cap = m->capfills ? 2 * m->capfills : 16;
-        pending_fill *n = realloc(m->fills, cap * sizeof *n);
-        if (!n)
-            abort();
-        m->fills = n;
-        m->capfills = cap;
-    }
+    mm_grow(&m->fills, &m->capfills, m->nfills, sizeof *m->fills, 16);
     pending_fill f = {at, m->fill_seq++, *e, targets};
     size_t i = m->nfills++;
     while (i > 0 && fill_before(&f, &m->fills[(i - 1) / 2])) {

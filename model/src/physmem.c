@@ -175,14 +175,7 @@ uint64_t physmem_alloc_frame(physmem *pm)
 
 void physmem_release_frame(physmem *pm, uint64_t pa)
 {
-    if (pm->nfree == pm->freecap) {
-        size_t cap = pm->freecap ? 2 * pm->freecap : 64;
-        uint64_t *f = realloc(pm->freelist, cap * sizeof *f);
-        if (!f)
-            abort();
-        pm->freelist = f;
-        pm->freecap = cap;
-    }
+    mm_grow(&pm->freelist, &pm->freecap, pm->nfree, sizeof *pm->freelist, 64);
     pm->freelist[pm->nfree++] = pa;
 }
 

@@ -82,14 +82,7 @@ void stats_add(stats *s, const char *name, uint64_t v)
         s->v[s->index[i] - 1].value += v;
         return;
     }
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? 2 * s->cap : 64;
-        counter *n = realloc(s->v, cap * sizeof *n);
-        if (!n)
-            abort();
-        s->v = n;
-        s->cap = cap;
-    }
+    mm_grow(&s->v, &s->cap, s->n, sizeof *s->v, 64);
     size_t len = strlen(name) + 1;
     char *copy = malloc(len);
     if (!copy)

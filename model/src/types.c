@@ -1,8 +1,25 @@
 /* types.c -- names of the shared value types. */
 #include "mmusim/types.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 const char *mm_ps_name(int ps)
 {
     static const char *const names[MM_PS_COUNT] = {"4k", "2m", "1g"};
     return ps >= 0 && ps < MM_PS_COUNT ? names[ps] : "?";
+}
+
+void mm_grow(void *base, size_t *cap, size_t n, size_t elem, size_t first)
+{
+    if (n < *cap)
+        return;
+    void *p;
+    memcpy(&p, base, sizeof p);
+    size_t c = *cap ? 2 * *cap : first;
+    p = realloc(p, c * elem);
+    if (!p)
+        abort();
+    memcpy(base, &p, sizeof p);
+    *cap = c;
 }

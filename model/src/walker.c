@@ -104,6 +104,21 @@ static uint32_t access_ec(const walker *w, const walk_regs *r, const walk_req *q
     return ec;
 }
 
+/* Fold one present entry's R/W, U/S and XD into cumulative permissions
+ * (PAE PDPTEs carry none). */
+static unsigned fold_perm(const paging_mode *m, unsigned level, uint64_t e, unsigned perm)
+{
+    if (m->no_perm[level])
+        return perm;
+    if (!(e & PTE_RW))
+        perm &= ~TLB_W;
+    if (!(e & PTE_US))
+        perm &= ~TLB_U;
+    if (m->has_xd && (e & PTE_XD))
+        perm &= ~TLB_X;
+    return perm;
+}
+
 static unsigned hist_bucket(uint64_t cycles)
 {
     unsigned b = 0;
@@ -173,14 +188,7 @@ static void walk(walker *w, const walk_regs *regs, const walk_req *q, mm_cycle s
             r->error_code = PF_P | PF_RSVD | access_ec(w, regs, q);
             break;
         }
-        if (!m->no_perm[level]) {
-            if (!(entry & PTE_RW))
-                perm &= ~TLB_W;
-            if (!(entry & PTE_US))
-                perm &= ~TLB_U;
-            if (m->has_xd && (entry & PTE_XD))
-                perm &= ~TLB_X;
-        }
+        perm = fold_perm(m, level, entry, perm);
         if (paging_is_leaf(m, level, entry))
             break;
         table = paging_entry_addr(m, level, entry);
@@ -243,14 +251,7 @@ static void fill_pwc(walker *w, const walk_result *r, uint16_t pcid)
         if (!(e & PTE_P) || (e & paging_rsvd_mask(m, s->level, e, w->cfg.pa_bits)) ||
             paging_is_leaf(m, s->level, e))
             break;
-        if (!m->no_perm[s->level]) {
-            if (!(e & PTE_RW))
-                perm &= ~TLB_W;
-            if (!(e & PTE_US))
-                perm &= ~TLB_U;
-            if (m->has_xd && (e & PTE_XD))
-                perm &= ~TLB_X;
-        }
+        perm = fold_perm(m, s->level, e, perm);
         /* Cache the entry as it is after the walk's own A update. */
         e = paging_read_entry(m, w->pm, s->entry_pa);
         if (design == PWC_PTE)
@@ -350,14 +351,7 @@ void walker_request(walker *w, const walk_regs *regs, const walk_req *req, mm_cy
     w->free_at[u] = out->end;
     account(w, out);
 
-    if (w->nfl == w->capfl) {
-        size_t cap = w->capfl ? 2 * w->capfl : 16;
-        inflight *n = realloc(w->fl, cap * sizeof *n);
-        if (!n)
-            abort();
-        w->fl = n;
-        w->capfl = cap;
-    }
+    mm_grow(&w->fl, &w->capfl, w->nfl, sizeof *w->fl, 16);
     w->fl[w->nfl++] = (inflight){.r = *out, .pcid = regs->pcid, .kind = req->kind, .priv = req->priv};
     if (out->end < w->unfilled_end)
         w->unfilled_end = out->end;

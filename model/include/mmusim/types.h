@@ -51,4 +51,9 @@ const char *mm_ps_name(int ps);
 /* Cycles: every time in the model is an absolute core-cycle number. */
 typedef uint64_t mm_cycle;
 
+/* Make room for one more element in a growable array: when *n == *cap,
+ * double *cap (from `first`) and realloc *base.  Aborts when the host is out
+ * of memory -- the model has no sensible way to go on. */
+void mm_grow(void *base, size_t *cap, size_t n, size_t elem, size_t first);
+
 #endif
