@@ -10,6 +10,7 @@ pkgs=(
   valgrind verilator libsystemc-dev yosys
   clang llvm libclang-rt-14-dev
   python3 python3-matplotlib
+  sqlite3 gzip coreutils   # workloads of traces/regen.sh
 )
 
 missing=()

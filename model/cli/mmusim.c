@@ -19,25 +19,15 @@
 #include "mmusim/physmem.h"
 #include "mmusim/report.h"
 #include "mmusim/stats.h"
+#include "cli.h"
+#include "trace_cmd.h"
 
-#define EXIT_BAD_INPUT 2
 
 /* Page tables of `mmusim walk` are allocated from this physical range, so
  * they stay clear of the frames a user maps with --map below it. */
 #define WALK_TABLES_BASE 0x70000000ull
 #define WALK_TABLES_LIMIT 0x80000000ull
 
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("mmusim: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    exit(EXIT_BAD_INPUT);
-}
 
 static bool parse_u64(const char *s, uint64_t *out)
 {
@@ -481,6 +471,7 @@ static const char main_usage[] =
     "commands:\n"
     "  walk     explain one translation step by step\n"
     "  config   show, check or list configurations and presets\n"
+    "  trace    import, export, record, generate and inspect traces\n"
     "\n"
     "Run 'mmusim COMMAND --help' for a command's options.\n";
 
@@ -496,12 +487,14 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(cmd, "--version")) {
-        puts("mmusim 0.1.0");
+        puts(MMUSIM_VERSION);
         return 0;
     }
     if (!strcmp(cmd, "walk"))
         return cmd_walk(argc - 1, argv + 1);
     if (!strcmp(cmd, "config"))
         return cmd_config(argc - 1, argv + 1);
+    if (!strcmp(cmd, "trace"))
+        return cmd_trace(argc - 1, argv + 1);
     die("unknown command '%s' (see mmusim --help)", cmd);
 }

@@ -1,0 +1,530 @@
+/* trace_cmd.c -- `mmusim trace`: make, convert and look at trace files.
+ *
+ *   mmusim trace import   lackey, ChampSim or text into a trace file
+ *   mmusim trace export   a trace as text
+ *   mmusim trace record   run a command under valgrind's lackey into a trace file
+ *   mmusim trace gen      a synthetic trace
+ *   mmusim trace info     a trace's summary
+ *   mmusim trace cat      records of a trace as text
+ *
+ * Every reader takes "-" for standard input and every writer "-o -" for
+ * standard output.  A trace file is written to OUT.tmp and renamed to OUT
+ * when complete; on any error the temporary file is removed, so no OUT is
+ * left that looks complete and is not.  Trace writers are opened at the
+ * first record (or at the end of an empty trace), once the producer has set
+ * the metadata the header carries, so an input that cannot be read leaves
+ * no file at all.
+ *
+ * Errors end with exit status 2 and one line on stderr; the library's
+ * messages name the file and the offset or line.  An output to stdout that
+ * fails (a closed pipe) ends with status 1 and no message: whoever closed
+ * the pipe wanted no more. */
+#define _POSIX_C_SOURCE 200809L
+#include "cli.h"
+#include "trace_cmd.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mmusim/trace.h"
+#include "mmusim/trace_gen.h"
+#include "mmusim/trace_import.h"
+
+#define EXIT_OUTPUT_CLOSED 1
+#define RECORDER MMUSIM_VERSION
+
+/* Library messages: a path of PATH_MAX and the problem. */
+#define ERR_LEN 4608
+
+
+/* ---- usage texts ---- */
+
+static const char trace_usage[] =
+    "usage: mmusim trace import --from lackey|champsim|text IN -o OUT\n"
+    "       mmusim trace export --text IN [-o OUT]\n"
+    "       mmusim trace record -o OUT -- CMD [ARGS...]\n"
+    "       mmusim trace gen PATTERN [OPTIONS] -o OUT\n"
+    "       mmusim trace info FILE\n"
+    "       mmusim trace cat FILE [--from N] [--count M]\n"
+    "\n"
+    "import  convert a valgrind lackey log, a ChampSim trace or a text trace\n"
+    "export  write a trace as text (the format 'import --from text' reads)\n"
+    "record  run a command under valgrind's lackey and keep its accesses\n"
+    "gen     generate a synthetic trace (see mmusim trace gen --help)\n"
+    "info    summarize a trace: records, accesses, footprint, processes\n"
+    "cat     print records of a trace as text\n"
+    "\n"
+    "IN, FILE: '-' reads standard input.  OUT: '-' writes standard output (not\n"
+    "with record); a file is written to OUT.tmp and renamed to OUT when complete.\n"
+    "\n"
+    "Exit status: 0 ok, 1 standard output closed early, 2 bad arguments or input.\n";
+
+static const char import_usage[] =
+    "usage: mmusim trace import --from lackey|champsim|text IN -o OUT\n"
+    "\n"
+    "Converts IN ('-' = standard input) into the trace file OUT ('-' = standard\n"
+    "output):\n"
+    "  lackey    valgrind --tool=lackey --trace-mem=yes output\n"
+    "  champsim  a ChampSim binary trace, raw, xz or gzip\n"
+    "  text      mmusim's text format, as 'trace export --text' writes it\n"
+    "\n"
+    "Exit status: 0 ok, 1 standard output closed early (-o -), 2 bad arguments\n"
+    "or input (the message names the line or offset; OUT is not created).\n";
+
+static const char export_usage[] =
+    "usage: mmusim trace export --text IN [-o OUT]\n"
+    "\n"
+    "Writes the trace IN ('-' = standard input) as text: one record per line,\n"
+    "after comment lines with its source and command.  The output goes to\n"
+    "standard output, or to OUT (written to OUT.tmp, renamed when complete).\n"
+    "\n"
+    "Exit status: 0 ok, 1 standard output closed early, 2 bad arguments or input.\n";
+
+static const char record_usage[] =
+    "usage: mmusim trace record -o OUT -- CMD [ARGS...]\n"
+    "\n"
+    "Runs CMD under valgrind --tool=lackey --trace-mem=yes and streams its\n"
+    "memory accesses into the trace file OUT.  CMD's standard streams are\n"
+    "mmusim's own (so OUT cannot be '-').  A command that exits with a nonzero\n"
+    "status still gives a complete trace (a note says so on stderr).\n"
+    "\n"
+    "Exit status: 0 ok, 2 bad arguments, or valgrind or CMD could not run (OUT\n"
+    "is not created).\n";
+
+static const char info_usage[] =
+    "usage: mmusim trace info FILE\n"
+    "\n"
+    "Reads the whole trace FILE ('-' = standard input) and prints 'key: value'\n"
+    "lines: its metadata, records by kind, accesses by kind and privilege,\n"
+    "instructions, events by kind, the footprint in distinct 4 KiB, 2 MiB and\n"
+    "1 GiB pages (per address space), the processes and CPUs seen, and for a\n"
+    "file its size and bytes per access.\n"
+    "\n"
+    "Exit status: 0 ok, 2 bad arguments or input.\n";
+
+static const char cat_usage[] =
+    "usage: mmusim trace cat FILE [--from N] [--count M]\n"
+    "\n"
+    "Prints records of the trace FILE ('-' = standard input) in the text format,\n"
+    "one per line: M records (default: all) from record N (0-based, default 0).\n"
+    "A file is positioned with its seek index; standard input is read up to N.\n"
+    "\n"
+    "Exit status: 0 ok, 1 standard output closed early, 2 bad arguments or input.\n";
+
+/* gen's usage: the patterns and options come from trace_gen's tables. */
+static void gen_usage(FILE *f)
+{
+    fputs("usage: mmusim trace gen PATTERN [--OPTION VALUE]... -o OUT\n"
+          "\n"
+          "Writes a synthetic trace to OUT ('-' = standard output).  The same\n"
+          "pattern and options (--seed included) give the same trace.\n"
+          "\n"
+          "patterns:\n",
+          f);
+    for (int p = 0; p < TG_PATTERN_COUNT; p++)
+        fprintf(f, "  %-13s%s\n", trace_gen_pattern_name(p), trace_gen_pattern_help(p));
+    fputs("\noptions (SIZE takes the suffixes K, M, G, T: powers of two):\n", f);
+    size_t n;
+    const trace_gen_param *params = trace_gen_params(&n);
+    for (size_t i = 0; i < n; i++) {
+        static const char *const meta[] = {"SIZE", "N", "N", "X", "PATTERN"};
+        char lhs[48];
+        snprintf(lhs, sizeof lhs, "--%s %s", params[i].name, meta[params[i].type]);
+        fprintf(f, "  %-26s%s\n", lhs, params[i].help);
+    }
+    fputs("\nExit status: 0 ok, 1 standard output closed early (-o -), 2 bad arguments\n"
+          "(OUT is not created).\n",
+          f);
+}
+
+/* ---- argument parsing, shared by the subcommands ---- */
+
+/* One option: "--name VALUE", "--name=VALUE", or a flag. */
+typedef struct opt {
+    const char *name;       /* "-o", "--from" */
+    const char **value;     /* where its value goes; NULL for a flag */
+    bool *flag;             /* set for a flag */
+} opt;
+
+typedef struct args {
+    const char *cmd;        /* "trace gen", for messages */
+    const char *pos[4];     /* positional arguments */
+    int npos;
+    char **rest;            /* after "--" (or from the first positional, with stop_at_command) */
+} args;
+
+static bool is_help(const char *a)
+{
+    return !strcmp(a, "--help") || !strcmp(a, "-h");
+}
+
+/* Parse argv[1..argc) of subcommand `cmd` against `opts` (NULL-name
+ * terminated).  --help prints the usage (help_text, or help_fn) and exits 0.
+ * Positional arguments ("-" is one) go to a->pos, at most maxpos.  With
+ * stop_at_command, "--" or the first positional ends the options and the
+ * rest of argv is a->rest. */
+static void parse_args(args *a, const char *cmd, int argc, char **argv, const opt *opts, int maxpos,
+                       const char *help_text, void (*help_fn)(FILE *), bool stop_at_command)
+{
+    *a = (args){.cmd = cmd};
+    for (int i = 1; i < argc; i++) {
+        const char *s = argv[i];
+        if (is_help(s)) {
+            if (help_text)
+                fputs(help_text, stdout);
+            else
+                help_fn(stdout);
+            exit(0);
+        }
+        if (stop_at_command && (!strcmp(s, "--") || s[0] != '-')) {
+            a->rest = argv + i + !strcmp(s, "--");
+            return;
+        }
+        if (s[0] != '-' || !strcmp(s, "-")) {
+            if (a->npos == maxpos)
+                die("%s: unexpected argument '%s' (see mmusim %s --help)", cmd, s, cmd);
+            a->pos[a->npos++] = s;
+            continue;
+        }
+        const opt *o = opts;
+        size_t len = 0;
+        for (; o && o->name; o++) {
+            len = strlen(o->name);
+            if (!strncmp(s, o->name, len) && (s[len] == 0 || (s[len] == '=' && o->value)))
+                break;
+        }
+        if (!o || !o->name)
+            die("%s: unknown option '%s' (see mmusim %s --help)", cmd, s, cmd);
+        if (!o->value) {
+            *o->flag = true;
+        } else if (s[len] == '=') {
+            *o->value = s + len + 1;
+        } else if (i + 1 < argc) {
+            *o->value = argv[++i];
+        } else {
+            die("%s: %s needs a value", cmd, o->name);
+        }
+    }
+}
+
+/* The one positional argument named `what`. */
+static const char *one_input(const args *a, const char *what)
+{
+    if (a->npos != 1)
+        die("%s: expected one %s (see mmusim %s --help)", a->cmd, what, a->cmd);
+    return a->pos[0];
+}
+
+static uint64_t parse_count(const char *cmd, const char *name, const char *s)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = (*s >= '0' && *s <= '9') ? strtoull(s, &end, 0) : 0;
+    if (!(*s >= '0' && *s <= '9') || errno || *end)
+        die("%s: %s %s: expected a non-negative integer", cmd, name, s);
+    return v;
+}
+
+static trace_reader *open_reader(const char *path)
+{
+    char err[ERR_LEN];
+    trace_reader *r = trace_reader_open(path, err, sizeof err);
+    if (!r)
+        die("%s", err);
+    return r;
+}
+
+/* The exit status once a text output to stdout is done: 1 if it failed
+ * (a closed pipe, a full disk), quietly. */
+static int stdout_status(void)
+{
+    if (fflush(stdout) != 0 || ferror(stdout))
+        return EXIT_OUTPUT_CLOSED;
+    return 0;
+}
+
+/* ---- trace file output: opened at the first record ---- */
+
+typedef struct trace_out {
+    const char *path;
+    trace_meta *meta;
+    trace_writer *w;
+    bool failed;            /* err holds why */
+    char err[ERR_LEN];
+} trace_out;
+
+static int trace_out_open(trace_out *o)
+{
+    o->w = trace_writer_open(o->path, o->meta, 0, 0, o->err, sizeof o->err);
+    o->failed = !o->w;
+    return o->w ? 0 : -1;
+}
+
+static int trace_out_put(void *ctx, const trace_rec *r)
+{
+    trace_out *o = ctx;
+    if (!o->w && trace_out_open(o))
+        return -1;
+    if (trace_write(o->w, r) == 0)
+        return 0;
+    snprintf(o->err, sizeof o->err, "%s", trace_writer_error(o->w));
+    o->failed = true;
+    return -1;
+}
+
+static trace_sink trace_out_sink(trace_out *o)
+{
+    return (trace_sink){trace_out_put, o};
+}
+
+static void meta_init(trace_meta *m)
+{
+    memset(m, 0, sizeof *m);
+    snprintf(m->recorder, sizeof m->recorder, "%s", RECORDER);
+}
+
+/* After the producer: on failure (rc < 0) remove what was written and die
+ * with the output's error if it failed, else the producer's; on success
+ * complete the file. */
+static void trace_out_finish(trace_out *o, int rc, const char *producer_err)
+{
+    bool to_stdout = !strcmp(o->path, "-");
+    if (rc < 0) {
+        trace_writer_abort(o->w);
+        if (o->failed && to_stdout && ferror(stdout))
+            exit(EXIT_OUTPUT_CLOSED);
+        die("%s", o->failed ? o->err : producer_err);
+    }
+    if (!o->w && trace_out_open(o))
+        die("%s", o->err);
+    if (trace_writer_close(o->w, o->err, sizeof o->err)) {
+        if (to_stdout && ferror(stdout))
+            exit(EXIT_OUTPUT_CLOSED);
+        die("%s", o->err);
+    }
+}
+
+static const char *require_output(const args *a, const char *out)
+{
+    if (!out)
+        die("%s: -o OUT is required (see mmusim %s --help)", a->cmd, a->cmd);
+    return out;
+}
+
+/* ---- the subcommands ---- */
+
+static int trace_import_cmd(int argc, char **argv)
+{
+    const char *from = NULL, *out = NULL;
+    const opt opts[] = {{"--from", &from, NULL}, {"-o", &out, NULL}, {NULL, NULL, NULL}};
+    args a;
+    parse_args(&a, "trace import", argc, argv, opts, 1, import_usage, NULL, false);
+    const char *in = one_input(&a, "input file IN");
+    if (!from)
+        die("trace import: --from lackey|champsim|text is required");
+    int fmt = import_format_by_name(from);
+    if (fmt < 0)
+        die("trace import: --from %s: unknown format (lackey, champsim, text)", from);
+    trace_meta meta;
+    meta_init(&meta);
+    trace_out o = {.path = require_output(&a, out), .meta = &meta};
+    char err[ERR_LEN] = "";
+    int rc = trace_import((import_format)fmt, in, trace_out_sink(&o), &meta, err, sizeof err);
+    trace_out_finish(&o, rc, err);
+    return 0;
+}
+
+static int trace_export_cmd(int argc, char **argv)
+{
+    const char *out = NULL;
+    bool text = false;
+    const opt opts[] = {{"--text", NULL, &text}, {"-o", &out, NULL}, {NULL, NULL, NULL}};
+    args a;
+    parse_args(&a, "trace export", argc, argv, opts, 1, export_usage, NULL, false);
+    const char *in = one_input(&a, "trace IN");
+    if (!text)
+        die("trace export: --text is required (the one export format)");
+    trace_reader *r = open_reader(in);
+    char err[ERR_LEN] = "";
+    if (!out || !strcmp(out, "-")) {
+        int rc = trace_export_text(r, stdout, err, sizeof err);
+        int st = stdout_status();
+        trace_reader_close(r);
+        if (st)
+            return st;
+        if (rc)
+            die("%s", err);
+        return 0;
+    }
+    /* A file: OUT.tmp, renamed when complete. */
+    char tmp[ERR_LEN];
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", out) >= sizeof tmp)
+        die("trace export: %s: path too long", out);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        die("%s: cannot create: %s", tmp, strerror(errno));
+    int rc = trace_export_text(r, f, err, sizeof err);
+    bool write_failed = ferror(f) != 0;
+    int saved = errno;
+    if (fclose(f) != 0 && !write_failed) {
+        write_failed = true;
+        saved = errno;
+    }
+    trace_reader_close(r);
+    if (rc || write_failed) {
+        unlink(tmp);
+        if (write_failed)
+            die("%s: write failed: %s", tmp, strerror(saved));
+        die("%s", err);
+    }
+    if (rename(tmp, out) != 0) {
+        saved = errno;
+        unlink(tmp);
+        die("%s: cannot rename to %s: %s", tmp, out, strerror(saved));
+    }
+    return 0;
+}
+
+static int trace_record_cmd(int argc, char **argv)
+{
+    const char *out = NULL;
+    const opt opts[] = {{"-o", &out, NULL}, {NULL, NULL, NULL}};
+    args a;
+    parse_args(&a, "trace record", argc, argv, opts, 0, record_usage, NULL, true);
+    if (!a.rest || !a.rest[0])
+        die("trace record: expected -- CMD [ARGS...] (see mmusim trace record --help)");
+    if (out && !strcmp(out, "-"))
+        die("trace record: -o - is not possible: the command's own output goes to standard output");
+    trace_meta meta;
+    meta_init(&meta);
+    trace_out o = {.path = require_output(&a, out), .meta = &meta};
+    char err[ERR_LEN] = "";
+    int status = trace_record(a.rest, trace_out_sink(&o), &meta, err, sizeof err);
+    trace_out_finish(&o, status < 0 ? -1 : 0, err);
+    if (status > 0)
+        fprintf(stderr, "mmusim: trace record: %s exited with status %d; the trace is complete\n", a.rest[0],
+                status);
+    return 0;
+}
+
+static int trace_gen_cmd(int argc, char **argv)
+{
+    /* Options: -o and one "--NAME" per trace_gen parameter. */
+    size_t nparams;
+    const trace_gen_param *params = trace_gen_params(&nparams);
+    const char *out = NULL;
+    const char **values = calloc(nparams, sizeof *values);
+    opt *opts = calloc(nparams + 2, sizeof *opts);
+    char(*names)[40] = calloc(nparams, sizeof *names);
+    if (!values || !opts || !names)
+        die("trace gen: out of memory");
+    opts[0] = (opt){"-o", &out, NULL};
+    for (size_t i = 0; i < nparams; i++) {
+        snprintf(names[i], sizeof names[i], "--%s", params[i].name);
+        opts[i + 1] = (opt){names[i], &values[i], NULL};
+    }
+    args a;
+    parse_args(&a, "trace gen", argc, argv, opts, 1, NULL, gen_usage, false);
+    if (a.npos != 1)
+        die("trace gen: expected one PATTERN (see mmusim trace gen --help)");
+    int pattern = trace_gen_pattern_by_name(a.pos[0]);
+    if (pattern < 0)
+        die("trace gen: unknown pattern '%s' (see mmusim trace gen --help)", a.pos[0]);
+    trace_gen_opts go;
+    trace_gen_defaults(&go);
+    char err[ERR_LEN] = "";
+    for (size_t i = 0; i < nparams; i++)
+        if (values[i] && trace_gen_set(&go, params[i].name, values[i], err, sizeof err))
+            die("trace gen: %s", err);
+    free(values);
+    free(opts);
+    free(names);
+
+    trace_meta meta;
+    meta_init(&meta);
+    trace_out o = {.path = require_output(&a, out), .meta = &meta};
+    int rc = trace_gen(pattern, &go, trace_out_sink(&o), &meta, err, sizeof err);
+    trace_out_finish(&o, rc, err);
+    return 0;
+}
+
+static int trace_info_cmd(int argc, char **argv)
+{
+    args a;
+    parse_args(&a, "trace info", argc, argv, NULL, 1, info_usage, NULL, false);
+    const char *in = one_input(&a, "trace FILE");
+    trace_reader *r = open_reader(in);
+    char err[ERR_LEN] = "";
+    int rc = trace_info(r, in, stdout, err, sizeof err);
+    trace_reader_close(r);
+    if (rc)
+        die("%s", err);
+    return stdout_status();
+}
+
+static int trace_cat_cmd(int argc, char **argv)
+{
+    const char *from_s = NULL, *count_s = NULL;
+    const opt opts[] = {{"--from", &from_s, NULL}, {"--count", &count_s, NULL}, {NULL, NULL, NULL}};
+    args a;
+    parse_args(&a, "trace cat", argc, argv, opts, 1, cat_usage, NULL, false);
+    const char *in = one_input(&a, "trace FILE");
+    uint64_t from = from_s ? parse_count(a.cmd, "--from", from_s) : 0;
+    uint64_t count = count_s ? parse_count(a.cmd, "--count", count_s) : UINT64_MAX;
+    trace_reader *r = open_reader(in);
+    trace_rec rec;
+    int got = 1;
+    struct stat st;
+    if (from && strcmp(in, "-") && stat(in, &st) == 0 && S_ISREG(st.st_mode)) {
+        if (trace_seek(r, from))
+            die("%s", trace_reader_error(r));
+    } else {
+        for (uint64_t i = 0; i < from && (got = trace_next(r, &rec)) == 1; i++)
+            continue;
+        if (got == 0)
+            die("%s: --from %" PRIu64 ": the trace has fewer records", !strcmp(in, "-") ? "<stdin>" : in, from);
+    }
+    char line[TRACE_TEXT_MAX + 1];
+    for (uint64_t i = 0; got == 1 && i < count; i++) {
+        if ((got = trace_next(r, &rec)) != 1)
+            break;
+        int n = trace_text_format(&rec, line, sizeof line - 1);
+        if (n < 0)
+            die("%s: record %" PRIu64 ": not a valid record (kind %u)", in, from + i, rec.kind);
+        line[n] = '\n';
+        if (fwrite(line, 1, (size_t)n + 1, stdout) != (size_t)n + 1)
+            break;
+    }
+    int status = stdout_status();
+    if (!status && got < 0)
+        die("%s", trace_reader_error(r));
+    trace_reader_close(r);
+    return status;
+}
+
+int cmd_trace(int argc, char **argv)
+{
+    static const struct {
+        const char *name;
+        int (*run)(int, char **);
+    } subs[] = {
+        {"import", trace_import_cmd}, {"export", trace_export_cmd}, {"record", trace_record_cmd},
+        {"gen", trace_gen_cmd},       {"info", trace_info_cmd},     {"cat", trace_cat_cmd},
+    };
+    if (argc < 2)
+        die("trace: expected import, export, record, gen, info or cat (see mmusim trace --help)");
+    if (is_help(argv[1])) {
+        fputs(trace_usage, stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
+        if (!strcmp(argv[1], subs[i].name))
+            return subs[i].run(argc - 1, argv + 1);
+    die("trace: unknown subcommand '%s' (import, export, record, gen, info, cat)", argv[1]);
+}
