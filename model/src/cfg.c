@@ -252,15 +252,6 @@ static void set_int(mm_config *c, const cfg_key *k, int v) { memcpy(field(c, k),
 
 /* ---- messages ---------------------------------------------------------- */
 
-static void fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* A value as it appears in a message: at most 40 bytes, control
  * characters shown as '?', "..." when cut. */
@@ -639,10 +630,10 @@ static int yaml_fail(loader *L)
     else if (p->error == YAML_READER_ERROR)
         line = line_of_offset(L, p->problem_offset);
     if (p->context)
-        fail(L->err, L->errlen, "%s:%u: YAML error: %s (%s at line %u)", L->origin, line, problem,
+        mm_errf(L->err, L->errlen, "%s:%u: YAML error: %s (%s at line %u)", L->origin, line, problem,
              p->context, (unsigned)p->context_mark.line + 1);
     else
-        fail(L->err, L->errlen, "%s:%u: YAML error: %s", L->origin, line, problem);
+        mm_errf(L->err, L->errlen, "%s:%u: YAML error: %s", L->origin, line, problem);
     return -1;
 }
 
@@ -670,7 +661,7 @@ static int key_fail(loader *L, unsigned line, const char *key, const char *fmt, 
     va_start(ap, fmt);
     vsnprintf(why, sizeof why, fmt, ap);
     va_end(ap);
-    fail(L->err, L->errlen, "%s:%u: %s: %s", L->origin, line, key, why);
+    mm_errf(L->err, L->errlen, "%s:%u: %s: %s", L->origin, line, key, why);
     return -1;
 }
 
@@ -851,7 +842,7 @@ static int load_stream(loader *L)
     unsigned line = line_of(&ev);
     yaml_event_delete(&ev);
     if (t != YAML_STREAM_END_EVENT) {
-        fail(L->err, L->errlen, "%s:%u: only one YAML document is allowed", L->origin, line);
+        mm_errf(L->err, L->errlen, "%s:%u: only one YAML document is allowed", L->origin, line);
         return -1;
     }
     return 0;
@@ -861,7 +852,7 @@ static int load_text(mm_config *c, const char *text, size_t len, const char *ori
 {
     loader *L = calloc(1, sizeof *L);
     if (!L) {
-        fail(err, errlen, "%s: out of memory", origin);
+        mm_errf(err, errlen, "%s: out of memory", origin);
         return -1;
     }
     mm_config work = *c;
@@ -873,7 +864,7 @@ static int load_text(mm_config *c, const char *text, size_t len, const char *ori
     L->errlen = errlen;
     int rc = -1;
     if (!yaml_parser_initialize(&L->parser)) {
-        fail(err, errlen, "%s: out of memory", origin);
+        mm_errf(err, errlen, "%s: out of memory", origin);
     } else {
         yaml_parser_set_input_string(&L->parser, (const unsigned char *)text, len);
         rc = load_stream(L);
@@ -892,7 +883,7 @@ int cfg_load_string(mm_config *c, const char *yaml, const char *origin, char *er
     if (!origin)
         origin = "(string)";
     if (!yaml) {
-        fail(err, errlen, "%s: no text", origin);
+        mm_errf(err, errlen, "%s: no text", origin);
         return -1;
     }
     return load_text(c, yaml, strlen(yaml), origin, err, errlen);
@@ -904,7 +895,7 @@ int cfg_load_file(mm_config *c, const char *path, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        mm_errf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
         return -1;
     }
     char *buf = NULL;
@@ -913,13 +904,13 @@ int cfg_load_file(mm_config *c, const char *path, char *err, size_t errlen)
     for (;;) {
         if (len == cap) {
             if (cap >= CFG_FILE_MAX) {
-                fail(err, errlen, "%s: larger than %u MiB, not a config", path, CFG_FILE_MAX >> 20);
+                mm_errf(err, errlen, "%s: larger than %u MiB, not a config", path, CFG_FILE_MAX >> 20);
                 goto out;
             }
             cap = cap ? cap * 2 : 4096;
             char *nb = realloc(buf, cap);
             if (!nb) {
-                fail(err, errlen, "%s: out of memory", path);
+                mm_errf(err, errlen, "%s: out of memory", path);
                 goto out;
             }
             buf = nb;
@@ -928,7 +919,7 @@ int cfg_load_file(mm_config *c, const char *path, char *err, size_t errlen)
         len += got;
         if (got == 0) {
             if (ferror(f)) {
-                fail(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+                mm_errf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
                 goto out;
             }
             break;
@@ -984,18 +975,18 @@ int cfg_set(mm_config *c, const char *assignment, char *err, size_t errlen)
 {
     const char *eq = strchr(assignment, '=');
     if (!eq) {
-        fail(err, errlen, "--set %s: expected KEY=VALUE", assignment);
+        mm_errf(err, errlen, "--set %s: expected KEY=VALUE", assignment);
         return -1;
     }
     const cfg_key *k = find_key_n(assignment, (size_t)(eq - assignment));
     if (!k) {
-        fail(err, errlen, "--set %s: unknown key", assignment);
+        mm_errf(err, errlen, "--set %s: unknown key", assignment);
         return -1;
     }
     mm_config work = *c;
     char why[256];
     if (parse_value(&work, k, eq + 1, why, sizeof why)) {
-        fail(err, errlen, "--set %s: %s", assignment, why);
+        mm_errf(err, errlen, "--set %s: %s", assignment, why);
         return -1;
     }
     cfg_finalize(&work);
@@ -1013,9 +1004,9 @@ static int check_sets(const char *key, unsigned sets, unsigned ways, char *err, 
     if (ways == 0 || is_pow2(sets))
         return 0;
     if (sets == 0)
-        fail(err, errlen, "%s: 0, but the array is present (ways %u) and needs at least one set", key, ways);
+        mm_errf(err, errlen, "%s: 0, but the array is present (ways %u) and needs at least one set", key, ways);
     else
-        fail(err, errlen, "%s: %u is not a power of two", key, sets);
+        mm_errf(err, errlen, "%s: %u is not a power of two", key, sets);
     return -1;
 }
 
@@ -1032,7 +1023,7 @@ static int check_tlb_level(const tlb_level_cfg *l, char *err, size_t errlen)
             continue;   /* absent: holds is unused */
         snprintf(key, sizeof key, "%s.%s.holds", l->tlb.name, mm_ps_name(s));
         if (a->holds == 0) {
-            fail(err, errlen, "%s: empty, but the array is present (ways %u)", key, a->ways);
+            mm_errf(err, errlen, "%s: empty, but the array is present (ways %u)", key, a->ways);
             return -1;
         }
         for (int ps = 0; ps < MM_PS_COUNT; ps++) {
@@ -1040,7 +1031,7 @@ static int check_tlb_level(const tlb_level_cfg *l, char *err, size_t errlen)
                 continue;
             if (owner[ps]) {
                 snprintf(other, sizeof other, "%s.%s", l->tlb.name, mm_ps_name((int)owner[ps] - 1));
-                fail(err, errlen, "%s: %s is also held by %s", key, mm_ps_name(ps), other);
+                mm_errf(err, errlen, "%s: %s is also held by %s", key, mm_ps_name(ps), other);
                 return -1;
             }
             owner[ps] = (unsigned)s + 1;
@@ -1048,7 +1039,7 @@ static int check_tlb_level(const tlb_level_cfg *l, char *err, size_t errlen)
     }
     const char *why = tlb_cfg_check(&l->tlb);
     if (why) {
-        fail(err, errlen, "%s: %s", l->tlb.name, why);
+        mm_errf(err, errlen, "%s: %s", l->tlb.name, why);
         return -1;
     }
     return 0;
@@ -1064,15 +1055,15 @@ int cfg_validate(const mm_config *c0, char *err, size_t errlen)
     for (size_t i = 0; i < NKEYS; i++) {
         const cfg_key *k = &cfg_keys[i];
         if (k->type == CFG_UINT && !uint_in_range(k, get_uint(&c, k), why, sizeof why)) {
-            fail(err, errlen, "%s: %s", k->key, why);
+            mm_errf(err, errlen, "%s: %s", k->key, why);
             return -1;
         }
         if (k->type == CFG_ENUM && (unsigned)get_int(&c, k) >= (unsigned)k->en->count) {
-            fail(err, errlen, "%s: %d is not %s", k->key, get_int(&c, k), k->en->what);
+            mm_errf(err, errlen, "%s: %d is not %s", k->key, get_int(&c, k), k->en->what);
             return -1;
         }
         if (k->type == CFG_STRING && !memchr(cfield(&c, k), '\0', k->size)) {
-            fail(err, errlen, "%s: not NUL-terminated", k->key);
+            mm_errf(err, errlen, "%s: not NUL-terminated", k->key);
             return -1;
         }
     }
@@ -1093,13 +1084,13 @@ int cfg_validate(const mm_config *c0, char *err, size_t errlen)
         return -1;
     const char *w = pwc_cfg_check(&c.pwc, cfg_mode(&c));
     if (w) {
-        fail(err, errlen, "pwc: %s", w);
+        mm_errf(err, errlen, "pwc: %s", w);
         return -1;
     }
 
     /* page-table-line caches */
     if (!is_pow2(c.memsys.line_bytes)) {
-        fail(err, errlen, "memsys.line_bytes: %u is not a power of two", c.memsys.line_bytes);
+        mm_errf(err, errlen, "memsys.line_bytes: %u is not a power of two", c.memsys.line_bytes);
         return -1;
     }
     static const char *const cache_keys[MEMSYS_MAX_CACHES] = {
@@ -1109,7 +1100,7 @@ int cfg_validate(const mm_config *c0, char *err, size_t errlen)
             return -1;
     w = memsys_cfg_check(&c.memsys);
     if (w) {
-        fail(err, errlen, "memsys: %s", w);
+        mm_errf(err, errlen, "memsys: %s", w);
         return -1;
     }
     return 0;

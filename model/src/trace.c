@@ -33,6 +33,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 #include <zstd.h>
 
 #if defined(__GNUC__)
@@ -123,21 +124,12 @@ static uint32_t get32(const uint8_t *p)
 }
 static uint64_t get64(const uint8_t *p) { return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32; }
 
-/* CRC-32 (IEEE 802.3, as zlib's crc32), a nibble at a time: the header and
- * trailer are small, so a 16-entry table is enough.  Chainable: start at 0. */
+/* CRC-32 (IEEE 802.3) of the header and trailer: zlib's crc32, which the
+ * project links anyway.  Chainable: start at 0.  The structures it covers
+ * are small (at most a few KiB), far below uInt's range. */
 static uint32_t crc32_update(uint32_t crc, const uint8_t *p, size_t n)
 {
-    static const uint32_t tab[16] = {
-        0x00000000, 0x1DB71064, 0x3B6E20C8, 0x26D930AC, 0x76DC4190, 0x6B6B51F4, 0x4DB26158, 0x5005713C,
-        0xEDB88320, 0xF00F9344, 0xD6D6A3E8, 0xCB61B38C, 0x9B64C2B0, 0x86D3D2D4, 0xA00AE278, 0xBDBDF21C,
-    };
-    crc = ~crc;
-    while (n--) {
-        crc ^= *p++;
-        crc = (crc >> 4) ^ tab[crc & 15];
-        crc = (crc >> 4) ^ tab[crc & 15];
-    }
-    return ~crc;
+    return (uint32_t)crc32(crc, p, (uInt)n);
 }
 
 static uint8_t *put_varint(uint8_t *p, uint64_t v)

@@ -822,62 +822,53 @@ void trace_gen_describe(int pattern, const trace_gen_opts *o, char *buf, size_t 
     }
 }
 
-static int bad(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int bad(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 static int check_region(const char *name, uint64_t v, char *err, size_t errlen)
 {
     if (v < PAGE || v > MAX_REGION || v % PAGE)
-        return bad(err, errlen, "trace gen: --%s %" PRIu64 ": must be a multiple of 4096 from 4K to 1T", name, v);
+        return mm_errf(err, errlen, "trace gen: --%s %" PRIu64 ": must be a multiple of 4096 from 4K to 1T", name, v);
     return 0;
 }
 
 static int check_fraction(const char *name, double v, char *err, size_t errlen)
 {
     if (!(v >= 0 && v <= 1))
-        return bad(err, errlen, "trace gen: --%s %g: must be between 0 and 1", name, v);
+        return mm_errf(err, errlen, "trace gen: --%s %g: must be between 0 and 1", name, v);
     return 0;
 }
 
 static int check_opts(int pattern, const trace_gen_opts *o, char *err, size_t errlen)
 {
     if (pattern < 0 || pattern >= TG_PATTERN_COUNT)
-        return bad(err, errlen, "trace gen: unknown pattern %d", pattern);
+        return mm_errf(err, errlen, "trace gen: unknown pattern %d", pattern);
     if (check_region("footprint", o->footprint, err, errlen) ||
         check_region("kernel-footprint", o->kernel_footprint, err, errlen) ||
         check_fraction("write-fraction", o->write_fraction, err, errlen) ||
         check_fraction("kernel-fraction", o->kernel_fraction, err, errlen))
         return -1;
     if (o->size < 1 || o->size > PAGE || (o->size & (o->size - 1)))
-        return bad(err, errlen, "trace gen: --size %" PRIu32 ": must be a power of two from 1 to 4096", o->size);
+        return mm_errf(err, errlen, "trace gen: --size %" PRIu32 ": must be a power of two from 1 to 4096", o->size);
     if (o->stride && (o->stride % o->size || o->stride > o->footprint))
-        return bad(err, errlen,
+        return mm_errf(err, errlen,
                    "trace gen: --stride %" PRIu64 ": must be a multiple of --size %" PRIu32 " and at most --footprint",
                    o->stride, o->size);
     if (o->processes < 1 || o->processes > 4096)
-        return bad(err, errlen, "trace gen: --processes %u: must be from 1 to 4096", o->processes);
+        return mm_errf(err, errlen, "trace gen: --processes %u: must be from 1 to 4096", o->processes);
     if (o->switch_every < 1)
-        return bad(err, errlen, "trace gen: --switch-every 0: must be at least 1");
+        return mm_errf(err, errlen, "trace gen: --switch-every 0: must be at least 1");
     if (!(o->zipf_s > 0 && o->zipf_s <= 100))
-        return bad(err, errlen, "trace gen: --zipf-s %g: must be above 0 and at most 100", o->zipf_s);
+        return mm_errf(err, errlen, "trace gen: --zipf-s %g: must be above 0 and at most 100", o->zipf_s);
     if (!TG_IS_INNER(o->inner))
-        return bad(err, errlen, "trace gen: --inner %s: must be sequential, strided, gups, zipf or chase",
+        return mm_errf(err, errlen, "trace gen: --inner %s: must be sequential, strided, gups, zipf or chase",
                    trace_gen_pattern_name(o->inner));
     if (o->instr_per_access > 1000)
-        return bad(err, errlen, "trace gen: --instr-per-access %u: must be at most 1000", o->instr_per_access);
+        return mm_errf(err, errlen, "trace gen: --instr-per-access %u: must be at most 1000", o->instr_per_access);
     if (o->instr_every < 1)
-        return bad(err, errlen, "trace gen: --instr-every 0: must be at least 1");
+        return mm_errf(err, errlen, "trace gen: --instr-every 0: must be at least 1");
     if (pattern == TG_FORK_WRITE) {
         uint64_t need = o->footprint / PAGE + fork_child_pages(o);
         if (o->count < need)
-            return bad(err, errlen,
+            return mm_errf(err, errlen,
                        "trace gen: fork-write: --count %" PRIu64 " is too small: the parent's writes and the "
                        "child's need %" PRIu64 " accesses",
                        o->count, need);
@@ -1116,13 +1107,13 @@ int trace_info(trace_reader *r, const char *path, FILE *out, char *err, size_t e
 {
     info *in = calloc(1, sizeof *in);
     if (!in)
-        return bad(err, errlen, "%s: out of memory", path ? path : "-");
+        return mm_errf(err, errlen, "%s: out of memory", path ? path : "-");
     trace_rec rec;
     int rc;
     while ((rc = trace_next(r, &rec)) == 1)
         if (info_add(in, &rec)) {
             info_free(in);
-            return bad(err, errlen, "%s: out of memory counting distinct pages", path ? path : "-");
+            return mm_errf(err, errlen, "%s: out of memory counting distinct pages", path ? path : "-");
         }
     if (rc < 0) {
         snprintf(err, errlen, "%s", trace_reader_error(r));

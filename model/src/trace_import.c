@@ -77,16 +77,6 @@ _Static_assert(IMPORT_BUF % 64 == 0, "whole ChampSim records per block");
 #define CS_IFETCH_SIZE 4    /* ChampSim keeps no instruction length */
 #define CS_DATA_SIZE 8      /* ChampSim keeps no access sizes */
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* Copy n bytes of s into a meta string, cut to fit. */
 static void meta_set(char dst[TRACE_META_STR], const char *s, size_t n)
@@ -408,18 +398,18 @@ static int lackey_run(lackey_in *lk, const char *name, char *err, size_t errlen)
         const char *why;
         if (lackey_line(lk, line, len, too_long, &why) < 0) {
             if (why)
-                set_err(err, errlen, "%s:%" PRIu64 ": %s", name, lk->in.lineno, why);
+                mm_errf(err, errlen, "%s:%" PRIu64 ": %s", name, lk->in.lineno, why);
             else
-                set_err(err, errlen, "%s:%" PRIu64 ": stopped by the output", name, lk->in.lineno);
+                mm_errf(err, errlen, "%s:%" PRIu64 ": stopped by the output", name, lk->in.lineno);
             return -1;
         }
     }
     if (got < 0) {
-        set_err(err, errlen, "%s:%" PRIu64 ": read error: %s", name, lk->in.lineno + 1, strerror(errno));
+        mm_errf(err, errlen, "%s:%" PRIu64 ": read error: %s", name, lk->in.lineno + 1, strerror(errno));
         return -1;
     }
     if (out_flush(&lk->out) < 0) {
-        set_err(err, errlen, "%s:%" PRIu64 ": stopped by the output", name, lk->in.lineno);
+        mm_errf(err, errlen, "%s:%" PRIu64 ": stopped by the output", name, lk->in.lineno);
         return -1;
     }
     return 0;
@@ -553,7 +543,7 @@ static bool tok_is(tok t, const char *s)
 static int field_num(tok t, const char *name, uint64_t max, uint64_t *v, char *err, size_t errlen)
 {
     if (!parse_num(t.p, t.p + t.n, v) || *v > max) {
-        set_err(err, errlen, "bad %s '%.*s' (expected a number up to %" PRIu64 ")", name, (int)(t.n > 40 ? 40 : t.n),
+        mm_errf(err, errlen, "bad %s '%.*s' (expected a number up to %" PRIu64 ")", name, (int)(t.n > 40 ? 40 : t.n),
                 t.p, max);
         return -1;
     }
@@ -570,7 +560,7 @@ static int field_prot(tok t, uint32_t *prot, char *err, size_t errlen)
     }
     uint64_t v;
     if (!parse_num(t.p, t.p + t.n, &v) || v > UINT32_MAX) {
-        set_err(err, errlen, "bad prot '%.*s' (expected rwx, r-x, ... or a number)", (int)(t.n > 40 ? 40 : t.n), t.p);
+        mm_errf(err, errlen, "bad prot '%.*s' (expected rwx, r-x, ... or a number)", (int)(t.n > 40 ? 40 : t.n), t.p);
         return -1;
     }
     *prot = (uint32_t)v;
@@ -586,7 +576,7 @@ static int field_flags(tok t, uint32_t *flags, char *err, size_t errlen)
     }
     if (t.p[0] >= '0' && t.p[0] <= '9') {
         if (!parse_num(t.p, t.p + t.n, &v) || v > UINT32_MAX) {
-            set_err(err, errlen, "bad flags '%.*s'", (int)(t.n > 40 ? 40 : t.n), t.p);
+            mm_errf(err, errlen, "bad flags '%.*s'", (int)(t.n > 40 ? 40 : t.n), t.p);
             return -1;
         }
         *flags = (uint32_t)v;
@@ -601,7 +591,7 @@ static int field_flags(tok t, uint32_t *flags, char *err, size_t errlen)
         while (i < MAP_FLAG_COUNT && !tok_is(name, map_flag_names[i]))
             i++;
         if (i == MAP_FLAG_COUNT) {
-            set_err(err, errlen, "unknown mmap flag '%.*s' (expected anon, shared, huge, thp, kernel or -)",
+            mm_errf(err, errlen, "unknown mmap flag '%.*s' (expected anon, shared, huge, thp, kernel or -)",
                     (int)(name.n > 40 ? 40 : name.n), name.p);
             return -1;
         }
@@ -630,7 +620,7 @@ int trace_text_parse(const char *line, trace_rec *r, char *err, size_t errlen)
         while (*p && *p != ' ' && *p != '\t' && *p != '\r' && *p != '\n' && *p != '#')
             p++;
         if (n == TEXT_MAX_FIELDS) {
-            set_err(err, errlen, "too many fields");
+            mm_errf(err, errlen, "too many fields");
             return -1;
         }
         t[n++] = (tok){s, (size_t)(p - s)};
@@ -660,14 +650,14 @@ int trace_text_parse(const char *line, trace_rec *r, char *err, size_t errlen)
                 kind = i;
     }
     if (kind < 0) {
-        set_err(err, errlen, "unknown record '%.*s' (expected L, S, I, instr, switch, fork, exec, exit, mmap, "
+        mm_errf(err, errlen, "unknown record '%.*s' (expected L, S, I, instr, switch, fork, exec, exit, mmap, "
                              "munmap, mprotect, cr3 or invlpg)", (int)(k.n > 40 ? 40 : k.n), k.p);
         return -1;
     }
     const text_kind *tk = &text_kinds[kind];
     size_t nf = n - 1;
     if (nf < tk->nmin || nf > tk->nmax || (kind == TR_MMAP && nf == 6)) {
-        set_err(err, errlen, "'%.*s' takes %s [@CPU]", (int)k.n, k.p, tk->usage);
+        mm_errf(err, errlen, "'%.*s' takes %s [@CPU]", (int)k.n, k.p, tk->usage);
         return -1;
     }
     r->kind = (uint8_t)kind;
@@ -679,7 +669,7 @@ int trace_text_parse(const char *line, trace_rec *r, char *err, size_t errlen)
         if (field_num(f[1], "size", 65535, &v, err, errlen) < 0)
             return -1;
         if (v == 0) {
-            set_err(err, errlen, "bad size '0' (expected 1..65535)");
+            mm_errf(err, errlen, "bad size '0' (expected 1..65535)");
             return -1;
         }
         r->size = (uint32_t)v;
@@ -691,7 +681,7 @@ int trace_text_parse(const char *line, trace_rec *r, char *err, size_t errlen)
             return -1;
         if (nf == 2) {
             if (!tok_is(f[1], "noflush")) {
-                set_err(err, errlen, "expected 'noflush' after the CR3 value, not '%.*s'",
+                mm_errf(err, errlen, "expected 'noflush' after the CR3 value, not '%.*s'",
                         (int)(f[1].n > 40 ? 40 : f[1].n), f[1].p);
                 return -1;
             }
@@ -764,11 +754,11 @@ static int text_run(text_in *ti, const char *name, char *err, size_t errlen)
     while ((got = lines_next(&ti->in, &line, &len, &too_long)) > 0) {
         uint64_t ln = ti->in.lineno;
         if (too_long) {
-            set_err(err, errlen, "%s:%" PRIu64 ": line longer than %u bytes", name, ln, IMPORT_LINE_MAX);
+            mm_errf(err, errlen, "%s:%" PRIu64 ": line longer than %u bytes", name, ln, IMPORT_LINE_MAX);
             return -1;
         }
         if (memchr(line, '\0', len)) {
-            set_err(err, errlen, "%s:%" PRIu64 ": NUL byte in the line", name, ln);
+            mm_errf(err, errlen, "%s:%" PRIu64 ": NUL byte in the line", name, ln);
             return -1;
         }
         if (line[0] == '#') {
@@ -780,16 +770,16 @@ static int text_run(text_in *ti, const char *name, char *err, size_t errlen)
         char msg[256];
         int k = trace_text_parse(line, &r, msg, sizeof msg);
         if (k < 0) {
-            set_err(err, errlen, "%s:%" PRIu64 ": %s", name, ln, msg);
+            mm_errf(err, errlen, "%s:%" PRIu64 ": %s", name, ln, msg);
             return -1;
         }
         if (k > 0 && out_put(&ti->out, &r) < 0) {
-            set_err(err, errlen, "%s:%" PRIu64 ": stopped by the output", name, ln);
+            mm_errf(err, errlen, "%s:%" PRIu64 ": stopped by the output", name, ln);
             return -1;
         }
     }
     if (got < 0) {
-        set_err(err, errlen, "%s:%" PRIu64 ": read error: %s", name, ti->in.lineno + 1, strerror(errno));
+        mm_errf(err, errlen, "%s:%" PRIu64 ": read error: %s", name, ti->in.lineno + 1, strerror(errno));
         return -1;
     }
     return 0;
@@ -895,7 +885,7 @@ static int cs_produce(cs_in *c, unsigned char *dst, size_t n, size_t *got, char 
             if (r == LZMA_STREAM_END)
                 c->done = true;
             else if (r != LZMA_OK) {
-                set_err(err, errlen, "%s: offset %" PRIu64 ": %s", c->name, cs_file_off(c), xz_problem(r));
+                mm_errf(err, errlen, "%s: offset %" PRIu64 ": %s", c->name, cs_file_off(c), xz_problem(r));
                 return -1;
             }
             continue;
@@ -909,7 +899,7 @@ static int cs_produce(cs_in *c, unsigned char *dst, size_t n, size_t *got, char 
                 break;
             }
             if (c->end - c->pos < 2 || c->in[c->pos] != 0x1f || c->in[c->pos + 1] != 0x8b) {
-                set_err(err, errlen, "%s: offset %" PRIu64 ": trailing data after the gzip stream", c->name,
+                mm_errf(err, errlen, "%s: offset %" PRIu64 ": trailing data after the gzip stream", c->name,
                         cs_file_off(c));
                 return -1;
             }
@@ -917,7 +907,7 @@ static int cs_produce(cs_in *c, unsigned char *dst, size_t n, size_t *got, char 
             c->gz_member_end = false;
         }
         if (c->pos == c->end) {   /* cs_need found the end of the input */
-            set_err(err, errlen, "%s: offset %" PRIu64 ": truncated gzip stream", c->name, cs_file_off(c));
+            mm_errf(err, errlen, "%s: offset %" PRIu64 ": truncated gzip stream", c->name, cs_file_off(c));
             return -1;
         }
         c->gz.next_in = c->in + c->pos;
@@ -932,14 +922,14 @@ static int cs_produce(cs_in *c, unsigned char *dst, size_t n, size_t *got, char 
         else if (r == Z_BUF_ERROR && c->gz.avail_in == 0)
             continue;   /* wants more input */
         else if (r != Z_OK) {
-            set_err(err, errlen, "%s: offset %" PRIu64 ": corrupt gzip data (%s)", c->name, cs_file_off(c),
+            mm_errf(err, errlen, "%s: offset %" PRIu64 ": corrupt gzip data (%s)", c->name, cs_file_off(c),
                     r == Z_MEM_ERROR ? "out of memory" : c->gz.msg ? c->gz.msg : "inflate failed");
             return -1;
         }
     }
     return 0;
 read_error:
-    set_err(err, errlen, "%s: offset %" PRIu64 ": read error: %s", c->name, c->read, strerror(errno));
+    mm_errf(err, errlen, "%s: offset %" PRIu64 ": read error: %s", c->name, c->read, strerror(errno));
     return -1;
 }
 
@@ -974,7 +964,7 @@ static int champsim_run(cs_in *c, char *err, size_t errlen)
 {
     static const unsigned char xz_magic[6] = {0xfd, '7', 'z', 'X', 'Z', 0x00};
     if (cs_need(c, sizeof xz_magic) < 0) {
-        set_err(err, errlen, "%s: offset 0: read error: %s", c->name, strerror(errno));
+        mm_errf(err, errlen, "%s: offset 0: read error: %s", c->name, strerror(errno));
         return -1;
     }
     size_t have = c->end - c->pos;
@@ -982,13 +972,13 @@ static int champsim_run(cs_in *c, char *err, size_t errlen)
         c->codec = CS_XZ;
         lzma_ret r = lzma_stream_decoder(&c->xz, IMPORT_XZ_MEMLIMIT, LZMA_CONCATENATED);
         if (r != LZMA_OK) {
-            set_err(err, errlen, "%s: offset 0: %s", c->name, xz_problem(r));
+            mm_errf(err, errlen, "%s: offset 0: %s", c->name, xz_problem(r));
             return -1;
         }
     } else if (have >= 2 && c->in[0] == 0x1f && c->in[1] == 0x8b) {
         c->codec = CS_GZ;
         if (inflateInit2(&c->gz, 15 + 16) != Z_OK) {   /* 15: largest window; +16: gzip wrapper */
-            set_err(err, errlen, "%s: offset 0: out of memory", c->name);
+            mm_errf(err, errlen, "%s: offset 0: out of memory", c->name);
             return -1;
         }
     }
@@ -1005,7 +995,7 @@ static int champsim_run(cs_in *c, char *err, size_t errlen)
         size_t whole = have_out / CS_RECORD * CS_RECORD;
         for (size_t i = 0; i < whole; i += CS_RECORD)
             if (champsim_record(&c->out, c->out_buf + i) < 0) {
-                set_err(err, errlen, "%s: offset %" PRIu64 ": stopped by the output", c->name, off + i);
+                mm_errf(err, errlen, "%s: offset %" PRIu64 ": stopped by the output", c->name, off + i);
                 return -1;
             }
         memmove(c->out_buf, c->out_buf + whole, have_out - whole);
@@ -1013,11 +1003,11 @@ static int champsim_run(cs_in *c, char *err, size_t errlen)
         off += whole;
     }
     if (have_out) {
-        set_err(err, errlen, "%s: offset %" PRIu64 ": truncated record", c->name, off);
+        mm_errf(err, errlen, "%s: offset %" PRIu64 ": truncated record", c->name, off);
         return -1;
     }
     if (out_flush(&c->out) < 0) {
-        set_err(err, errlen, "%s: offset %" PRIu64 ": stopped by the output", c->name, off);
+        mm_errf(err, errlen, "%s: offset %" PRIu64 ": stopped by the output", c->name, off);
         return -1;
     }
     return 0;
@@ -1079,10 +1069,10 @@ static int import_src(import_format fmt, imp_src src, const char *name, trace_si
         return rc;
     }
     default:
-        set_err(err, errlen, "%s: unknown trace format %d", name, (int)fmt);
+        mm_errf(err, errlen, "%s: unknown trace format %d", name, (int)fmt);
         return -1;
     }
-    set_err(err, errlen, "%s: out of memory", name);
+    mm_errf(err, errlen, "%s: out of memory", name);
     return -1;
 }
 
@@ -1092,7 +1082,7 @@ int trace_import(import_format fmt, const char *path, trace_sink sink, trace_met
     const char *name = std ? "<stdin>" : path;
     imp_src src = {.fd = std ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC)};
     if (src.fd < 0) {
-        set_err(err, errlen, "%s: %s", path, strerror(errno));
+        mm_errf(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
     int rc = import_src(fmt, src, name, sink, meta, err, errlen);
@@ -1134,7 +1124,7 @@ int trace_export_text(trace_reader *r, FILE *out, char *err, size_t errlen)
     while ((got = trace_next(r, &rec)) > 0) {
         int n = trace_text_format(&rec, line, sizeof line);
         if (n < 0) {
-            set_err(err, errlen, "record %" PRIu64 ": not a valid record (kind %u)", i, rec.kind);
+            mm_errf(err, errlen, "record %" PRIu64 ": not a valid record (kind %u)", i, rec.kind);
             return -1;
         }
         line[n] = '\n';
@@ -1143,11 +1133,11 @@ int trace_export_text(trace_reader *r, FILE *out, char *err, size_t errlen)
         i++;
     }
     if (got < 0) {
-        set_err(err, errlen, "%s", trace_reader_error(r));
+        mm_errf(err, errlen, "%s", trace_reader_error(r));
         return -1;
     }
     if (fflush(out) != 0 || ferror(out)) {
-        set_err(err, errlen, "write error: %s", strerror(errno));
+        mm_errf(err, errlen, "write error: %s", strerror(errno));
         return -1;
     }
     return 0;
@@ -1190,7 +1180,7 @@ static void join_command(char *const argv[], char out[TRACE_META_STR])
 int trace_record(char *const argv[], trace_sink sink, trace_meta *meta, char *err, size_t errlen)
 {
     if (!argv || !argv[0]) {
-        set_err(err, errlen, "trace record: no command to run");
+        mm_errf(err, errlen, "trace record: no command to run");
         return -1;
     }
     trace_meta dummy;
@@ -1208,14 +1198,14 @@ int trace_record(char *const argv[], trace_sink sink, trace_meta *meta, char *er
     char **vargv = calloc(argc + VG_ARGS + 1, sizeof *vargv);
     int log[2] = {-1, -1}, status_pipe[2] = {-1, -1};
     if (!vargv) {
-        set_err(err, errlen, "trace record: out of memory");
+        mm_errf(err, errlen, "trace record: out of memory");
         return -1;
     }
     /* The exec-status pipe is close-on-exec: it reads EOF when valgrind
      * started, or the child's errno when it could not. */
     if (pipe(log) < 0 || pipe(status_pipe) < 0 || fcntl(log[0], F_SETFD, FD_CLOEXEC) < 0 ||
         fcntl(status_pipe[0], F_SETFD, FD_CLOEXEC) < 0 || fcntl(status_pipe[1], F_SETFD, FD_CLOEXEC) < 0) {
-        set_err(err, errlen, "trace record: pipe: %s", strerror(errno));
+        mm_errf(err, errlen, "trace record: pipe: %s", strerror(errno));
         goto fail;
     }
     char logfd[32];
@@ -1228,7 +1218,7 @@ int trace_record(char *const argv[], trace_sink sink, trace_meta *meta, char *er
 
     pid_t pid = fork();
     if (pid < 0) {
-        set_err(err, errlen, "trace record: fork: %s", strerror(errno));
+        mm_errf(err, errlen, "trace record: fork: %s", strerror(errno));
         goto fail;
     }
     if (pid == 0) {
@@ -1255,12 +1245,12 @@ int trace_record(char *const argv[], trace_sink sink, trace_meta *meta, char *er
     int rc;
     uint64_t records = 0;
     if (k == (ssize_t)sizeof e) {
-        set_err(err, errlen, "trace record: cannot run valgrind: %s", strerror(e));
+        mm_errf(err, errlen, "trace record: cannot run valgrind: %s", strerror(e));
         rc = -1;
     } else {
         lackey_in *lk = calloc(1, sizeof *lk);
         if (!lk) {
-            set_err(err, errlen, "trace record: out of memory");
+            mm_errf(err, errlen, "trace record: out of memory");
             rc = -1;
         } else {
             lk->in.src = (imp_src){.fd = log[0]};
@@ -1280,19 +1270,19 @@ int trace_record(char *const argv[], trace_sink sink, trace_meta *meta, char *er
     while (waitpid(pid, &st, 0) < 0)
         if (errno != EINTR) {
             if (rc >= 0)
-                set_err(err, errlen, "trace record: waitpid: %s", strerror(errno));
+                mm_errf(err, errlen, "trace record: waitpid: %s", strerror(errno));
             return -1;
         }
     if (rc < 0)
         return -1;
     if (WIFSIGNALED(st)) {
-        set_err(err, errlen, "trace record: %s was killed by signal %d (%s)", argv[0], WTERMSIG(st),
+        mm_errf(err, errlen, "trace record: %s was killed by signal %d (%s)", argv[0], WTERMSIG(st),
                 strsignal(WTERMSIG(st)));
         return -1;
     }
     int code = WIFEXITED(st) ? WEXITSTATUS(st) : 255;
     if (records == 0 && code != 0) {
-        set_err(err, errlen, "trace record: valgrind exited with status %d and no trace (see its messages)", code);
+        mm_errf(err, errlen, "trace record: valgrind exited with status %d and no trace (see its messages)", code);
         return -1;
     }
     return code;

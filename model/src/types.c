@@ -1,6 +1,8 @@
 /* types.c -- names of the shared value types. */
 #include "mmusim/types.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,4 +24,15 @@ void mm_grow(void *base, size_t *cap, size_t n, size_t elem, size_t first)
         abort();
     memcpy(base, &p, sizeof p);
     *cap = c;
+}
+
+int mm_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
 }

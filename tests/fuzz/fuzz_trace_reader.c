@@ -27,6 +27,14 @@
 
 #include "mmusim/trace.h"
 
+#include <zlib.h>
+
+/* The format's CRC-32 is zlib's (FORMAT.md). */
+static uint32_t zcrc32(const uint8_t *p, size_t n)
+{
+    return (uint32_t)crc32(0, p, (uInt)n);
+}
+
 /* A few bytes can decompress to a great many records (zstd RLE blocks);
  * reading stops after this many, so one input stays well under a second. */
 #define MAX_RECORDS 2000000u
@@ -113,17 +121,6 @@ static void put64(uint8_t *p, uint64_t v)
         p[i] = (uint8_t)(v >> (8 * i));
 }
 
-/* zlib's CRC-32, bit by bit (FORMAT.md). */
-static uint32_t crc32(const uint8_t *p, size_t n)
-{
-    uint32_t c = 0xffffffffu;
-    while (n--) {
-        c ^= *p++;
-        for (int k = 0; k < 8; k++)
-            c = c >> 1 ^ (0xEDB88320u & (0u - (c & 1)));
-    }
-    return ~c;
-}
 
 /* Inputs up to this size are also tried as the content of one frame. */
 #define WRAP_MAX 4096
@@ -141,7 +138,7 @@ static size_t wrap(const uint8_t *data, size_t size, uint8_t *out, size_t cap)
     put32(out, 0x184D2A50);
     put32(out + 4, 16);
     memcpy(out + 8, "MMUTRACE\x01\x00\x00\x00", 12);
-    put32(out + 20, crc32(out + 8, 12));
+    put32(out + 20, zcrc32(out + 8, 12));
     size_t cs = ZSTD_compress2(cc, out + 24, cap - 24 - 88, data, size);
     if (ZSTD_isError(cs))
         abort();
@@ -157,7 +154,7 @@ static size_t wrap(const uint8_t *data, size_t size, uint8_t *out, size_t cap)
     put64(ft + 8, 1);
     put64(ft + 32, t);
     put32(ft + 40, 1);
-    put32(ft + 44, crc32(q + 8, 24 + 44));
+    put32(ft + 44, zcrc32(q + 8, 24 + 44));
     memcpy(ft + 48, "MMUTREND", 8);
     return t + 88;
 }

@@ -56,4 +56,9 @@ typedef uint64_t mm_cycle;
  * of memory -- the model has no sensible way to go on. */
 void mm_grow(void *base, size_t *cap, size_t n, size_t elem, size_t first);
 
+/* Write a one-line message into the caller's error buffer (err may be NULL
+ * or errlen 0: then nothing is written).  Returns -1, so a failing function
+ * can `return mm_errf(err, errlen, "...", ...);`. */
+int mm_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #endif
