@@ -69,7 +69,13 @@ struct mmu {
     mm_cycle *issued;                 /* ring of the last issue_width issue cycles */
     unsigned issued_pos;
     mm_cycle last_issue, min_issue, now;
-    mm_cycle heap[MAX_OUTSTANDING];   /* completion cycles in flight (min-heap) */
+    /* Completion cycles of the translations in flight, in two parts: a ring
+     * kept in nondecreasing order (L1 hits, nearly always: O(1) each) and
+     * a min-heap for completions that would break the order (walks).
+     * In flight = ring + heap; the earliest = min(ring front, heap top). */
+    mm_cycle ring[MAX_OUTSTANDING];
+    unsigned ring_head, ring_n;
+    mm_cycle heap[MAX_OUTSTANDING];
     unsigned nheap;
 
     /* pending fills */
@@ -200,10 +206,28 @@ static inline mm_cycle frontend_issue(mmu *m)
         t = slot;
     if (m->min_issue > t)
         t = m->min_issue;
-    while (m->nheap && m->heap[0] <= t)
-        heap_pop(m);
-    if (m->nheap >= m->cfg.frontend.max_outstanding)
-        t = heap_pop(m);
+    /* Forget translations completed by t; if max_outstanding remain, wait
+     * for the earliest. */
+    for (;;) {
+        bool ring_due = m->ring_n && m->ring[m->ring_head] <= t;
+        if (ring_due) {
+            m->ring_head = (m->ring_head + 1) % MAX_OUTSTANDING;
+            m->ring_n--;
+        } else if (m->nheap && m->heap[0] <= t) {
+            heap_pop(m);
+        } else {
+            break;
+        }
+    }
+    if (m->ring_n + m->nheap >= m->cfg.frontend.max_outstanding) {
+        if (m->ring_n && (!m->nheap || m->ring[m->ring_head] <= m->heap[0])) {
+            t = m->ring[m->ring_head];
+            m->ring_head = (m->ring_head + 1) % MAX_OUTSTANDING;
+            m->ring_n--;
+        } else {
+            t = heap_pop(m);
+        }
+    }
     m->issued[m->issued_pos] = t;
     m->issued_pos = m->issued_pos + 1 == m->cfg.frontend.issue_width ? 0 : m->issued_pos + 1;
     m->last_issue = t;
@@ -212,7 +236,11 @@ static inline mm_cycle frontend_issue(mmu *m)
 
 static inline void frontend_complete(mmu *m, mm_cycle done)
 {
-    heap_push(m, done);
+    unsigned back = (m->ring_head + m->ring_n + MAX_OUTSTANDING - 1) % MAX_OUTSTANDING;
+    if (!m->ring_n || m->ring[back] <= done)
+        m->ring[(m->ring_head + m->ring_n++) % MAX_OUTSTANDING] = done;
+    else
+        heap_push(m, done);
     if (done > m->now)
         m->now = done;
 }

@@ -30,7 +30,7 @@
 #define TLB_KEY_VALID (1ull << 63)
 #define TLB_KEY_VPN_BITS 57          /* vpn field width: bits 6..62 */
 #define TLB_PTAG_LOCAL 0xFFFF0000u   /* ptag mask half of a non-global entry */
-#define TLB_MAX_WAYS 64              /* a set's hits are one uint64_t bit mask */
+#define TLB_MAX_WAYS 64              /* repl.h keeps a set's PLRU tree in one uint64_t */
 
 struct tlb_array {
     unsigned ways;
@@ -79,19 +79,19 @@ static inline bool tlb_ptag_matches(uint32_t pt, uint16_t pcid)
     return ((pt ^ pcid) & (pt >> 16)) == 0;
 }
 
-_Static_assert(TLB_MAX_WAYS <= 64, "a set's hit mask is a uint64_t");
-
-/* Probe set `set` of array a for key k and pcid.  Every way is compared
- * (no early exit) and the lowest matching way wins; returns -1 on a miss. */
+/* Probe set `set` of array a for key k and pcid: the lowest matching way,
+ * or -1 on a miss.  Scanning from way 0 and stopping at the first match
+ * gives that way directly: a hit costs about half a set's compares, which
+ * matters on the replay hot path (the L1 hit). */
 static inline int tlb_set_match(const struct tlb_array *a, uint64_t set, uint64_t k, uint16_t pcid)
 {
     size_t base = (size_t)set * a->ways;
     const uint64_t *key = &a->key[base];
     const uint32_t *pt = &a->ptag[base];
-    uint64_t hits = 0;
     for (unsigned w = 0; w < a->ways; w++)
-        hits |= (uint64_t)((key[w] == k) & tlb_ptag_matches(pt[w], pcid)) << w;
-    return hits ? __builtin_ctzll(hits) : -1;
+        if (key[w] == k && tlb_ptag_matches(pt[w], pcid))
+            return (int)w;
+    return -1;
 }
 
 /* The matching code tlb_lookup and tlb_probe share: first (array, size) in
