@@ -43,14 +43,28 @@ typedef struct kind_counters {
 
 typedef struct mmu_counters {
     kind_counters k[3];
-    uint64_t translations;
-    uint64_t l1_hits[2], l1_evictions[2];     /* [0] itlb, [1] dtlb */
+    /* Translations and L1 hits are derived at export: lookups per kind,
+     * and lookups - l1_misses (every lookup either hits or misses). */
+    uint64_t l1_evictions[2];                 /* [0] itlb, [1] dtlb */
     uint64_t stlb_lookups, stlb_hits, stlb_evictions, back_invalidations;
     uint64_t dirty_rewalks, perm_rewalks;
     uint64_t cr3_writes, cr3_noflush, invlpg, invpcid[4], full_flushes, asid_recycles;
     uint64_t tlb_entries_flushed, pwc_entries_flushed;
     uint64_t page_faults;
 } mmu_counters;
+
+/* The last entry each L1 TLB returned (a copy).  A lookup of the same page
+ * needs no set scan and no replacement update: that entry is the most
+ * recently used of its set, and touching it again changes no policy's
+ * victim order (LRU order, PLRU bits, SRRIP's RRPV 0; FIFO and random ignore
+ * hits).  Invariant: valid only while the TLB is unchanged since -- every
+ * fill, removal and flush clears it (apply_fill, drop_unusable,
+ * serialize). */
+typedef struct l1_memo {
+    tlb_entry e;
+    uint16_t pcid;      /* PCID of the lookup that found it */
+    bool valid;
+} l1_memo;
 
 struct mmu {
     mm_config cfg;
@@ -69,12 +83,16 @@ struct mmu {
     mm_cycle *issued;                 /* ring of the last issue_width issue cycles */
     unsigned issued_pos;
     mm_cycle last_issue, min_issue, now;
-    /* Completion cycles of the translations in flight, in two parts: a ring
-     * kept in nondecreasing order (L1 hits, nearly always: O(1) each) and
-     * a min-heap for completions that would break the order (walks).
-     * In flight = ring + heap; the earliest = min(ring front, heap top). */
-    mm_cycle ring[MAX_OUTSTANDING];
-    unsigned ring_head, ring_n;
+    /* Completion cycles of the translations in flight.  L1 hits complete
+     * within max L1 latency cycles of their issue, so at most
+     * hit_window = issue_width * that latency of them are ever in flight,
+     * and they are among the last hit_window hits: `hits` keeps those (a
+     * ring, overwritten in place).  Everything else (STLB hits, walks,
+     * faults) is in the min-heap.  While nheap + hit_window <
+     * max_outstanding the limit cannot bind and the hits are not even
+     * looked at -- the common case costs one store per access. */
+    mm_cycle hits[MAX_OUTSTANDING];
+    unsigned hit_window, hit_pos;
     mm_cycle heap[MAX_OUTSTANDING];
     unsigned nheap;
 
@@ -91,6 +109,7 @@ struct mmu {
 
     walk_result last;
     mmu_counters c;
+    l1_memo memo[2];                  /* [0] iTLB, [1] dTLB */
 };
 
 /* ---- memory port: the shared memsys ---- */
@@ -135,7 +154,9 @@ mmu *mmu_create(const mm_config *cfg, unsigned cpu, physmem *pm, memsys *ms)
                      .pa_bits = cfg->cpu.pa_bits, .pwc_latency = cfg->pwc.latency};
     walker_mem port = {mem_read, mem_rmw, ms};
     m->walker = walker_create(&wc, m->mode, pm, m->pwc, &port);
-    m->issued = calloc(cfg->frontend.issue_width, sizeof *m->issued);
+    m->issued = malloc(cfg->frontend.issue_width * sizeof *m->issued);
+    if (m->issued)   /* all-ones: "issue_width accesses ago, plus one" is cycle 0 */
+        memset(m->issued, 0xff, cfg->frontend.issue_width * sizeof *m->issued);
     if (!m->itlb || !m->dtlb || !m->stlb || !m->pwc || !m->walker || !m->issued) {
         mmu_free(m);
         return NULL;
@@ -146,6 +167,10 @@ mmu *mmu_create(const mm_config *cfg, unsigned cpu, physmem *pm, memsys *ms)
     m->l1_lat[MM_LOAD] = m->l1_lat[MM_STORE] = cfg->dtlb.latency;
     m->l1_lat[MM_IFETCH] = cfg->itlb.latency;
     m->stlb_lat = cfg->stlb.latency;
+    unsigned l1_max = cfg->itlb.latency > cfg->dtlb.latency ? cfg->itlb.latency : cfg->dtlb.latency;
+    m->hit_window = cfg->frontend.issue_width * (l1_max ? l1_max : 1);
+    if (m->hit_window > MAX_OUTSTANDING)
+        m->hit_window = MAX_OUTSTANDING;
     m->next_fill = UINT64_MAX;
     return m;
 }
@@ -198,49 +223,61 @@ static mm_cycle heap_pop(mmu *m)
 /* The cycle the next access issues: in order, at most issue_width per
  * cycle, and only once fewer than max_outstanding translations are in
  * flight. */
+/* The exact check behind the common case: count the hits still in flight
+ * at t as well, and move t to the earliest completion until fewer than
+ * max_outstanding remain. */
+static mm_cycle frontend_wait(mmu *m, mm_cycle t)
+{
+    for (;;) {
+        unsigned n = m->nheap;
+        mm_cycle earliest = m->nheap ? m->heap[0] : UINT64_MAX;
+        for (unsigned i = 0; i < m->hit_window; i++)
+            if (m->hits[i] > t) {
+                n++;
+                if (m->hits[i] < earliest)
+                    earliest = m->hits[i];
+            }
+        if (n < m->cfg.frontend.max_outstanding)
+            return t;
+        t = earliest;
+        while (m->nheap && m->heap[0] <= t)
+            heap_pop(m);
+    }
+}
+
 static inline mm_cycle frontend_issue(mmu *m)
 {
     mm_cycle t = m->last_issue;
     mm_cycle slot = m->issued[m->issued_pos] + 1;   /* issue_width accesses ago, plus one */
-    if (m->c.translations >= m->cfg.frontend.issue_width && slot > t)
+    if (slot > t)   /* the ring starts all-ones: slot 0 for the first accesses */
         t = slot;
     if (m->min_issue > t)
         t = m->min_issue;
-    /* Forget translations completed by t; if max_outstanding remain, wait
-     * for the earliest. */
-    for (;;) {
-        bool ring_due = m->ring_n && m->ring[m->ring_head] <= t;
-        if (ring_due) {
-            m->ring_head = (m->ring_head + 1) % MAX_OUTSTANDING;
-            m->ring_n--;
-        } else if (m->nheap && m->heap[0] <= t) {
-            heap_pop(m);
-        } else {
-            break;
-        }
-    }
-    if (m->ring_n + m->nheap >= m->cfg.frontend.max_outstanding) {
-        if (m->ring_n && (!m->nheap || m->ring[m->ring_head] <= m->heap[0])) {
-            t = m->ring[m->ring_head];
-            m->ring_head = (m->ring_head + 1) % MAX_OUTSTANDING;
-            m->ring_n--;
-        } else {
-            t = heap_pop(m);
-        }
-    }
+    /* Forget walks completed by t; if max_outstanding translations are
+     * still in flight, wait for the earliest to complete. */
+    while (m->nheap && m->heap[0] <= t)
+        heap_pop(m);
+    if (m->nheap + m->hit_window >= m->cfg.frontend.max_outstanding)
+        t = frontend_wait(m, t);
     m->issued[m->issued_pos] = t;
     m->issued_pos = m->issued_pos + 1 == m->cfg.frontend.issue_width ? 0 : m->issued_pos + 1;
     m->last_issue = t;
     return t;
 }
 
+/* An L1 hit completes at `done`. */
+static inline void frontend_hit(mmu *m, mm_cycle done)
+{
+    m->hits[m->hit_pos] = done;
+    m->hit_pos = m->hit_pos + 1 == m->hit_window ? 0 : m->hit_pos + 1;
+    if (done > m->now)
+        m->now = done;
+}
+
+/* Any other translation (STLB hit, walk, fault) completes at `done`. */
 static inline void frontend_complete(mmu *m, mm_cycle done)
 {
-    unsigned back = (m->ring_head + m->ring_n + MAX_OUTSTANDING - 1) % MAX_OUTSTANDING;
-    if (!m->ring_n || m->ring[back] <= done)
-        m->ring[(m->ring_head + m->ring_n++) % MAX_OUTSTANDING] = done;
-    else
-        heap_push(m, done);
+    heap_push(m, done);
     if (done > m->now)
         m->now = done;
 }
@@ -297,6 +334,7 @@ static void insert_l1(mmu *m, unsigned which, const tlb_entry *e)
 
 static void apply_fill(mmu *m, const pending_fill *f)
 {
+    m->memo[0].valid = m->memo[1].valid = false;
     if (f->targets & FILL_STLB) {
         tlb_entry victim;
         if (tlb_insert(m->stlb, &f->e, &victim)) {
@@ -354,6 +392,7 @@ static void drop_unusable(mmu *m, tlb *t, const tlb_entry *e, mm_kind kind, mm_p
     else
         m->c.dirty_rewalks++;
     tlb_entry copy = *e;
+    m->memo[0].valid = m->memo[1].valid = false;
     tlb_remove(t, &copy);
     if (t != m->stlb)
         tlb_remove(m->stlb, &copy);
@@ -369,7 +408,6 @@ static void mmu_access_slow(mmu *m, uint64_t va, mm_kind kind, mm_priv priv, mm_
 
     if (l1e) {
         /* Hit, but the cached permissions or a clean D bit force a walk. */
-        m->c.l1_hits[kind == MM_IFETCH ? 0 : 1]++;
         drop_unusable(m, l1, l1e, kind, priv);
     } else {
         k->l1_misses++;
@@ -426,19 +464,28 @@ void mmu_access(mmu *m, uint64_t va, mm_kind kind, mm_priv priv, mmu_result *out
     mm_cycle t = frontend_issue(m);
     if (t >= m->next_fill)
         apply_fills(m, t);
-    m->c.translations++;
     m->c.k[kind].lookups++;
     out->issue = t;
     out->fault = false;
     out->error_code = 0;
-    const tlb_entry *e = tlb_lookup(kind == MM_IFETCH ? m->itlb : m->dtlb, va, m->regs.pcid);
+    l1_memo *mo = &m->memo[kind != MM_IFETCH];
+    const tlb_entry *e;
+    if (mo->valid && (va >> mo->e.shift) == mo->e.vpn && mo->pcid == m->regs.pcid) {
+        e = &mo->e;
+    } else {
+        e = tlb_lookup(kind == MM_IFETCH ? m->itlb : m->dtlb, va, m->regs.pcid);
+        if (e) {
+            mo->e = *e;
+            mo->pcid = m->regs.pcid;
+            mo->valid = true;
+        }
+    }
     if (__builtin_expect(e && entry_usable(m, e, kind, priv), 1)) {
-        m->c.l1_hits[kind == MM_IFETCH ? 0 : 1]++;
         out->done = t + m->l1_lat[kind];
         out->pa = entry_pa(e, va);
         out->where = MMU_L1_HIT;
         out->shift = e->shift;
-        frontend_complete(m, out->done);
+        frontend_hit(m, out->done);
         return;
     }
     mmu_access_slow(m, va, kind, priv, t, e, out);
@@ -461,6 +508,7 @@ mm_cycle mmu_now(const mmu *m)
  * completes and lands in the TLBs and page-walk caches before the flush. */
 static void serialize(mmu *m)
 {
+    m->memo[0].valid = m->memo[1].valid = false;
     mm_cycle t = mmu_now(m);
     mmu_advance(m, t);
     apply_fills(m, UINT64_MAX);
@@ -636,7 +684,7 @@ void mmu_export_stats(const mmu *m, stats *s)
     const mmu_counters *c = &m->c;
     const kind_counters *ld = &c->k[MM_LOAD], *st = &c->k[MM_STORE], *in = &c->k[MM_IFETCH];
     stats_add(s, "cycles", mmu_now(m));
-    stats_add(s, "translations", c->translations);
+    stats_add(s, "translations", ld->lookups + st->lookups + in->lookups);
     stats_add(s, "dTLB-loads", ld->lookups);
     stats_add(s, "dTLB-load-misses", ld->l1_misses);
     stats_add(s, "dTLB-stores", st->lookups);
@@ -648,10 +696,10 @@ void mmu_export_stats(const mmu *m, stats *s)
     export_kind(s, st, "dtlb_store_misses");
     export_kind(s, in, "itlb_misses");
 
-    stats_add(s, "itlb.hits", c->l1_hits[0]);
+    stats_add(s, "itlb.hits", in->lookups - in->l1_misses);
     stats_add(s, "itlb.misses", in->l1_misses);
     stats_add(s, "itlb.evictions", c->l1_evictions[0]);
-    stats_add(s, "dtlb.hits", c->l1_hits[1]);
+    stats_add(s, "dtlb.hits", ld->lookups + st->lookups - ld->l1_misses - st->l1_misses);
     stats_add(s, "dtlb.misses", ld->l1_misses + st->l1_misses);
     stats_add(s, "dtlb.evictions", c->l1_evictions[1]);
     stats_add(s, "stlb.hits", c->stlb_hits);

@@ -88,6 +88,9 @@ void mmu_flush_all(mmu *m);
 void mmu_set_ac(mmu *m, bool ac);
 
 const walk_regs *mmu_regs(const mmu *m);
+/* The TLBs, for inspection (tlb_probe, tlb_occupancy, tlb_foreach).
+ * Change them only through the mmu_* calls: the MMU keeps a memo of each
+ * L1's last hit that a direct tlb_insert/remove/flush would leave stale. */
 tlb *mmu_itlb(mmu *m);
 tlb *mmu_dtlb(mmu *m);
 tlb *mmu_stlb(mmu *m);
