@@ -21,7 +21,8 @@
 #error "MMUSIM_SOURCE_DIR must name the repository root"
 #endif
 
-#define NKEYS_EXPECTED 89   /* 3 + cpu 8 + frontend 2 + itlb 13 + dtlb 13 + stlb 14 + pwc 17 + walker 2 + memsys 17 */
+#define NKEYS_EXPECTED 103  /* 3 + cpu 8 + frontend 2 + itlb 13 + dtlb 13 + stlb 14 + pwc 17 + walker 2 + memsys 17
+                              + os 14 */
 #define KEYLEN 48
 #define VALLEN (CFG_DESC_MAX + 8)
 #define MAXKEYS 128
@@ -221,6 +222,15 @@ Test(keys, count_and_order)
     };
     for (size_t i = 0; i < sizeof at / sizeof at[0]; i++)
         cr_assert_str_eq(l->key[at[i].i], at[i].key);
+    /* the os keys close the table, in cfg.h's order */
+    static const char *const os_keys[] = {
+        "os.phys_mem_mib", "os.frames", "os.exhaustion", "os.thp", "os.minor_fault_cycles",
+        "os.major_fault_cycles", "os.cow_fault_cycles", "os.vmalloc_sync_cycles", "os.switch_cycles",
+        "os.shootdown_cycles", "os.flush_ceiling", "os.kpti", "os.kernel_global", "os.quantum",
+    };
+    size_t nos = sizeof os_keys / sizeof os_keys[0];
+    for (size_t i = 0; i < nos; i++)
+        cr_assert_str_eq(l->key[NKEYS_EXPECTED - nos + i], os_keys[i]);
     /* keys are unique */
     for (size_t i = 0; i < l->n; i++)
         for (size_t j = i + 1; j < l->n; j++)
@@ -277,6 +287,35 @@ Test(keys, ctx_policy_names)
     cr_assert_eq(ctx_policy_by_name("recycle"), CTX_RECYCLE);
     cr_assert_eq(ctx_policy_by_name("asid"), -1);
     cr_assert_str_eq(ctx_policy_name(CTX_COUNT), "?");
+}
+
+/* The OS enums: every name round-trips, unknown names are -1, out-of-range
+ * values print "?". */
+Test(keys, os_policy_names)
+{
+    static const char *const frames[] = {"sequential", "shuffled", "buddy"};
+    static const char *const exhaust[] = {"stop", "reclaim"};
+    static const char *const thp[] = {"never", "always", "madvise"};
+    cr_assert_eq(FRAMES_POLICY_COUNT, 3);
+    cr_assert_eq(EXHAUST_POLICY_COUNT, 2);
+    cr_assert_eq(THP_POLICY_COUNT, 3);
+    for (int i = 0; i < 3; i++) {
+        cr_assert_str_eq(frame_policy_name((frame_policy)i), frames[i]);
+        cr_assert_eq(frame_policy_by_name(frames[i]), i);
+        cr_assert_str_eq(thp_policy_name((thp_policy)i), thp[i]);
+        cr_assert_eq(thp_policy_by_name(thp[i]), i);
+    }
+    for (int i = 0; i < 2; i++) {
+        cr_assert_str_eq(exhaust_policy_name((exhaust_policy)i), exhaust[i]);
+        cr_assert_eq(exhaust_policy_by_name(exhaust[i]), i);
+    }
+    cr_assert_eq(frame_policy_by_name("Buddy"), -1);   /* names are exact, as the other enums */
+    cr_assert_eq(frame_policy_by_name("lifo"), -1);
+    cr_assert_eq(exhaust_policy_by_name("swap"), -1);
+    cr_assert_eq(thp_policy_by_name(""), -1);
+    cr_assert_str_eq(frame_policy_name(FRAMES_POLICY_COUNT), "?");
+    cr_assert_str_eq(exhaust_policy_name(EXHAUST_POLICY_COUNT), "?");
+    cr_assert_str_eq(thp_policy_name(THP_POLICY_COUNT), "?");
 }
 
 /* ---- defaults ------------------------------------------------------------- */
@@ -343,6 +382,21 @@ Test(defaults, struct_fields)
     cr_assert_eq(c.memsys.cache[2].sets * c.memsys.cache[2].ways * c.memsys.line_bytes, 2u << 20);
     cr_assert_eq(c.memsys.cache[2].latency, 42);
     cr_assert_eq(c.memsys.cache[2].repl, REPL_SRRIP);
+    /* OS: configs/skylake.yaml's os section */
+    cr_assert_eq(c.os.phys_mem_mib, 16384);
+    cr_assert_eq(c.os.frames, FRAMES_BUDDY);
+    cr_assert_eq(c.os.exhaustion, EXHAUST_STOP);
+    cr_assert_eq(c.os.thp, THP_MADVISE);
+    cr_assert_eq(c.os.minor_fault_cycles, 3000);     /* 0.75 us at 4 GHz */
+    cr_assert_eq(c.os.major_fault_cycles, 360000);   /* 90 us */
+    cr_assert_eq(c.os.cow_fault_cycles, 4600);       /* 1.15 us */
+    cr_assert_eq(c.os.vmalloc_sync_cycles, 2000);    /* 0.5 us */
+    cr_assert_eq(c.os.switch_cycles, 6000);          /* 1.5 us */
+    cr_assert_eq(c.os.shootdown_cycles, 8000);       /* 2 us */
+    cr_assert_eq(c.os.flush_ceiling, 33);
+    cr_assert_eq(c.os.kpti, false);
+    cr_assert_eq(c.os.kernel_global, true);
+    cr_assert_eq(c.os.quantum, 100000);
 
     /* derived fields */
     cr_assert_str_eq(c.itlb.tlb.name, "itlb");
@@ -519,6 +573,47 @@ Test(presets, mode_and_policies)
     cr_assert_eq(c.pwc.level[5].ways, 2);
 }
 
+/* The OS section: Linux's policies everywhere; costs are the same times at
+ * each core's clock; arm64's flush ceiling and memory size differ. */
+typedef struct os_expect {
+    char preset[16];
+    unsigned phys_mem_mib, minor, major, shootdown, flush_ceiling;
+} os_expect;
+
+ParameterizedTestParameters(presets, os_section)
+{
+    static os_expect cases[] = {
+        {"skylake", 16384, 3000, 360000, 8000, 33},       /* 4.0 GHz */
+        {"golden-cove", 16384, 3675, 441000, 9800, 33},   /* 4.9 GHz */
+        {"zen2", 16384, 3000, 360000, 8000, 33},          /* 4.0 GHz */
+        {"cortex-a76", 8192, 2130, 255600, 1420, 511},    /* 2.84 GHz; TLBI broadcast, MAX_TLBI_OPS */
+    };
+    return cr_make_param_array(os_expect, cases, sizeof cases / sizeof cases[0]);
+}
+
+ParameterizedTest(os_expect *e, presets, os_section)
+{
+    mm_config c;
+    load_preset(&c, e->preset);
+    cr_assert_eq(c.os.phys_mem_mib, e->phys_mem_mib);
+    cr_assert_eq(c.os.frames, FRAMES_BUDDY);
+    cr_assert_eq(c.os.exhaustion, EXHAUST_STOP);
+    cr_assert_eq(c.os.thp, THP_MADVISE);
+    cr_assert_eq(c.os.minor_fault_cycles, e->minor);
+    cr_assert_eq(c.os.major_fault_cycles, e->major);
+    cr_assert_eq(c.os.shootdown_cycles, e->shootdown);
+    cr_assert_eq(c.os.flush_ceiling, e->flush_ceiling);
+    /* cow = minor + a 4 KiB copy: dearer than a minor fault, far below a major one */
+    cr_assert_gt(c.os.cow_fault_cycles, c.os.minor_fault_cycles);
+    cr_assert_lt(c.os.vmalloc_sync_cycles, c.os.minor_fault_cycles);
+    cr_assert_lt(c.os.cow_fault_cycles * 10, c.os.major_fault_cycles);
+    cr_assert_eq(c.os.kpti, false);
+    cr_assert_eq(c.os.kernel_global, true);
+    cr_assert_eq(c.os.quantum, 100000);
+    /* the memory fits the physical address width */
+    cr_assert_leq((uint64_t)c.os.phys_mem_mib << 20, 1ull << c.cpu.pa_bits);
+}
+
 /* ---- cfg_write_yaml ------------------------------------------------------- */
 
 Test(write_yaml, nested_in_table_order)
@@ -530,6 +625,9 @@ Test(write_yaml, nested_in_table_order)
     cr_assert_not_null(strstr(text, "\ndtlb:\n  latency: 1\n  4k:\n    sets: 16\n"), "%s", text);
     cr_assert_not_null(strstr(text, "    holds: [4k, 2m]\n"), "%s", text);
     cr_assert_not_null(strstr(text, "    holds: []\n"), "%s", text);
+    cr_assert_not_null(strstr(text, "\nos:\n  phys_mem_mib: 16384\n  frames: buddy\n  exhaustion: stop\n  thp: madvise\n"),
+                       "%s", text);
+    cr_assert_not_null(strstr(text, "  kpti: false\n  kernel_global: true\n  quantum: 100000\n"), "%s", text);
     leaves *y = parse_leaves(text);
     kvlist *l = snapshot(&c);
     cr_assert_eq(y->n, l->n);
@@ -617,6 +715,33 @@ Test(set, overrides)
     cr_assert_eq(c.pwc.level[5].ways, 4);
     must_set(&c, "stlb.inclusive=true");
     cr_assert_eq(c.stlb_inclusive, true);
+
+    /* the OS keys */
+    must_set(&c, "os.frames=sequential");
+    cr_assert_eq(c.os.frames, FRAMES_SEQUENTIAL);
+    must_set(&c, "os.frames=shuffled");
+    cr_assert_eq(c.os.frames, FRAMES_SHUFFLED);
+    cr_assert_str_eq(value_of(&c, "os.frames"), "shuffled");
+    must_set(&c, "os.exhaustion=reclaim");
+    cr_assert_eq(c.os.exhaustion, EXHAUST_RECLAIM);
+    cr_assert_str_eq(value_of(&c, "os.exhaustion"), "reclaim");
+    must_set(&c, "os.thp=always");
+    cr_assert_eq(c.os.thp, THP_ALWAYS);
+    must_set(&c, "os.thp=never");
+    cr_assert_eq(c.os.thp, THP_NEVER);
+    cr_assert_str_eq(value_of(&c, "os.thp"), "never");
+    must_set(&c, "os.phys_mem_mib=1048576");
+    cr_assert_eq(c.os.phys_mem_mib, 1u << 20);
+    must_set(&c, "os.kpti=yes");
+    cr_assert_eq(c.os.kpti, true);
+    must_set(&c, "os.kernel_global=off");
+    cr_assert_eq(c.os.kernel_global, false);
+    must_set(&c, "os.flush_ceiling=0");
+    cr_assert_eq(c.os.flush_ceiling, 0);
+    must_set(&c, "os.major_fault_cycles=50000000");   /* a 10 ms disk at 5 GHz */
+    cr_assert_eq(c.os.major_fault_cycles, 50000000);
+    must_set(&c, "os.quantum=1");
+    cr_assert_eq(c.os.quantum, 1);
 }
 
 typedef struct bad_case {
@@ -648,6 +773,18 @@ ParameterizedTestParameters(set, errors)
         {"walker.merge=2", "--set walker.merge=2: expected a boolean (true/false, yes/no, on/off), got '2'"},
         {"pwc.pd.replacement=lfu",
          "--set pwc.pd.replacement=lfu: expected a replacement policy (lru, plru, fifo, random, srrip), got 'lfu'"},
+        {"os.frames=lifo", "--set os.frames=lifo: expected a frame policy (sequential, shuffled, buddy), got 'lifo'"},
+        {"os.frames=", "--set os.frames=: expected a frame policy (sequential, shuffled, buddy), got ''"},
+        {"os.exhaustion=swap", "--set os.exhaustion=swap: expected an exhaustion policy (stop, reclaim), got 'swap'"},
+        {"os.thp=sometimes", "--set os.thp=sometimes: expected a THP policy (never, always, madvise), got 'sometimes'"},
+        {"os.thp=1", "--set os.thp=1: expected a THP policy (never, always, madvise), got '1'"},
+        {"os.phys_mem_mib=4", "--set os.phys_mem_mib=4: 4 is out of range (8..1048576)"},
+        {"os.phys_mem_mib=1048577", "--set os.phys_mem_mib=1048577: 1048577 is out of range (8..1048576)"},
+        {"os.quantum=0", "--set os.quantum=0: 0 is out of range (at least 1)"},
+        {"os.minor_fault_cycles=1000000001",
+         "--set os.minor_fault_cycles=1000000001: 1000000001 is out of range (0..1000000000)"},
+        {"os.kpti=2", "--set os.kpti=2: expected a boolean (true/false, yes/no, on/off), got '2'"},
+        {"os.swap=1", "--set os.swap=1: unknown key"},
     };
     return cr_make_param_array(bad_case, cases, sizeof cases / sizeof cases[0]);
 }
@@ -703,6 +840,19 @@ ParameterizedTestParameters(load, errors)
         {"pwc:\n  design: skip\n",
          "t.yaml:2: pwc.design: expected a page-walk-cache design (none, split, unified, pte), got 'skip'"},
         {"memsys: {model: ideal}\n", "t.yaml:1: memsys.model: expected a memory model (fixed, caches), got 'ideal'"},
+        {"os:\n  frames: lifo\n",
+         "t.yaml:2: os.frames: expected a frame policy (sequential, shuffled, buddy), got 'lifo'"},
+        {"os: {exhaustion: oom}\n", "t.yaml:1: os.exhaustion: expected an exhaustion policy (stop, reclaim), got 'oom'"},
+        {"os:\n  phys_mem_mib: 64\n  thp: transparent\n",
+         "t.yaml:3: os.thp: expected a THP policy (never, always, madvise), got 'transparent'"},
+        {"os:\n  thp: [always]\n", "t.yaml:2: os.thp: expected a THP policy (never, always, madvise), got a sequence"},
+        {"os:\n  frames:\n    policy: buddy\n",
+         "t.yaml:3: os.frames: expected a frame policy (sequential, shuffled, buddy), got a mapping"},
+        {"os:\n  phys_mem_mib: 16g\n", "t.yaml:2: os.phys_mem_mib: expected an unsigned integer, got '16g'"},
+        {"os: {quantum: 0}\n", "t.yaml:1: os.quantum: 0 is out of range (at least 1)"},
+        {"os:\n  thp: never\n  thp: always\n", "t.yaml:3: os.thp: duplicate key (first set on line 2)"},
+        {"os:\n  tlb_flush_ceiling: 33\n", "t.yaml:2: os.tlb_flush_ceiling: unknown key"},
+        {"os: buddy\n", "t.yaml:1: os: expected a mapping of os.* keys, got a scalar"},
         /* page-size lists */
         {"dtlb:\n  4k:\n    holds: [4k, 3k]\n", "t.yaml:3: dtlb.4k.holds: expected a page size (4k, 2m, 1g), got '3k'"},
         {"dtlb:\n  4k:\n    holds:\n      - 4k\n      - [2m]\n",
@@ -900,6 +1050,10 @@ ParameterizedTestParameters(validate, errors)
          "pwc.unified.sets: 0, but the array is present (ways 4) and needs at least one set"},
         {{"memsys.l2.sets=1000"}, "memsys.l2.sets: 1000 is not a power of two"},
         {{"memsys.line_bytes=48"}, "memsys.line_bytes: 48 is not a power of two"},
+        {{"cpu.pa_bits=32"}, "os.phys_mem_mib: 16384 MiB does not fit cpu.pa_bits 32 (at most 4096 MiB)"},
+        {{"cpu.pa_bits=33", "os.phys_mem_mib=8193"},
+         "os.phys_mem_mib: 8193 MiB does not fit cpu.pa_bits 33 (at most 8192 MiB)"},
+        {{"os.phys_mem_mib=1048576"}, "os.phys_mem_mib: 1048576 MiB does not fit cpu.pa_bits 39 (at most 524288 MiB)"},
     };
     return cr_make_param_array(invalid_case, cases, sizeof cases / sizeof cases[0]);
 }
@@ -938,6 +1092,13 @@ Test(validate, ranges)
         {offsetof(mm_config, memsys.line_bytes), 4, "memsys.line_bytes: 4 is out of range (8..4096)"},
         {offsetof(mm_config, memsys.line_bytes), 8192, "memsys.line_bytes: 8192 is out of range (8..4096)"},
         {offsetof(mm_config, cpu.mode), 9, "cpu.mode: 9 is not a paging mode"},
+        {offsetof(mm_config, os.phys_mem_mib), 7, "os.phys_mem_mib: 7 is out of range (8..1048576)"},
+        {offsetof(mm_config, os.frames), 3, "os.frames: 3 is not a frame policy"},
+        {offsetof(mm_config, os.exhaustion), 2, "os.exhaustion: 2 is not an exhaustion policy"},
+        {offsetof(mm_config, os.thp), 99, "os.thp: 99 is not a THP policy"},
+        {offsetof(mm_config, os.quantum), 0, "os.quantum: 0 is out of range (at least 1)"},
+        {offsetof(mm_config, os.shootdown_cycles), 2000000000u,
+         "os.shootdown_cycles: 2000000000 is out of range (0..1000000000)"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         mm_config c;
@@ -966,6 +1127,15 @@ Test(validate, accepts)
     must_set(&c, "memsys.llc.sets=0");
     must_set(&c, "cpu.mode=x86-32");
     must_set(&c, "memsys.line_bytes=4096");
+    cr_assert_eq(cfg_validate(&c, err, sizeof err), 0, "%s", err);
+    /* memory exactly as large as the physical address width allows */
+    must_set(&c, "cpu.pa_bits=32");
+    must_set(&c, "os.phys_mem_mib=4096");
+    cr_assert_eq(cfg_validate(&c, err, sizeof err), 0, "%s", err);
+    must_set(&c, "cpu.pa_bits=52");
+    must_set(&c, "os.phys_mem_mib=1048576");
+    must_set(&c, "os.quantum=4294967295");
+    must_set(&c, "os.major_fault_cycles=1000000000");
     cr_assert_eq(cfg_validate(&c, err, sizeof err), 0, "%s", err);
     /* no STLB at all is a valid machine */
     must_set(&c, "stlb.4k.ways=0");

@@ -9,44 +9,19 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define BIN MMUSIM_BIN_DIR "/mmusim"
+#include "support/run_prog.h"
 
 static char out[1 << 16], err[1 << 12];
 
-static void slurp(const char *path, char *buf, size_t len)
-{
-    FILE *f = fopen(path, "r");
-    size_t n = f ? fread(buf, 1, len - 1, f) : 0;
-    buf[n] = 0;
-    if (f)
-        fclose(f);
-}
 
 /* Run `mmusim ARGS`; returns its exit status, stdout and stderr in out/err. */
 static int run(const char *args)
 {
-    char o[] = "/tmp/mmusim-cli-outXXXXXX", e[] = "/tmp/mmusim-cli-errXXXXXX";
-    int fo = mkstemp(o), fe = mkstemp(e);
-    cr_assert(fo >= 0 && fe >= 0);
-    close(fo);
-    close(fe);
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "%s %s >%s 2>%s </dev/null", BIN, args, o, e);
-    int st = system(cmd);
-    slurp(o, out, sizeof out);
-    slurp(e, err, sizeof err);
-    unlink(o);
-    unlink(e);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    char line[2048];
+    snprintf(line, sizeof line, "\"$M\" %s", args);
+    return prog_capture(line, NULL, out, sizeof out, err, sizeof err);
 }
 
-static unsigned lines(const char *s)
-{
-    unsigned n = 0;
-    for (; *s; s++)
-        n += *s == '\n';
-    return n;
-}
 
 Test(cli, x86_32_worked_example)
 {
@@ -78,7 +53,7 @@ Test(cli, json_has_counters_and_config)
 Test(cli, csv_is_two_lines_of_equal_width)
 {
     cr_assert_eq(run("walk --va 0x1000 --map 0x1000:0x2000:4k --csv"), 0, "%s", err);
-    cr_assert_eq(lines(out), 2);
+    cr_assert_eq(prog_lines(out), 2);
     unsigned commas[2] = {0, 0}, row = 0;
     bool quoted = false;
     for (const char *p = out; *p; p++) {
@@ -125,7 +100,7 @@ ParameterizedTestParameters(cli, bad_input)
 ParameterizedTest(bad_case *c, cli, bad_input)
 {
     cr_assert_eq(run(c->args), 2, "mmusim %s: %s", c->args, err);
-    cr_assert_eq(lines(err), 1, "one line expected: %s", err);
+    cr_assert_eq(prog_lines(err), 1, "one line expected: %s", err);
     cr_assert_not_null(strstr(err, c->want), "'%s' not in: %s", c->want, err);
     cr_assert_eq(out[0], 0, "nothing on stdout: %s", out);
 }
@@ -145,7 +120,7 @@ Test(cli, config_file_errors_name_file_and_line)
     snprintf(want, sizeof want, "%s:4:", path);   /* the unknown key is on line 4 */
     cr_assert_not_null(strstr(err, want), "%s", err);
     cr_assert_not_null(strstr(err, "dtlb.bogus"), "%s", err);
-    cr_assert_eq(lines(err), 1);
+    cr_assert_eq(prog_lines(err), 1);
     unlink(path);
 }
 

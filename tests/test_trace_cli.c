@@ -12,46 +12,25 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define BIN MMUSIM_BIN_DIR "/mmusim"
+#include "support/run_prog.h"
 
 static char out[1 << 20], err[1 << 12];
 static char dir[64];    /* this test's scratch directory */
 
-static void slurp(const char *path, char *buf, size_t len)
-{
-    FILE *f = fopen(path, "r");
-    size_t n = f ? fread(buf, 1, len - 1, f) : 0;
-    buf[n] = 0;
-    if (f)
-        fclose(f);
-}
 
 /* Run a shell command line in which $M is the mmusim program and $D the
  * scratch directory; its exit status, stdout and stderr in out/err. */
 static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int sh(const char *fmt, ...)
 {
-    char line[4096], cmd[8192], o[128], e[128];
+    char line[4096];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    snprintf(o, sizeof o, "%s/.stdout", dir);
-    snprintf(e, sizeof e, "%s/.stderr", dir);
-    snprintf(cmd, sizeof cmd, "M='%s'; D='%s'; (%s) >'%s' 2>'%s' </dev/null", BIN, dir, line, o, e);
-    int st = system(cmd);
-    slurp(o, out, sizeof out);
-    slurp(e, err, sizeof err);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return prog_capture(line, dir, out, sizeof out, err, sizeof err);
 }
 
-static unsigned lines(const char *s)
-{
-    unsigned n = 0;
-    for (; *s; s++)
-        n += *s == '\n';
-    return n;
-}
 
 static bool exists(const char *name)
 {
@@ -184,7 +163,7 @@ Test(trace_cli, gen_info_cat_round_trip)
     /* cat prints every record; --from/--count a window of it, from a file
      * (seek index) or from a pipe (skipping). */
     cr_assert_eq(sh("$M trace cat $D/z.trace.zst"), 0, "%s", err);
-    cr_assert_eq(lines(out), (unsigned)records);
+    cr_assert_eq(prog_lines(out), (unsigned)records);
     cr_assert_eq(strncmp(out, "switch 1001\nmmap 1001 0x55", 26), 0, "%.60s", out);
     char *all = strdup(out);
     const char *p = all;
@@ -310,7 +289,7 @@ ParameterizedTestParameters(trace_cli, bad_input)
 ParameterizedTest(bad_case *c, trace_cli, bad_input)
 {
     cr_assert_eq(sh("%s", c->cmd), 2, "%s: %s", c->cmd, err);
-    cr_assert_eq(lines(err), 1, "%s: one line expected: %s", c->cmd, err);
+    cr_assert_eq(prog_lines(err), 1, "%s: one line expected: %s", c->cmd, err);
     cr_assert_eq(strncmp(err, "mmusim: ", 8), 0, "%s", err);
     cr_assert_not_null(strstr(err, c->want), "%s: '%s' not in: %s", c->cmd, c->want, err);
     cr_assert_eq(out[0], 0, "%s: nothing on stdout: %s", c->cmd, out);

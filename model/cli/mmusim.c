@@ -1,5 +1,6 @@
 /* mmusim.c -- the command-line program over libmmusim.
  *
+ *   mmusim run    replay traces and report the counters (run_cmd.c)
  *   mmusim walk   explain one translation step by step
  *   mmusim config show | check | list
  *
@@ -20,6 +21,7 @@
 #include "mmusim/report.h"
 #include "mmusim/stats.h"
 #include "cli.h"
+#include "run_cmd.h"
 #include "trace_cmd.h"
 
 
@@ -40,62 +42,6 @@ static bool parse_u64(const char *s, uint64_t *out)
         return false;
     *out = v;
     return true;
-}
-
-/* ---- shared option handling: --config, --set, --mode ---- */
-
-typedef struct common_opts {
-    const char *config;
-    const char *sets[64];
-    unsigned nsets;
-    const char *mode;
-} common_opts;
-
-/* Consume a common option at argv[*i]; true if it was one. */
-static bool common_option(common_opts *o, int argc, char **argv, int *i, const char *cmd)
-{
-    const char *a = argv[*i];
-    const char *val = NULL;
-    const char *names[] = {"--config", "--set", "--mode"};
-    for (unsigned k = 0; k < 3; k++) {
-        size_t n = strlen(names[k]);
-        if (strncmp(a, names[k], n) != 0 || (a[n] != 0 && a[n] != '='))
-            continue;
-        if (a[n] == '=')
-            val = a + n + 1;
-        else if (*i + 1 < argc)
-            val = argv[++*i];
-        else
-            die("%s: %s needs a value", cmd, names[k]);
-        if (k == 0)
-            o->config = val;
-        else if (k == 1) {
-            if (o->nsets == sizeof o->sets / sizeof o->sets[0])
-                die("%s: too many --set options", cmd);
-            o->sets[o->nsets++] = val;
-        } else
-            o->mode = val;
-        return true;
-    }
-    return false;
-}
-
-static void load_config(const common_opts *o, mm_config *cfg)
-{
-    char err[512];
-    if (cfg_load(cfg, o->config ? o->config : CFG_DEFAULT_PRESET, err, sizeof err) != 0)
-        die("%s", err);
-    if (o->mode) {
-        char set[64];
-        snprintf(set, sizeof set, "cpu.mode=%s", o->mode);
-        if (cfg_set(cfg, set, err, sizeof err) != 0)
-            die("--mode %s: unknown paging mode (x86-64, la57, pae, x86-32)", o->mode);
-    }
-    for (unsigned i = 0; i < o->nsets; i++)
-        if (cfg_set(cfg, o->sets[i], err, sizeof err) != 0)
-            die("%s", err);
-    if (cfg_validate(cfg, err, sizeof err) != 0)
-        die("%s", err);
 }
 
 /* ---- mmusim walk ---- */
@@ -469,6 +415,7 @@ static const char main_usage[] =
     "page-walk caches and page walkers over real x86 page tables.\n"
     "\n"
     "commands:\n"
+    "  run      replay traces through the OS model and the MMUs, report counters\n"
     "  walk     explain one translation step by step\n"
     "  config   show, check or list configurations and presets\n"
     "  trace    import, export, record, generate and inspect traces\n"
@@ -490,6 +437,8 @@ int main(int argc, char **argv)
         puts(MMUSIM_VERSION);
         return 0;
     }
+    if (!strcmp(cmd, "run"))
+        return cmd_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "walk"))
         return cmd_walk(argc - 1, argv + 1);
     if (!strcmp(cmd, "config"))

@@ -43,7 +43,7 @@ extern const struct mmusim_preset {
 } mmusim_presets[];
 extern const size_t mmusim_preset_count;
 
-/* ---- context policy names ---------------------------------------------- */
+/* ---- the names of cfg.h's enums ---------------------------------------- */
 
 static const char *const ctx_names[CTX_COUNT] = {"nopcid", "pcid", "recycle"};
 
@@ -52,13 +52,38 @@ const char *ctx_policy_name(ctx_policy p)
     return (unsigned)p < CTX_COUNT ? ctx_names[p] : "?";
 }
 
-int ctx_policy_by_name(const char *name)
+/* Index of `name` in names[0..n-1], or -1. */
+static int name_index(const char *const *names, int n, const char *name)
 {
-    for (int i = 0; i < CTX_COUNT; i++)
-        if (strcmp(name, ctx_names[i]) == 0)
+    for (int i = 0; name && i < n; i++)
+        if (strcmp(name, names[i]) == 0)
             return i;
     return -1;
 }
+
+int ctx_policy_by_name(const char *name) { return name_index(ctx_names, CTX_COUNT, name); }
+
+static const char *const frame_names[FRAMES_POLICY_COUNT] = {"sequential", "shuffled", "buddy"};
+static const char *const exhaust_names[EXHAUST_POLICY_COUNT] = {"stop", "reclaim"};
+static const char *const thp_names[THP_POLICY_COUNT] = {"never", "always", "madvise"};
+
+const char *frame_policy_name(frame_policy p)
+{
+    return (unsigned)p < FRAMES_POLICY_COUNT ? frame_names[p] : "?";
+}
+int frame_policy_by_name(const char *name) { return name_index(frame_names, FRAMES_POLICY_COUNT, name); }
+
+const char *exhaust_policy_name(exhaust_policy p)
+{
+    return (unsigned)p < EXHAUST_POLICY_COUNT ? exhaust_names[p] : "?";
+}
+int exhaust_policy_by_name(const char *name) { return name_index(exhaust_names, EXHAUST_POLICY_COUNT, name); }
+
+const char *thp_policy_name(thp_policy p)
+{
+    return (unsigned)p < THP_POLICY_COUNT ? thp_names[p] : "?";
+}
+int thp_policy_by_name(const char *name) { return name_index(thp_names, THP_POLICY_COUNT, name); }
 
 /* ---- enum keys --------------------------------------------------------- */
 
@@ -83,17 +108,25 @@ static const char *ctx_name(int v) { return ctx_policy_name((ctx_policy)v); }
 static const char *repl_name_i(int v) { return repl_name((repl_policy)v); }
 static const char *pwc_name(int v) { return pwc_design_name((pwc_design)v); }
 static const char *memsys_name(int v) { return memsys_model_name((memsys_model)v); }
+static const char *frames_name_i(int v) { return frame_policy_name((frame_policy)v); }
+static const char *exhaust_name_i(int v) { return exhaust_policy_name((exhaust_policy)v); }
+static const char *thp_name_i(int v) { return thp_policy_name((thp_policy)v); }
 
 static const cfg_enum enum_mode = {"a paging mode", PAGING_KIND_COUNT, mode_name, mode_by_name};
 static const cfg_enum enum_ctx = {"a context policy", CTX_COUNT, ctx_name, ctx_policy_by_name};
 static const cfg_enum enum_repl = {"a replacement policy", REPL_COUNT, repl_name_i, repl_by_name};
 static const cfg_enum enum_pwc = {"a page-walk-cache design", PWC_DESIGN_COUNT, pwc_name, pwc_design_by_name};
 static const cfg_enum enum_memsys = {"a memory model", MEMSYS_CACHES + 1, memsys_name, memsys_model_by_name};
+static const cfg_enum enum_frames = {"a frame policy", FRAMES_POLICY_COUNT, frames_name_i, frame_policy_by_name};
+static const cfg_enum enum_exhaust = {"an exhaustion policy", EXHAUST_POLICY_COUNT, exhaust_name_i,
+                                      exhaust_policy_by_name};
+static const cfg_enum enum_thp = {"a THP policy", THP_POLICY_COUNT, thp_name_i, thp_policy_by_name};
 
 /* Enum fields are read and written as int through memcpy. */
 _Static_assert(sizeof(paging_kind) == sizeof(int) && sizeof(ctx_policy) == sizeof(int) &&
                    sizeof(repl_policy) == sizeof(int) && sizeof(pwc_design) == sizeof(int) &&
-                   sizeof(memsys_model) == sizeof(int),
+                   sizeof(memsys_model) == sizeof(int) && sizeof(frame_policy) == sizeof(int) &&
+                   sizeof(exhaust_policy) == sizeof(int) && sizeof(thp_policy) == sizeof(int),
                "enum fields are int-sized");
 _Static_assert(sizeof(unsigned) != sizeof(uint64_t), "unsigned and uint64_t fields differ in size");
 
@@ -124,6 +157,8 @@ typedef struct cfg_key {
 
 #define MAX_WAYS 64u           /* repl.h: a set's PLRU tree is one 64-bit word */
 #define MAX_LATENCY 1000000u   /* cycles; anything larger is a typo */
+#define MAX_OS_CYCLES 1000000000u  /* OS costs: 0.25 s at 4 GHz, room for a disk seek (~10 ms) */
+#define MAX_PHYS_MIB (1u << 20)    /* 1 TiB: the largest memory frames.h manages */
 
 /* One TLB slot: LVL.SLOT.{sets,ways,replacement,holds} -> LVL.tlb.array[I]. */
 #define TLB_SLOT(lvl, slot, i)                                                  \
@@ -190,6 +225,22 @@ static const cfg_key cfg_keys[] = {
     MEMSYS_CACHE("l1d", 0),
     MEMSYS_CACHE("l2", 1),
     MEMSYS_CACHE("llc", 2),
+
+    /* 8 MiB at least: frames.h manages 4 MiB or more above the OS's reserved low memory */
+    K_UINT("os.phys_mem_mib", os.phys_mem_mib, 8, MAX_PHYS_MIB),
+    K_ENUM("os.frames", os.frames, enum_frames),
+    K_ENUM("os.exhaustion", os.exhaustion, enum_exhaust),
+    K_ENUM("os.thp", os.thp, enum_thp),
+    K_UINT("os.minor_fault_cycles", os.minor_fault_cycles, 0, MAX_OS_CYCLES),
+    K_UINT("os.major_fault_cycles", os.major_fault_cycles, 0, MAX_OS_CYCLES),
+    K_UINT("os.cow_fault_cycles", os.cow_fault_cycles, 0, MAX_OS_CYCLES),
+    K_UINT("os.vmalloc_sync_cycles", os.vmalloc_sync_cycles, 0, MAX_OS_CYCLES),
+    K_UINT("os.switch_cycles", os.switch_cycles, 0, MAX_OS_CYCLES),
+    K_UINT("os.shootdown_cycles", os.shootdown_cycles, 0, MAX_OS_CYCLES),
+    K_UINT("os.flush_ceiling", os.flush_ceiling, 0, UINT_MAX),
+    K_BOOL("os.kpti", os.kpti),
+    K_BOOL("os.kernel_global", os.kernel_global),
+    K_UINT("os.quantum", os.quantum, 1, UINT_MAX),
 };
 
 #define NKEYS (sizeof cfg_keys / sizeof cfg_keys[0])
@@ -590,6 +641,21 @@ void cfg_defaults(mm_config *c)
     memsys_cache(&c->memsys.cache[0], 64, 8, 5, REPL_PLRU);
     memsys_cache(&c->memsys.cache[1], 1024, 4, 12, REPL_SRRIP);
     memsys_cache(&c->memsys.cache[2], 2048, 16, 42, REPL_SRRIP);
+
+    c->os.phys_mem_mib = 16384;
+    c->os.frames = FRAMES_BUDDY;
+    c->os.exhaustion = EXHAUST_STOP;
+    c->os.thp = THP_MADVISE;
+    c->os.minor_fault_cycles = 3000;
+    c->os.major_fault_cycles = 360000;
+    c->os.cow_fault_cycles = 4600;
+    c->os.vmalloc_sync_cycles = 2000;
+    c->os.switch_cycles = 6000;
+    c->os.shootdown_cycles = 8000;
+    c->os.flush_ceiling = 33;
+    c->os.kpti = false;
+    c->os.kernel_global = true;
+    c->os.quantum = 100000;
 
     cfg_finalize(c);
 }
@@ -1101,6 +1167,14 @@ int cfg_validate(const mm_config *c0, char *err, size_t errlen)
     w = memsys_cfg_check(&c.memsys);
     if (w) {
         mm_errf(err, errlen, "memsys: %s", w);
+        return -1;
+    }
+
+    /* physical memory: every frame must be addressable */
+    uint64_t max_mib = (1ull << c.cpu.pa_bits) >> 20;
+    if (c.os.phys_mem_mib > max_mib) {
+        mm_errf(err, errlen, "os.phys_mem_mib: %u MiB does not fit cpu.pa_bits %u (at most %" PRIu64 " MiB)",
+                c.os.phys_mem_mib, c.cpu.pa_bits, max_mib);
         return -1;
     }
     return 0;

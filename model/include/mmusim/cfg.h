@@ -14,6 +14,9 @@
  *   walker:   walkers, merge
  *   memsys:   model, fixed_latency, line_bytes, dram_latency, rmw_latency,
  *             l1d/l2/llc: {sets, ways, latency, replacement}
+ *   os:       phys_mem_mib, frames, exhaustion, thp, minor/major/cow fault
+ *             cycles, vmalloc_sync_cycles, switch_cycles, shootdown_cycles,
+ *             flush_ceiling, kpti, kernel_global, quantum
  *
  * TLB arrays: each level has three slots named after the page size they
  * normally hold.  A slot with ways 0 is absent.  `holds` lists the sizes the
@@ -46,6 +49,35 @@ typedef enum ctx_policy {
 
 const char *ctx_policy_name(ctx_policy p);   /* "nopcid", "pcid", "recycle" */
 int ctx_policy_by_name(const char *name);
+
+/* Physical frame allocation (frames.h). */
+typedef enum frame_policy {
+    FRAMES_SEQUENTIAL = 0,  /* lowest free frame first */
+    FRAMES_SHUFFLED,        /* a seeded random free frame (like page_alloc.shuffle=1) */
+    FRAMES_BUDDY,           /* a binary buddy allocator: fragmentation decides 2 MiB availability */
+    FRAMES_POLICY_COUNT
+} frame_policy;
+const char *frame_policy_name(frame_policy p);   /* "sequential", "shuffled", "buddy" */
+int frame_policy_by_name(const char *name);
+
+/* What happens when physical memory runs out. */
+typedef enum exhaust_policy {
+    EXHAUST_STOP = 0,   /* stop the replay and report (out of memory) */
+    EXHAUST_RECLAIM,    /* evict pages (clock); touching them again is a major fault */
+    EXHAUST_POLICY_COUNT
+} exhaust_policy;
+const char *exhaust_policy_name(exhaust_policy p);   /* "stop", "reclaim" */
+int exhaust_policy_by_name(const char *name);
+
+/* Transparent huge pages (Linux /sys/kernel/mm/transparent_hugepage/enabled). */
+typedef enum thp_policy {
+    THP_NEVER = 0,
+    THP_ALWAYS,
+    THP_MADVISE,        /* only ranges marked TR_MAP_THP */
+    THP_POLICY_COUNT
+} thp_policy;
+const char *thp_policy_name(thp_policy p);   /* "never", "always", "madvise" */
+int thp_policy_by_name(const char *name);
 
 typedef struct tlb_level_cfg {
     unsigned latency;   /* lookup latency in cycles (hit latency) */
@@ -85,6 +117,26 @@ typedef struct mm_config {
     } walker;
 
     memsys_cfg memsys;
+
+    /* The OS model (os.h, frames.h).  Cycle costs are charged to the CPU
+     * that takes the fault or sends the IPI, as front-end stall time. */
+    struct {
+        unsigned phys_mem_mib;        /* physical memory, MiB (frames for pages and page tables) */
+        frame_policy frames;          /* sequential | shuffled | buddy */
+        exhaust_policy exhaustion;    /* stop | reclaim */
+        thp_policy thp;               /* never | always | madvise */
+        unsigned minor_fault_cycles;  /* demand-zero or page-cache-hit fault, handler cost */
+        unsigned major_fault_cycles;  /* fault that reads a file page (or a reclaimed page) */
+        unsigned cow_fault_cycles;    /* write fault that copies a page (or restores write) */
+        unsigned vmalloc_sync_cycles; /* kernel fault that copies a top-level entry */
+        unsigned switch_cycles;       /* context switch, besides its CR3 write */
+        unsigned shootdown_cycles;    /* initiator's cost of one TLB-shootdown IPI round */
+        unsigned flush_ceiling;       /* munmap: per-page INVLPG up to this many pages, else full flush
+                                         (Linux tlb_single_page_flush_ceiling = 33) */
+        bool kpti;                    /* separate user/kernel CR3, switched on every kernel entry/exit */
+        bool kernel_global;           /* kernel mappings carry the G bit */
+        unsigned quantum;             /* accesses per time slice when traces share a CPU (replay.h) */
+    } os;
 } mm_config;
 
 /* The built-in default (the Skylake preset's values), without any file. */

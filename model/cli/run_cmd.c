@@ -1,0 +1,215 @@
+/* run_cmd.c -- `mmusim run`: replay traces through the OS model and the
+ * MMUs of a configured machine, then print the counters (replay.h).
+ *
+ * With no TRACE it replays the bundled default trace (DEFAULT_TRACE), found
+ * in MMUSIM_TRACES_DIR (set at build time to the source tree's traces/),
+ * then beside an installed binary (PREFIX/share/mmusim/traces), then in
+ * ./traces.
+ *
+ * Ctrl-C: the first one stops the replay at the next check (every 64 Ki
+ * records), prints the counters so far and exits with 130; the handler is
+ * reset when it runs, so a second Ctrl-C kills the program at once. */
+#define _POSIX_C_SOURCE 200809L
+#include "cli.h"
+#include "run_cmd.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mmusim/cfg.h"
+#include "mmusim/replay.h"
+
+#define DEFAULT_TRACE "sqlite3.trace.zst"
+#define EXIT_OOM 3
+#define EXIT_INTERRUPTED 130   /* 128 + SIGINT, as a shell reports it */
+
+/* Library messages: a path of PATH_MAX and the problem. */
+#define ERR_LEN 4608
+
+static const char run_usage[] =
+    "usage: mmusim run [--config PRESET|FILE] [--set KEY=VALUE]... [--mode MODE]\n"
+    "                  [--json|--csv] [-I N] [TRACE...]\n"
+    "\n"
+    "Replays the traces through the OS model (processes, page tables, page\n"
+    "faults) and the MMUs of the configured machine and prints the counters in\n"
+    "perf stat's layout.  Several traces are one workload: a trace with its own\n"
+    "process events (switch, fork, mmap, ...) keeps them; any other trace is one\n"
+    "process (the i-th trace is pid 1000+i), on CPU i when there are enough\n"
+    "CPUs (cpu.cpus), else time-sharing CPU 0 with a switch every os.quantum\n"
+    "accesses.  With no TRACE, the bundled " DEFAULT_TRACE " is replayed.\n"
+    "\n"
+    "  --config X       a preset (mmusim config list) or a YAML file; default " CFG_DEFAULT_PRESET "\n"
+    "  --set KEY=VALUE  override one configuration key (mmusim config show lists them)\n"
+    "  --mode M         paging mode x86-64, la57, pae or x86-32 (= --set cpu.mode=M)\n"
+    "  --json, --csv    print the counters and the configuration as JSON or CSV\n"
+    "  -I N             instead, print CSV rows: one every N accesses with the\n"
+    "                   counters of that interval (columns interval, accesses and\n"
+    "                   cycles are running totals), the last row for the rest\n"
+    "  TRACE            a trace file (mmusim trace ...); '-' reads standard input\n"
+    "\n"
+    "A progress line is drawn on stderr when it is a terminal.  Ctrl-C stops the\n"
+    "replay and prints the counters so far; a second Ctrl-C kills it.\n"
+    "\n"
+    "Exit status: 0 replayed; 2 bad arguments, configuration or trace (one line\n"
+    "on stderr); 3 physical memory ran out under os.exhaustion=stop (the counters\n"
+    "up to that access are printed); 130 interrupted (the counters so far are\n"
+    "printed).\n";
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+static bool readable(const char *path)
+{
+    return access(path, R_OK) == 0;
+}
+
+/* The bundled default trace, or die naming where it was looked for. */
+static const char *default_trace(char *buf, size_t len)
+{
+#ifdef MMUSIM_TRACES_DIR
+    snprintf(buf, len, "%s/%s", MMUSIM_TRACES_DIR, DEFAULT_TRACE);
+    if (readable(buf))
+        return buf;
+#endif
+    /* An installed binary: PREFIX/bin/mmusim -> PREFIX/share/mmusim/traces. */
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = 0;
+            snprintf(buf, len, "%s/../share/mmusim/traces/%s", exe, DEFAULT_TRACE);
+            if (readable(buf))
+                return buf;
+        }
+    }
+    snprintf(buf, len, "traces/%s", DEFAULT_TRACE);
+    if (readable(buf))
+        return buf;
+    die("run: the default trace %s is not installed; name a trace (see mmusim run --help)", DEFAULT_TRACE);
+}
+
+static uint64_t parse_interval(const char *s)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = (*s >= '0' && *s <= '9') ? strtoull(s, &end, 0) : 0;
+    if (!(*s >= '0' && *s <= '9') || errno || *end || v == 0)
+        die("run: -I %s: expected a number of accesses, at least 1", s);
+    return v;
+}
+
+int cmd_run(int argc, char **argv)
+{
+    common_opts co = {0};
+    report_format fmt = REPORT_TEXT;
+    bool fmt_given = false;
+    uint64_t interval = 0;
+    const char **traces = calloc((size_t)argc + 1, sizeof *traces);
+    unsigned ntraces = 0;
+    if (!traces)
+        die("run: out of memory");
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (common_option(&co, argc, argv, &i, "run"))
+            continue;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(run_usage, stdout);
+            free(traces);
+            return 0;
+        }
+        if (!strcmp(a, "--json") || !strcmp(a, "--csv")) {
+            report_format f = a[2] == 'j' ? REPORT_JSON : REPORT_CSV;
+            if (fmt_given && f != fmt)
+                die("run: --json and --csv exclude each other");
+            fmt = f;
+            fmt_given = true;
+        } else if (!strcmp(a, "-I") || !strcmp(a, "--interval")) {
+            if (i + 1 >= argc)
+                die("run: %s needs a number of accesses", a);
+            interval = parse_interval(argv[++i]);
+        } else if (!strncmp(a, "-I", 2)) {
+            interval = parse_interval(a + 2);
+        } else if (!strncmp(a, "--interval=", 11)) {
+            interval = parse_interval(a + 11);
+        } else if (!strcmp(a, "--")) {
+            while (++i < argc)
+                traces[ntraces++] = argv[i];
+        } else if (a[0] == '-' && a[1] != 0) {
+            die("run: unknown option '%s' (see mmusim run --help)", a);
+        } else {
+            traces[ntraces++] = a;
+        }
+    }
+    if (interval && fmt != REPORT_CSV && fmt_given)
+        die("run: -I writes CSV rows; it cannot be combined with --json");
+
+    mm_config cfg;
+    load_config(&co, &cfg);
+
+    char def[PATH_MAX + 64];
+    if (!ntraces)
+        traces[ntraces++] = default_trace(def, sizeof def);
+
+    /* The report's title: the traces, as perf names the command it ran. */
+    size_t tlen = 1;
+    for (unsigned i = 0; i < ntraces; i++)
+        tlen += strlen(traces[i]) + 1;
+    char *title = malloc(tlen);
+    if (!title)
+        die("run: out of memory");
+    title[0] = 0;
+    for (unsigned i = 0; i < ntraces; i++) {
+        if (i)
+            strcat(title, " ");
+        strcat(title, traces[i]);
+    }
+
+    struct sigaction sa = {0};
+    sa.sa_handler = on_sigint;
+    sa.sa_flags = SA_RESETHAND;   /* the second Ctrl-C gets the default action */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+
+    replay_opts o = {
+        .traces = traces,
+        .ntraces = ntraces,
+        .format = interval ? REPORT_CSV : fmt,
+        .interval = interval,
+        .progress = isatty(STDERR_FILENO) == 1,
+        .out = stdout,
+        .stop = &stop_flag,
+        .title = title,
+    };
+    char err[ERR_LEN];
+    replay_status st = replay_run(&cfg, &o, err, sizeof err);
+    free(title);
+    free(traces);
+    switch (st) {
+    case REPLAY_DONE:
+        return 0;
+    case REPLAY_STOPPED:
+        fputs("mmusim: interrupted: the counters above are those up to the interruption\n", stderr);
+        return EXIT_INTERRUPTED;
+    case REPLAY_OOM:
+        fprintf(stderr,
+                "mmusim: out of physical memory (os.phys_mem_mib=%u, os.exhaustion=stop): the replay stopped; "
+                "the counters above are those up to that access\n",
+                cfg.os.phys_mem_mib);
+        return EXIT_OOM;
+    case REPLAY_ERROR:
+    default:
+        die("%s", err);
+    }
+}

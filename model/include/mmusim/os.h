@@ -1,0 +1,136 @@
+/* os.h -- the OS model: processes and their address spaces, the page
+ * tables it builds and changes, the page-fault handler, and the CPUs' MMUs.
+ *
+ * One `os` is one machine: `cfg.cpu.cpus` MMUs (own TLBs, page-walk caches,
+ * walkers), one physical memory image, one memory model and one frame
+ * allocator shared by all.  It follows Linux's behaviour where the issue
+ * asks for it:
+ *
+ *  - Address spaces (mm): a page table (pgtable), VMAs from the trace's
+ *    mmap/munmap/mprotect, an ASID owner id for mmu_switch_to, RSS, and the
+ *    set of CPUs it has been live on since their last full flush (Linux's
+ *    mm_cpumask), which decides TLB shootdowns.
+ *  - Traces without mmap events get implicit anonymous mappings on first
+ *    touch: a VMA covering the 2 MiB-aligned region around the address,
+ *    read/write, executable when first touched by an instruction fetch; an
+ *    implicit VMA gains a permission the first time an access needs it
+ *    (it stands for a mapping the trace did not describe), so lackey and
+ *    ChampSim traces never segfault.
+ *  - Demand paging: a first touch is an MMU access that faults (not
+ *    present); os_access calls the handler, which allocates a zeroed frame,
+ *    maps it with the VMA's permissions, charges minor_fault_cycles to that
+ *    CPU (mmu_advance), and retries the access, which walks again.
+ *  - THP: with thp always (or madvise on TR_MAP_THP ranges), an anonymous
+ *    fault in a 2 MiB-aligned region wholly inside one VMA maps a 2 MiB page
+ *    when the allocator has a free 2 MiB block.  TR_MAP_HUGE maps 1 GiB
+ *    pages where a 1 GiB-aligned region fits, else 2 MiB.
+ *  - fork copies the parent's user page tables into a new mm; private
+ *    writable pages become read-only in both (copy-on-write), frames gain a
+ *    reference, and the parent's TLB entries for them are flushed.  A write
+ *    fault on such a page copies the frame, or, when the frame has a single
+ *    user left, restores write access; then it invalidates that address
+ *    (INVLPG on this CPU, shootdowns to the other CPUs of the mm).
+ *  - File mappings: one page cache keyed by (file_id, page index).  The
+ *    first touch of an uncached file page is a major fault (major_fault_cycles,
+ *    frame added to the cache); a touch of a cached page from any process is
+ *    a minor fault mapping the same frame.  Private file pages are COW.
+ *  - munmap/mprotect invalidate page by page up to `flush_ceiling` pages and
+ *    flush the mm's TLB entries above it (tlb_single_page_flush_ceiling).
+ *  - Kernel half: one init_mm page table holds the kernel mappings (global
+ *    when kernel_global); every mm copies init_mm's top-level kernel entries
+ *    when it is created.  A vmalloc mapping (TR_MAP_KERNEL) made later may
+ *    need a top-level entry that older mms lack: their first kernel access
+ *    faults and the handler copies the entry from init_mm -- a vmalloc sync
+ *    fault, counted once per mm and entry.
+ *  - KPTI (optional): each mm has a user page table without the kernel half
+ *    (user PCID = kernel PCID | 0x800, as Linux); every change of privilege
+ *    between consecutive accesses of a CPU writes CR3 (no-flush with PCID).
+ *  - Context switches: TR_SWITCH writes CR3 by mmu_switch_to under the
+ *    configured PCID policy and charges switch_cycles.
+ *  - Physical exhaustion: exhaustion stop ends the replay (os_access returns
+ *    OS_OOM, the report says so); reclaim evicts a resident user page
+ *    (clock order over frames), unmapping it with invalidation; the next
+ *    touch is a major fault.  Virtual exhaustion: an mmap that does not fit
+ *    the mode's user space (3 GiB in 32-bit mode) fails and is counted.
+ *  - Several CPUs: each CPU runs one process at a time; page tables, page
+ *    cache and frames are shared.  Unmapping or a COW fault in an mm live on
+ *    other CPUs sends shootdowns: each target CPU invalidates (INVLPG or
+ *    flush), and the initiator is charged shootdown_cycles per round.
+ *
+ * Processes are created implicitly: the first record naming an unknown pid
+ * (or an access on a CPU that never switched: pid 0 of that CPU's first
+ * trace) creates it with an empty address space. */
+#ifndef MMUSIM_OS_H
+#define MMUSIM_OS_H
+
+#include "mmusim/cfg.h"
+#include "mmusim/mmu.h"
+#include "mmusim/stats.h"
+#include "mmusim/trace.h"
+
+typedef struct os os;
+
+/* What os_access did with an access. */
+typedef enum os_status {
+    OS_OK = 0,        /* translated (after any faults it took) */
+    OS_SEGV,          /* no VMA, or a permission the VMA does not give: counted, skipped */
+    OS_OOM,           /* physical memory exhausted under `exhaustion: stop` */
+} os_status;
+
+typedef struct os_counters {
+    uint64_t faults_demand_zero;   /* anonymous first touch */
+    uint64_t faults_cow;           /* write to a COW page: copied */
+    uint64_t faults_cow_reuse;     /* write to a COW page with one user left: write restored */
+    uint64_t faults_file_minor;    /* file page found in the page cache */
+    uint64_t faults_file_major;    /* file page read in */
+    uint64_t faults_reclaimed;     /* touch of a page reclaimed earlier (major) */
+    uint64_t faults_vmalloc_sync;  /* kernel top-level entry copied from init_mm */
+    uint64_t faults_segv;          /* protection violation or no VMA */
+    uint64_t implicit_vmas;        /* implicit mappings made on first touch */
+    uint64_t thp_2m, thp_1g;       /* huge pages mapped */
+    uint64_t thp_fallbacks;        /* THP-eligible faults that got 4 KiB (no free 2 MiB block) */
+    uint64_t switches, forks, execs, exits;
+    uint64_t mmaps, mmap_failures, munmaps, mprotects;
+    uint64_t shootdowns;           /* IPI rounds sent */
+    uint64_t shootdown_targets;    /* CPUs interrupted */
+    uint64_t reclaims;             /* pages evicted */
+    uint64_t kpti_cr3_writes;
+    uint64_t fault_cycles;         /* handler cycles charged */
+    uint64_t rss_pages_peak;
+} os_counters;
+
+/* Build the machine: frames, physical memory image, memory model, init_mm
+ * and one MMU per CPU.  NULL with err filled on failure. */
+os *os_create(const mm_config *cfg, char *err, size_t errlen);
+void os_free(os *o);
+
+/* Apply one OS-event record (switch, fork, exec, exit, mmap, munmap,
+ * mprotect, cr3, invlpg).  Returns 0, or -1 with err filled for a record
+ * the model cannot apply (e.g. fork of a child pid that exists). */
+int os_event(os *o, const trace_rec *r, char *err, size_t errlen);
+
+/* Retire `n` instructions on `cpu` (for MPKI; and the front end's clock
+ * does not move). */
+void os_instructions(os *o, unsigned cpu, uint64_t n);
+
+/* The replay hot path: translate one access of `size` bytes on `cpu`,
+ * taking and handling page faults (and retrying) as needed; an access that
+ * straddles a 4 KiB boundary is translated page by page.  *out is the
+ * last translation's result.  Must stay cheap when the first L1 TLB lookup
+ * hits: one call into mmu_access and a few compares. */
+os_status os_access(os *o, unsigned cpu, uint64_t va, uint32_t size, mm_kind kind, mm_priv priv, mmu_result *out);
+
+/* Cycles: the latest completion over all CPUs. */
+mm_cycle os_cycles(const os *o);
+unsigned os_cpus(const os *o);
+mmu *os_mmu(os *o, unsigned cpu);
+
+const os_counters *os_get_counters(const os *o);
+
+/* Every counter of the machine: each MMU's (summed over CPUs), the OS's
+ * (faults by kind, RSS and its peak, page-table memory per level and per
+ * process, THP coverage = bytes mapped by huge pages / bytes mapped,
+ * translation stall cycles), the frame allocator's. */
+void os_export_stats(const os *o, stats *s);
+
+#endif

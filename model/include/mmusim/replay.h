@@ -1,0 +1,61 @@
+/* replay.h -- trace replay: the loop behind `mmusim run`.
+ *
+ * Reads one or more traces (trace_reader), feeds OS-event records to the OS
+ * model (os_event), instruction counts to os_instructions, and accesses to
+ * os_access, then writes the report.
+ *
+ * Several traces are one workload.  A trace that carries its own process
+ * events (switch/fork/exec/exit/mmap) is replayed as it is.  A trace without
+ * them (lackey, ChampSim) becomes one process: trace i is pid 1000+i.  When
+ * there are at least as many CPUs as such traces, trace i runs on CPU i and
+ * the traces are interleaved record by record; otherwise they time-share
+ * CPU 0, switching every `os.quantum` accesses, round robin.  Processes of
+ * different traces stay apart: a pid that an earlier trace (or a plain
+ * trace's 1000+i) has already is renamed (i+1)*1000000 + pid in trace i.
+ *
+ * Output: the report (text, JSON or CSV, report.h) of os_export_stats on
+ * `out` when the replay ends -- at the end of the traces, at an OOM stop, or
+ * when *stop becomes nonzero (Ctrl-C: the counters so far).  With
+ * interval > 0, instead, one CSV header and then one row every `interval`
+ * accesses (counters accumulated during that interval, plus the running
+ * access count and cycle), the last row for the remainder.  The columns:
+ * interval, accesses, cycles, then the counters in export order as of the
+ * first row (the counter "cycles" as "cycles.delta"; a per-process counter
+ * of a process created later has no column).
+ *
+ * Progress: when `progress` is set (the caller checks stderr is a
+ * terminal), a one-line bar on stderr with percentage, accesses/s and ETA,
+ * redrawn at most 4 times a second and erased at the end.  The total comes
+ * from the traces' footers (0 = unknown: rate only). */
+#ifndef MMUSIM_REPLAY_H
+#define MMUSIM_REPLAY_H
+
+#include <signal.h>
+#include <stdio.h>
+
+#include "mmusim/cfg.h"
+#include "mmusim/report.h"
+
+typedef struct replay_opts {
+    const char *const *traces;   /* paths; "-" = stdin (at most one) */
+    unsigned ntraces;            /* >= 1 */
+    report_format format;
+    uint64_t interval;           /* accesses per interval row; 0 = one report */
+    bool progress;
+    FILE *out;
+    volatile sig_atomic_t *stop; /* may be NULL */
+    const char *title;           /* the report's title, e.g. the command line */
+} replay_opts;
+
+typedef enum replay_status {
+    REPLAY_DONE = 0,      /* every trace replayed */
+    REPLAY_STOPPED,       /* *stop was set: the report has the counters so far */
+    REPLAY_OOM,           /* physical memory ran out under exhaustion: stop */
+    REPLAY_ERROR = -1,    /* bad input (err filled): exit status 2 */
+} replay_status;
+
+/* Replay and report.  On REPLAY_ERROR nothing more is written to out than
+ * was already written (with interval rows, earlier rows stay). */
+replay_status replay_run(const mm_config *cfg, const replay_opts *o, char *err, size_t errlen);
+
+#endif

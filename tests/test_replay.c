@@ -1,0 +1,985 @@
+/* test_replay.c -- trace replay (replay.h) and `mmusim run`.
+ *
+ * Scenario traces are written here with the trace writer, replayed with
+ * replay_run into a temporary file as JSON, and the counters are read back
+ * from the JSON text.  Every expectation is derived by hand in the comment
+ * above its test from the rules of os.h and mmu.h.  Unless a test says
+ * otherwise the machine is the Skylake preset with one CPU, no THP and a
+ * blocking front end (frontend.max_outstanding 1): each access issues when
+ * the previous one has completed, so every TLB fill has landed before the
+ * next lookup and no access merges with a walk in flight -- the counts are
+ * then those of the TLB's contents alone.
+ *
+ * The LRU test replays a real program (recorded here under valgrind's
+ * lackey) on a dTLB reduced to one 4 KiB array and compares its misses with
+ * a few lines of independent LRU simulation; the CLI tests run the mmusim
+ * binary. */
+#define _POSIX_C_SOURCE 200809L   /* mkdtemp, fork, kill, nanosleep */
+
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mmusim/cfg.h"
+#include "mmusim/replay.h"
+#include "mmusim/trace.h"
+#include "mmusim/trace_import.h"
+
+#ifndef MMUSIM_SOURCE_DIR
+#error "MMUSIM_SOURCE_DIR must name the repository root"
+#endif
+#ifndef MMUSIM_BIN_DIR
+#error "MMUSIM_BIN_DIR must name the directory of the mmusim binary"
+#endif
+
+#define TRACES MMUSIM_SOURCE_DIR "/traces/"
+#include "support/run_prog.h"
+#define PAGE 4096ull
+
+/* ---- fixture: a temporary directory --------------------------------------- */
+
+static char dir[64];
+
+static void setup(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/mmusim_replay_XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+}
+
+static void teardown(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_expect_eq(system(cmd), 0);
+}
+
+TestSuite(replay, .init = setup, .fini = teardown);
+TestSuite(workload, .init = setup, .fini = teardown);
+TestSuite(lru, .init = setup, .fini = teardown);
+TestSuite(run_cli, .init = setup, .fini = teardown);
+
+/* ---- helpers ---------------------------------------------------------------- */
+
+#define SW(c, p) ((trace_rec){.kind = TR_SWITCH, .cpu = (c), .pid = (p)})
+#define FORK(p, ch) ((trace_rec){.kind = TR_FORK, .pid = (p), .child = (ch)})
+#define MMAP(p, a, l, pr, fl) \
+    ((trace_rec){.kind = TR_MMAP, .pid = (p), .addr = (a), .len = (l), .prot = (pr), .flags = (fl)})
+#define MMAP_FILE(p, a, l, pr, fl, file, off)                                                             \
+    ((trace_rec){.kind = TR_MMAP, .pid = (p), .addr = (a), .len = (l), .prot = (pr), .flags = (fl), \
+                 .file_id = (file), .offset = (off)})
+#define LD(v) ((trace_rec){.kind = TR_ACCESS, .acc = MM_LOAD, .size = 8, .va = (v)})
+#define ST(v) ((trace_rec){.kind = TR_ACCESS, .acc = MM_STORE, .size = 8, .va = (v)})
+#define RW (TR_PROT_READ | TR_PROT_WRITE)
+
+/* A growable list of records. */
+typedef struct recs {
+    trace_rec *v;
+    size_t n, cap;
+} recs;
+
+static void put(recs *r, trace_rec x)
+{
+    if (r->n == r->cap) {
+        r->cap = r->cap ? 2 * r->cap : 64;
+        r->v = realloc(r->v, r->cap * sizeof *r->v);
+        cr_assert_not_null(r->v);
+    }
+    r->v[r->n++] = x;
+}
+
+/* Write records into dir/NAME with the trace writer; returns the path
+ * (static storage, one of 4). */
+static const char *write_trace(const char *name, const trace_rec *v, size_t n, unsigned frame_records)
+{
+    static char paths[4][160];
+    static int k;
+    char *path = paths[k++ % 4];
+    snprintf(path, sizeof paths[0], "%s/%s", dir, name);
+    trace_meta meta = {0};
+    snprintf(meta.source, sizeof meta.source, "test_replay");
+    char err[512] = "";
+    trace_writer *w = trace_writer_open(path, &meta, frame_records, 0, err, sizeof err);
+    cr_assert_not_null(w, "%s", err);
+    for (size_t i = 0; i < n; i++)
+        cr_assert_eq(trace_write(w, &v[i]), 0, "%s", trace_writer_error(w));
+    cr_assert_eq(trace_writer_close(w, err, sizeof err), 0, "%s", err);
+    return path;
+}
+
+static const char *write_recs(const char *name, recs *r)
+{
+    const char *p = write_trace(name, r->v, r->n, 0);
+    free(r->v);
+    *r = (recs){0};
+    return p;
+}
+
+/* The Skylake preset, then the --set assignments of `sets` (NULL-ended). */
+static void config(mm_config *c, const char *const *sets)
+{
+    char err[512] = "";
+    cr_assert_eq(cfg_load(c, "skylake", err, sizeof err), 0, "%s", err);
+    for (; sets && *sets; sets++)
+        cr_assert_eq(cfg_set(c, *sets, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(cfg_validate(c, err, sizeof err), 0, "%s", err);
+}
+
+/* The test machine of the header comment, plus `extra` (NULL-ended). */
+static void base_config(mm_config *c, const char *const *extra)
+{
+    config(c, (const char *const[]){"cpu.cpus=1", "frontend.max_outstanding=1", "os.thp=never", NULL});
+    char err[512] = "";
+    for (; extra && *extra; extra++)
+        cr_assert_eq(cfg_set(c, *extra, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(cfg_validate(c, err, sizeof err), 0, "%s", err);
+}
+
+static char *slurp_file(FILE *f)
+{
+    fflush(f);
+    long len = ftell(f);
+    cr_assert_geq(len, 0);
+    char *s = malloc((size_t)len + 1);
+    cr_assert_not_null(s);
+    rewind(f);
+    cr_assert_eq(fread(s, 1, (size_t)len, f), (size_t)len);
+    s[len] = 0;
+    return s;
+}
+
+/* Replay `traces` with the given format and interval; the output text in
+ * *out (malloc'd), the error in err. */
+static replay_status replay_to(const mm_config *c, const char *const *traces, unsigned n, report_format fmt,
+                               uint64_t interval, volatile sig_atomic_t *stop, char **out, char *err, size_t errlen)
+{
+    FILE *f = tmpfile();
+    cr_assert_not_null(f);
+    replay_opts o = {.traces = traces, .ntraces = n, .format = fmt, .interval = interval, .out = f,
+                     .stop = stop, .title = "test"};
+    err[0] = 0;
+    replay_status st = replay_run(c, &o, err, errlen);
+    *out = slurp_file(f);
+    fclose(f);
+    return st;
+}
+
+/* Replay into JSON and expect REPLAY_DONE. */
+static char *replay_json(const mm_config *c, const char *const *traces, unsigned n)
+{
+    char err[4608], *out;
+    replay_status st = replay_to(c, traces, n, REPORT_JSON, 0, NULL, &out, err, sizeof err);
+    cr_assert_eq(st, REPLAY_DONE, "status %d: %s", st, err);
+    return out;
+}
+
+/* The counter `name` of a JSON report; the test fails if it is absent. */
+static uint64_t jget(const char *json, const char *name)
+{
+    char key[160];
+    snprintf(key, sizeof key, "\n  \"%s\": ", name);
+    const char *p = strstr(json, key);
+    cr_assert_not_null(p, "no counter %s in the report", name);
+    return strtoull(p + strlen(key), NULL, 10);
+}
+
+static bool jhas(const char *json, const char *name)
+{
+    char key[160];
+    snprintf(key, sizeof key, "\n  \"%s\": ", name);
+    return strstr(json, key) != NULL;
+}
+
+#define EXPECT_COUNTER(json, name, v) \
+    cr_expect_eq(jget(json, name), (uint64_t)(v), "%s = %" PRIu64 ", expected %" PRIu64, name, jget(json, name), \
+                 (uint64_t)(v))
+
+/* ---- single-process scenarios ----------------------------------------------- */
+
+/* One process maps 16 pages and loads each (first pass), loads each again
+ * (second pass), then stores to each.
+ *  - First pass: the load misses the dTLB, the walk finds the PTE not
+ *    present (error code 0x04: user read), the handler maps a zeroed frame
+ *    (a demand-zero minor fault) and the load retries: a second lookup,
+ *    which misses again (faults are not cached) and walks to completion.
+ *    16 x (2 lookups, 2 misses, 1 faulting walk, 1 completed walk).
+ *  - Second pass: 16 consecutive pages are 16 different sets of the 16-set
+ *    dTLB: all hit.
+ *  - Stores: the pages were mapped writable but clean by the load faults;
+ *    the dTLB entry holds D = 0, so each store hits an entry it cannot use
+ *    and re-walks to set D (a dirty re-walk, counted as a hit, not a miss).
+ * Totals: dTLB-loads 48, dTLB-load-misses 32, dTLB-stores 16,
+ * dTLB-store-misses 0, dirty re-walks 16, load walks completed 16,
+ * page-faults 16 = minor-faults = demand-zero faults, RSS 16 pages in one
+ * page-table page. */
+Test(replay, demand_paging)
+{
+    const uint64_t A = 0x10000000;
+    recs r = {0};
+    put(&r, SW(0, 1));
+    put(&r, MMAP(1, A, 16 * PAGE, RW, TR_MAP_ANON));
+    for (int pass = 0; pass < 2; pass++)
+        for (uint64_t i = 0; i < 16; i++)
+            put(&r, LD(A + i * PAGE + 8));
+    for (uint64_t i = 0; i < 16; i++)
+        put(&r, ST(A + i * PAGE));
+    const char *t[] = {write_recs("demand.trace", &r)};
+    mm_config c;
+    base_config(&c, NULL);
+    char *j = replay_json(&c, t, 1);
+    EXPECT_COUNTER(j, "dTLB-loads", 48);
+    EXPECT_COUNTER(j, "dTLB-load-misses", 32);
+    EXPECT_COUNTER(j, "dTLB-stores", 16);
+    EXPECT_COUNTER(j, "dTLB-store-misses", 0);
+    EXPECT_COUNTER(j, "tlb.dirty_rewalks", 16);
+    EXPECT_COUNTER(j, "dtlb_load_misses.walk_completed", 16);
+    EXPECT_COUNTER(j, "walker.faults", 16);
+    EXPECT_COUNTER(j, "faults.ec_0x04", 16);
+    EXPECT_COUNTER(j, "page-faults", 16);
+    EXPECT_COUNTER(j, "minor-faults", 16);
+    EXPECT_COUNTER(j, "major-faults", 0);
+    EXPECT_COUNTER(j, "faults.demand_zero", 16);
+    EXPECT_COUNTER(j, "rss.pages", 16);
+    EXPECT_COUNTER(j, "pagetable.pte.pages", 1);
+    EXPECT_COUNTER(j, "os.mmaps", 1);
+    EXPECT_COUNTER(j, "os.implicit_vmas", 0);
+    EXPECT_COUNTER(j, "os.switches", 1);
+    free(j);
+}
+
+/* fork + copy-on-write.  Process 1 maps 8 pages and stores to each (8
+ * demand-zero faults), forks process 2 (both now map the 8 frames
+ * read-only, each frame with 2 users), then:
+ *   child  stores to pages 0-3: frames shared -> 4 COW copies;
+ *   parent stores to pages 0-3: the child has copied, one user left ->
+ *                               4 reuses (write access restored);
+ *   parent stores to pages 4-7: still shared -> 4 copies;
+ *   child  stores to pages 4-7: the parent copied -> 4 reuses.
+ * Every one of the 16 stores after the fork is a protection fault on a
+ * present page (error code 0x07: present, write, user).  Minor faults: 8
+ * demand-zero + 8 copies + 8 reuses = 24.  Frames in use for data: the 8
+ * originals and the 8 copies, each process mapping 8: RSS 16.  Switches:
+ * the four TR_SWITCH records, each to another process. */
+Test(replay, fork_cow)
+{
+    const uint64_t A = 0x20000000;
+    recs r = {0};
+    put(&r, SW(0, 1));
+    put(&r, MMAP(1, A, 8 * PAGE, RW, TR_MAP_ANON));
+    for (uint64_t i = 0; i < 8; i++)
+        put(&r, ST(A + i * PAGE));
+    put(&r, FORK(1, 2));
+    put(&r, SW(0, 2));
+    for (uint64_t i = 0; i < 4; i++)
+        put(&r, ST(A + i * PAGE));
+    put(&r, SW(0, 1));
+    for (uint64_t i = 0; i < 8; i++)
+        put(&r, ST(A + i * PAGE));
+    put(&r, SW(0, 2));
+    for (uint64_t i = 4; i < 8; i++)
+        put(&r, ST(A + i * PAGE));
+    const char *t[] = {write_recs("cow.trace", &r)};
+    mm_config c;
+    base_config(&c, NULL);
+    char *j = replay_json(&c, t, 1);
+    EXPECT_COUNTER(j, "faults.demand_zero", 8);
+    EXPECT_COUNTER(j, "faults.cow", 8);
+    EXPECT_COUNTER(j, "faults.cow_reuse", 8);
+    EXPECT_COUNTER(j, "faults.ec_0x06", 8);
+    EXPECT_COUNTER(j, "faults.ec_0x07", 16);
+    EXPECT_COUNTER(j, "minor-faults", 24);
+    EXPECT_COUNTER(j, "rss.pages", 16);
+    EXPECT_COUNTER(j, "os.forks", 1);
+    EXPECT_COUNTER(j, "os.processes", 2);
+    EXPECT_COUNTER(j, "os.switches", 4);
+    EXPECT_COUNTER(j, "faults.segv", 0);
+    free(j);
+}
+
+/* A file shared by two processes.  Process 1 maps pages 0-3 of file 7
+ * (shared, read-only) and loads each: the page cache is empty, so 4 major
+ * faults read them in.  Process 2 maps the same file at another address
+ * from offset 4096 (file pages 1-4) and loads each: pages 1-3 are cached
+ * (3 minor faults mapping the same frames), page 4 is not (1 major fault).
+ * Page cache: file pages 0-4, 5 pages.  Each process maps 4 pages: RSS 8. */
+Test(replay, shared_file)
+{
+    const uint64_t A = 0x7f0000000000, B = 0x7f1000000000;
+    recs r = {0};
+    put(&r, SW(0, 1));
+    put(&r, MMAP_FILE(1, A, 4 * PAGE, TR_PROT_READ, TR_MAP_SHARED, 7, 0));
+    for (uint64_t i = 0; i < 4; i++)
+        put(&r, LD(A + i * PAGE));
+    put(&r, SW(0, 2));
+    put(&r, MMAP_FILE(2, B, 4 * PAGE, TR_PROT_READ, TR_MAP_SHARED, 7, PAGE));
+    for (uint64_t i = 0; i < 4; i++)
+        put(&r, LD(B + i * PAGE));
+    const char *t[] = {write_recs("file.trace", &r)};
+    mm_config c;
+    base_config(&c, NULL);
+    char *j = replay_json(&c, t, 1);
+    EXPECT_COUNTER(j, "faults.file_major", 5);
+    EXPECT_COUNTER(j, "faults.file_minor", 3);
+    EXPECT_COUNTER(j, "major-faults", 5);
+    EXPECT_COUNTER(j, "minor-faults", 3);
+    EXPECT_COUNTER(j, "os.page_cache_pages", 5);
+    EXPECT_COUNTER(j, "rss.pages", 8);
+    EXPECT_COUNTER(j, "faults.demand_zero", 0);
+    free(j);
+}
+
+/* Context switches between two processes under each PCID policy.  Both
+ * map 8 pages at the same address and take turns, 3 rounds of "switch,
+ * load the 8 pages".  Round 1 faults every page in: per process 8 x (2
+ * lookups, 2 misses) = 16 misses, 32 in all.  Rounds 2 and 3: without
+ * PCIDs every switch flushes, so each process misses its 8 pages again --
+ * 16 misses a round, 32 more; with PCIDs both processes' entries stay (8
+ * consecutive pages in 8 sets, 2 PCIDs each, 4 ways): no more misses.
+ * recycle with 1 dynamic ASID behaves as nopcid (each switch reuses the
+ * slot for the other process and flushes it), with 2 as pcid.
+ * Lookups are the same under every policy: 32 in round 1, 16 a round
+ * after: 64.  CR3 writes: one per switch, 6: flushing ones under nopcid,
+ * and under recycle the first use of each slot plus every reuse. */
+typedef struct ctx_case {
+    char policy[16];
+    unsigned nr_asids;
+    uint64_t misses, flushing_cr3;
+} ctx_case;
+
+ParameterizedTestParameters(replay, context_switches)
+{
+    static ctx_case cases[] = {
+        {"nopcid", 6, 64, 6},
+        {"pcid", 6, 32, 0},
+        {"recycle", 1, 64, 6},
+        {"recycle", 2, 32, 2},
+    };
+    return cr_make_param_array(ctx_case, cases, sizeof cases / sizeof cases[0]);
+}
+
+ParameterizedTest(ctx_case *p, replay, context_switches)
+{
+    const uint64_t A = 0x30000000;
+    recs r = {0};
+    for (uint32_t pid = 1; pid <= 2; pid++)
+        put(&r, MMAP(pid, A, 8 * PAGE, RW, TR_MAP_ANON));
+    for (int round = 0; round < 3; round++)
+        for (uint32_t pid = 1; pid <= 2; pid++) {
+            put(&r, SW(0, pid));
+            for (uint64_t i = 0; i < 8; i++)
+                put(&r, LD(A + i * PAGE));
+        }
+    const char *t[] = {write_recs("ctx.trace", &r)};
+    char ctx[48], asids[48];
+    snprintf(ctx, sizeof ctx, "cpu.context=%s", p->policy);
+    snprintf(asids, sizeof asids, "cpu.nr_asids=%u", p->nr_asids);
+    mm_config c;
+    base_config(&c, (const char *const[]){ctx, asids, NULL});
+    char *j = replay_json(&c, t, 1);
+    EXPECT_COUNTER(j, "dTLB-loads", 64);
+    EXPECT_COUNTER(j, "dTLB-load-misses", p->misses);
+    EXPECT_COUNTER(j, "faults.demand_zero", 16);
+    EXPECT_COUNTER(j, "os.switches", 6);
+    EXPECT_COUNTER(j, "flush.cr3", p->flushing_cr3);
+    EXPECT_COUNTER(j, "flush.cr3_noflush", 6 - p->flushing_cr3);
+    free(j);
+}
+
+/* ---- several traces: one workload ------------------------------------------ */
+
+/* A lackey-like trace (no events): n loads of one page. */
+static const char *plain_trace(const char *name, unsigned n, uint64_t va)
+{
+    recs r = {0};
+    for (unsigned i = 0; i < n; i++)
+        put(&r, LD(va + 8 * (i % 64)));
+    return write_recs(name, &r);
+}
+
+/* Two traces without events, 10 and 7 loads, on one CPU with quantum 3:
+ * they are pids 1000 and 1001 and time-share CPU 0, round robin, 3
+ * accesses a turn:
+ *   turns  A:3  B:3  A:3  B:3  A:3  B:1 (B ends)  A:1 (A ends)
+ * Each turn runs a process the CPU was not running, so each starts with a
+ * switch: 7 switches (the first puts pid 1000 on the idle CPU).  Each
+ * process faults its page in once. */
+Test(workload, time_sharing)
+{
+    const char *t[] = {plain_trace("a.trace", 10, 0x400000), plain_trace("b.trace", 7, 0x400000)};
+    mm_config c;
+    base_config(&c, (const char *const[]){"os.quantum=3", NULL});
+    char *j = replay_json(&c, t, 2);
+    EXPECT_COUNTER(j, "os.switches", 7);
+    EXPECT_COUNTER(j, "os.processes", 2);
+    EXPECT_COUNTER(j, "faults.demand_zero", 2);
+    EXPECT_COUNTER(j, "dTLB-loads", 17 + 2);   /* + one retry per fault */
+    cr_expect(jhas(j, "pagetable.pid1000.bytes") && jhas(j, "pagetable.pid1001.bytes"), "pids 1000 and 1001");
+    free(j);
+}
+
+/* The same traces with 2 CPUs: trace i runs on CPU i, interleaved record by
+ * record; each CPU switches once, to its process. */
+Test(workload, one_cpu_each)
+{
+    const char *t[] = {plain_trace("a.trace", 10, 0x400000), plain_trace("b.trace", 7, 0x400000)};
+    mm_config c;
+    base_config(&c, (const char *const[]){"cpu.cpus=2", "os.quantum=3", NULL});
+    char *j = replay_json(&c, t, 2);
+    EXPECT_COUNTER(j, "os.switches", 2);
+    EXPECT_COUNTER(j, "os.processes", 2);
+    EXPECT_COUNTER(j, "dTLB-loads", 17 + 2);
+    cr_expect(jhas(j, "pagetable.pid1000.bytes") && jhas(j, "pagetable.pid1001.bytes"), "pids 1000 and 1001");
+    free(j);
+}
+
+/* Processes of different traces stay apart.  A trace with its own events
+ * (switch to pid 1001, one load) as trace 0 beside a plain trace as trace
+ * 1 (pid 1001 by the rule 1000+i): the plain trace took 1001 first, so
+ * trace 0's pid 1001 becomes 1*1000000 + 1001.  The other way round there
+ * is no clash (the plain trace is pid 1000).  Two copies of a trace of 4
+ * processes: 8 processes, the second copy's renamed 2*1000000 + pid. */
+Test(workload, pids_kept_apart)
+{
+    recs r = {0};
+    put(&r, SW(0, 1001));
+    put(&r, LD(0x400000));
+    const char *own = write_recs("own.trace", &r);
+    const char *plain = plain_trace("plain.trace", 5, 0x400000);
+    mm_config c;
+    base_config(&c, NULL);
+    const char *t[] = {own, plain};
+    char *j = replay_json(&c, t, 2);
+    EXPECT_COUNTER(j, "os.processes", 2);
+    cr_expect(jhas(j, "pagetable.pid1001.bytes") && jhas(j, "pagetable.pid1001001.bytes"), "%s", j);
+    free(j);
+
+    const char *t2[] = {plain, own};
+    j = replay_json(&c, t2, 2);
+    EXPECT_COUNTER(j, "os.processes", 2);
+    cr_expect(jhas(j, "pagetable.pid1000.bytes") && jhas(j, "pagetable.pid1001.bytes"), "%s", j);
+    free(j);
+
+    const char *t3[] = {TRACES "procs-rr.trace.zst", TRACES "procs-rr.trace.zst"};
+    j = replay_json(&c, t3, 2);
+    EXPECT_COUNTER(j, "os.processes", 8);
+    for (uint32_t pid = 1001; pid <= 1004; pid++) {
+        char a[64], b[64];
+        snprintf(a, sizeof a, "pagetable.pid%u.bytes", pid);
+        snprintf(b, sizeof b, "pagetable.pid%u.bytes", 2000000 + pid);
+        cr_expect(jhas(j, a) && jhas(j, b), "pids %u and %u", pid, 2000000 + pid);
+    }
+    free(j);
+}
+
+/* ---- interval rows, determinism, errors, stop -------------------------------- */
+
+/* Split a CSV line in place into at most max fields. */
+static size_t csv_fields(char *line, char **f, size_t max)
+{
+    size_t n = 0;
+    for (char *p = line; n < max;) {
+        f[n++] = p;
+        p = strchr(p, ',');
+        if (!p)
+            break;
+        *p++ = 0;
+    }
+    return n;
+}
+
+/* -I rows: the deltas of every counter sum to the counter's total in the
+ * one-report JSON of the same replay (a trace with a fork, switches and
+ * exits, so counters of every kind move; gauges such as rss.pages have
+ * negative deltas when they fall).  Rows: one per 10007 accesses and one
+ * for the rest; the accesses column runs to the trace's total. */
+Test(replay, interval_rows_sum_to_totals)
+{
+    const char *t[] = {TRACES "fork-cow.trace.zst"};
+    mm_config c;
+    config(&c, NULL);
+    char *j = replay_json(&c, t, 1);
+    char err[4608], *csv;
+    const uint64_t N = 10007;
+    cr_assert_eq(replay_to(&c, t, 1, REPORT_CSV, N, NULL, &csv, err, sizeof err), REPLAY_DONE, "%s", err);
+
+    enum { MAXF = 1024 };
+    static char *head[MAXF], *row[MAXF];
+    static int64_t sum[MAXF];
+    memset(sum, 0, sizeof sum);
+    char *save = NULL, *line = strtok_r(csv, "\n", &save);
+    cr_assert_not_null(line);
+    size_t nh = csv_fields(line, head, MAXF);
+    cr_assert_str_eq(head[0], "interval");
+    cr_assert_str_eq(head[1], "accesses");
+    cr_assert_str_eq(head[2], "cycles");
+    uint64_t rows = 0, last_acc = 0, short_rows = 0;
+    while ((line = strtok_r(NULL, "\n", &save))) {
+        size_t n = csv_fields(line, row, MAXF);
+        cr_assert_eq(n, nh, "row %" PRIu64 ": %zu fields, header %zu", rows + 1, n, nh);
+        cr_assert_eq(strtoull(row[0], NULL, 10), ++rows);
+        last_acc = strtoull(row[1], NULL, 10);
+        short_rows += last_acc != rows * N;   /* only the last row may end early */
+        for (size_t i = 3; i < n; i++)
+            sum[i] += strtoll(row[i], NULL, 10);
+    }
+    cr_expect_eq(last_acc, 250000, "accesses column ends at %" PRIu64, last_acc);
+    cr_expect_eq(rows, (250000 + N - 1) / N);
+    cr_expect_eq(short_rows, 1);
+    size_t checked = 0;
+    for (size_t i = 3; i < nh; i++) {
+        char name[256];
+        snprintf(name, sizeof name, "%s", head[i]);
+        char *d = strstr(name, ".delta");
+        if (d && d[6] == 0)
+            *d = 0;   /* "cycles.delta": the counter "cycles" */
+        cr_expect_eq((uint64_t)sum[i], jget(j, name), "%s: rows sum to %" PRId64 ", total %" PRIu64, name, sum[i],
+                     jget(j, name));
+        checked++;
+    }
+    cr_expect_gt(checked, 100);
+    free(csv);
+    free(j);
+}
+
+/* Same trace and config, twice: byte-identical JSON.  One trace with its
+ * own processes (4 processes round robin), and a time-shared workload of
+ * two lackey traces. */
+Test(replay, deterministic)
+{
+    mm_config c;
+    config(&c, (const char *const[]){"cpu.cpus=1", "os.quantum=50000", NULL});
+    const char *t1[] = {TRACES "procs-rr.trace.zst"};
+    const char *t2[] = {TRACES "gzip.trace.zst", TRACES "sort.trace.zst"};
+    char *a = replay_json(&c, t1, 1), *b = replay_json(&c, t1, 1);
+    cr_expect_str_eq(a, b);
+    free(a);
+    free(b);
+    a = replay_json(&c, t2, 2);
+    b = replay_json(&c, t2, 2);
+    cr_expect_str_eq(a, b);
+    cr_expect_gt(jget(a, "os.switches"), 100);
+    free(a);
+    free(b);
+}
+
+/* A trace cut in the middle: REPLAY_ERROR with the reader's message, which
+ * names the file and the byte offset; no report is written. */
+Test(replay, truncated_trace)
+{
+    recs r = {0};
+    put(&r, SW(0, 1));
+    for (uint64_t i = 0; i < 20000; i++)
+        put(&r, LD(0x10000000 + (i * 7919 % 4096) * PAGE));
+    const char *full = write_trace("full.trace", r.v, r.n, 1000);
+    free(r.v);
+    struct stat sb;
+    cr_assert_eq(stat(full, &sb), 0);
+    char cut[160];
+    snprintf(cut, sizeof cut, "%s/cut.trace", dir);
+    FILE *in = fopen(full, "rb"), *o = fopen(cut, "wb");
+    cr_assert(in && o);
+    for (off_t i = 0; i < sb.st_size / 2; i++)
+        fputc(fgetc(in), o);
+    fclose(in);
+    fclose(o);
+    const char *t[] = {cut};
+    mm_config c;
+    base_config(&c, NULL);
+    char err[4608], *out;
+    cr_assert_eq(replay_to(&c, t, 1, REPORT_JSON, 0, NULL, &out, err, sizeof err), REPLAY_ERROR);
+    char prefix[200];
+    snprintf(prefix, sizeof prefix, "%s: offset ", cut);
+    cr_expect_eq(strncmp(err, prefix, strlen(prefix)), 0, "%s", err);
+    cr_expect_str_eq(out, "");
+    free(out);
+}
+
+/* A record the OS model refuses (a second fork of an existing child), and
+ * a CPU the machine does not have: REPLAY_ERROR naming file and record. */
+Test(replay, bad_records)
+{
+    recs r = {0};
+    put(&r, SW(0, 1));
+    put(&r, FORK(1, 2));
+    put(&r, FORK(1, 2));
+    const char *t[] = {write_recs("fork2.trace", &r)};
+    mm_config c;
+    base_config(&c, NULL);
+    char err[4608], *out;
+    cr_assert_eq(replay_to(&c, t, 1, REPORT_JSON, 0, NULL, &out, err, sizeof err), REPLAY_ERROR);
+    char prefix[200];
+    snprintf(prefix, sizeof prefix, "%s: record 2: ", t[0]);
+    cr_expect_eq(strncmp(err, prefix, strlen(prefix)), 0, "%s", err);
+    free(out);
+
+    put(&r, SW(0, 1));
+    put(&r, LD(0x1000));
+    trace_rec far = LD(0x2000);
+    far.cpu = 5;
+    put(&r, far);
+    t[0] = write_recs("cpu5.trace", &r);
+    cr_assert_eq(replay_to(&c, t, 1, REPORT_JSON, 0, NULL, &out, err, sizeof err), REPLAY_ERROR);
+    snprintf(prefix, sizeof prefix, "%s: record 2: CPU 5", t[0]);
+    cr_expect_eq(strncmp(err, prefix, strlen(prefix)), 0, "%s", err);
+    free(out);
+}
+
+/* Out of memory under exhaustion=stop.  24 MiB of which 16 are reserved:
+ * 2048 frames, fewer than the 16384 pages the process stores to.  Every
+ * page that fits takes 2 lookups (the faulting one and the retry); the
+ * access that finds no frame takes 1 (its fault cannot be handled) and
+ * the replay stops there: dTLB-stores = 2 x demand-zero faults + 1.  The
+ * report is still written.  Under exhaustion=reclaim the same trace
+ * completes. */
+Test(replay, out_of_memory)
+{
+    const uint64_t A = 0x40000000;
+    recs r = {0};
+    put(&r, SW(0, 1));
+    put(&r, MMAP(1, A, 16384 * PAGE, RW, TR_MAP_ANON));
+    for (uint64_t i = 0; i < 16384; i++)
+        put(&r, ST(A + i * PAGE));
+    const char *t[] = {write_recs("oom.trace", &r)};
+    mm_config c;
+    base_config(&c, (const char *const[]){"os.phys_mem_mib=24", "os.exhaustion=stop", NULL});
+    char err[4608], *j;
+    cr_assert_eq(replay_to(&c, t, 1, REPORT_JSON, 0, NULL, &j, err, sizeof err), REPLAY_OOM, "%s", err);
+    uint64_t dz = jget(j, "faults.demand_zero");
+    cr_expect(dz > 1000 && dz < 2048, "%" PRIu64 " pages", dz);
+    EXPECT_COUNTER(j, "dTLB-stores", 2 * dz + 1);
+    EXPECT_COUNTER(j, "os.out_of_memory", 1);
+    EXPECT_COUNTER(j, "rss.pages", dz);
+    free(j);
+
+    base_config(&c, (const char *const[]){"os.phys_mem_mib=24", "os.exhaustion=reclaim", NULL});
+    j = replay_json(&c, t, 1);
+    EXPECT_COUNTER(j, "faults.demand_zero", 16384);
+    cr_expect_gt(jget(j, "os.reclaims"), 0);
+    free(j);
+}
+
+/* *stop already set: REPLAY_STOPPED before any record, with the report. */
+Test(replay, stop_flag)
+{
+    volatile sig_atomic_t stop = 1;
+    const char *t[] = {TRACES "zipf.trace.zst"};
+    mm_config c;
+    base_config(&c, NULL);
+    char err[4608], *j;
+    cr_assert_eq(replay_to(&c, t, 1, REPORT_JSON, 0, &stop, &j, err, sizeof err), REPLAY_STOPPED, "%s", err);
+    EXPECT_COUNTER(j, "dTLB-loads", 0);
+    free(j);
+}
+
+/* ---- the dTLB against an independent LRU model -------------------------------- */
+
+/* A small program: sequential stores over 1 MiB (256 pages), random loads
+ * over it (which thrash a 64-entry TLB), and 8-byte loads that straddle
+ * page boundaries (each translates two pages). */
+static const char prog_c[] =
+    "#include <stdint.h>\n"
+    "#include <stdio.h>\n"
+    "#include <stdlib.h>\n"
+    "#include <string.h>\n"
+    "int main(void)\n"
+    "{\n"
+    "    size_t n = 1 << 20;\n"
+    "    unsigned char *buf = malloc(n + 8192);\n"
+    "    unsigned char *b = (unsigned char *)(((uintptr_t)buf + 4095) & ~(uintptr_t)4095);\n"
+    "    uint64_t sum = 0, x = 12345;\n"
+    "    for (size_t i = 0; i < n; i += 64)\n"
+    "        b[i] = (unsigned char)i;\n"
+    "    for (int k = 0; k < 20000; k++) {\n"
+    "        x = x * 6364136223846793005ull + 1442695040888963407ull;\n"
+    "        sum += b[(x >> 33) % n];\n"
+    "    }\n"
+    "    for (size_t p = 1; p < 200; p++) {\n"
+    "        uint64_t v;\n"
+    "        memcpy(&v, b + p * 4096 - 3, 8);\n"
+    "        sum += v;\n"
+    "    }\n"
+    "    printf(\"%llu\\n\", (unsigned long long)sum);\n"
+    "    free(buf);\n"
+    "    return 0;\n"
+    "}\n";
+
+#define LRU_SETS 16
+#define LRU_WAYS 4
+
+/* The independent model: a set-associative LRU array of virtual page
+ * numbers (index = vpn mod sets), each set an MRU-first list. */
+typedef struct lru_tlb {
+    uint64_t way[LRU_SETS][LRU_WAYS];
+    unsigned n[LRU_SETS];
+} lru_tlb;
+
+static bool lru_access(lru_tlb *t, uint64_t vpn)
+{
+    unsigned s = (unsigned)(vpn % LRU_SETS), i;
+    uint64_t *w = t->way[s];
+    for (i = 0; i < t->n[s] && w[i] != vpn; i++)
+        ;
+    bool hit = i < t->n[s];
+    if (!hit && t->n[s] < LRU_WAYS)
+        t->n[s]++;
+    if (i == LRU_WAYS)
+        i--;   /* miss in a full set: the LRU way goes */
+    memmove(w + 1, w, i * sizeof *w);
+    w[0] = vpn;
+    return hit;
+}
+
+/* Pages touched so far (any kind): an open-addressing set. */
+typedef struct page_set {
+    uint64_t *v;
+    size_t cap, n;
+} page_set;
+
+static bool page_first_touch(page_set *s, uint64_t vpn)
+{
+    if (2 * (s->n + 1) > s->cap) {
+        page_set old = *s;
+        s->cap = old.cap ? 2 * old.cap : 1024;
+        s->v = calloc(s->cap, sizeof *s->v);
+        cr_assert_not_null(s->v);
+        s->n = 0;
+        for (size_t i = 0; i < old.cap; i++)
+            if (old.v[i])
+                page_first_touch(s, old.v[i] - 1);
+        free(old.v);
+    }
+    size_t i = (size_t)((vpn + 1) * 0x9E3779B97F4A7C15ull >> 20) & (s->cap - 1);
+    for (; s->v[i]; i = (i + 1) & (s->cap - 1))
+        if (s->v[i] == vpn + 1)
+            return false;
+    s->v[i] = vpn + 1;
+    s->n++;
+    return true;
+}
+
+/* The program's trace, replayed on a machine whose dTLB is one 4 KiB array
+ * of 16 sets x 4 ways, LRU, with no STLB, must miss exactly as an LRU
+ * array fed the same data pages does, once these differences are counted:
+ *  - Faults.  The first touch of a page by a load or store is a lookup that
+ *    misses, a walk that faults, the handler, and a retry: a second lookup
+ *    that misses again (the not-present PTE was never cached) and walks.
+ *    The LRU array sees one miss.  Every other data access finds its page
+ *    mapped: the first touch of any page, by a data access or an
+ *    instruction fetch, maps it readable and writable (implicit VMAs are
+ *    read/write, and executable when an ifetch made them; a VMA that gains
+ *    exec later changes PTEs without a flush).  So the MMU misses once
+ *    more per data access that is the first touch of its page.
+ *  - Straddling accesses are translated page by page: one lookup per page
+ *    touched, in address order -- the model does the same.
+ *  - A store to a page first loaded finds a dTLB entry with D clear: the
+ *    MMU counts a hit, drops the entry and re-walks, and the fill puts the
+ *    same page back as most recently used -- an LRU hit exactly.
+ *  - Timing: with max_outstanding 1 every fill lands before the next
+ *    lookup, so no access misses on a fill in flight; no STLB, so every
+ *    miss walks and fills only the L1; THP never, so every page is 4 KiB;
+ *    one process, so no flush after its first CR3 load.
+ * Hence: dTLB-load-misses + dTLB-store-misses = LRU misses + first-touch
+ * data pieces, and dTLB-loads + dTLB-stores = data pieces + the same. */
+Test(lru, dtlb_matches_independent_lru)
+{
+    if (system("valgrind --version >/dev/null 2>&1") != 0)
+        cr_skip_test("valgrind is not installed");
+    char src[128], bin[128], log[128], cmd[768];
+    snprintf(src, sizeof src, "%s/prog.c", dir);
+    snprintf(bin, sizeof bin, "%s/prog", dir);
+    snprintf(log, sizeof log, "%s/lackey.log", dir);
+    FILE *f = fopen(src, "w");
+    cr_assert_not_null(f);
+    fputs(prog_c, f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "cc -O1 -o '%s' '%s'", bin, src);
+    if (system(cmd) != 0)
+        cr_skip_test("cannot compile with cc");
+    snprintf(cmd, sizeof cmd, "valgrind --tool=lackey --trace-mem=yes --log-file='%s' '%s' >/dev/null", log, bin);
+    cr_assert_eq(system(cmd), 0);
+
+    /* lackey log -> trace file, through the importer and the writer. */
+    char trace[128], err[4608] = "";
+    snprintf(trace, sizeof trace, "%s/prog.trace", dir);
+    trace_meta meta = {0};
+    snprintf(meta.source, sizeof meta.source, "lackey");
+    trace_writer *w = trace_writer_open(trace, &meta, 0, 0, err, sizeof err);
+    cr_assert_not_null(w, "%s", err);
+    cr_assert_eq(trace_import(IMPORT_LACKEY, log, trace_writer_sink(w), NULL, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(trace_writer_close(w, err, sizeof err), 0, "%s", err);
+
+    /* The model, over the trace as the replay reads it. */
+    static lru_tlb model;
+    memset(&model, 0, sizeof model);
+    page_set touched = {0};
+    uint64_t pieces = 0, misses = 0, first_data = 0, straddles = 0;
+    trace_reader *r = trace_reader_open(trace, err, sizeof err);
+    cr_assert_not_null(r, "%s", err);
+    trace_rec rec;
+    int rc;
+    while ((rc = trace_next(r, &rec)) > 0) {
+        if (rec.kind != TR_ACCESS)
+            continue;
+        cr_assert_lt(rec.va, 1ull << 47, "a kernel-half address in a user trace");
+        uint64_t first = rec.va >> 12, last = (rec.va + rec.size - 1) >> 12;
+        straddles += rec.acc != MM_IFETCH && last != first;
+        for (uint64_t p = first; p <= last; p++) {
+            bool fresh = page_first_touch(&touched, p);
+            if (rec.acc == MM_IFETCH)
+                continue;
+            pieces++;
+            if (!lru_access(&model, p))
+                misses++;
+            first_data += fresh;
+        }
+    }
+    cr_assert_eq(rc, 0, "%s", trace_reader_error(r));
+    trace_reader_close(r);
+    free(touched.v);
+    cr_assert_geq(straddles, 199, "the program's straddling loads are in the trace");
+    cr_assert_gt(misses, 1000, "the random loads thrash the 64-entry array");
+
+    mm_config c;
+    base_config(&c, (const char *const[]){"dtlb.4k.sets=16", "dtlb.4k.ways=4", "dtlb.4k.replacement=lru",
+                                          "dtlb.2m.ways=0", "dtlb.1g.ways=0", "stlb.4k.ways=0", "stlb.2m.ways=0",
+                                          "stlb.1g.ways=0", NULL});
+    const char *t[] = {trace};
+    char *j = replay_json(&c, t, 1);
+    EXPECT_COUNTER(j, "faults.segv", 0);
+    cr_expect_eq(jget(j, "dTLB-loads") + jget(j, "dTLB-stores"), pieces + first_data,
+                 "lookups %" PRIu64 " + %" PRIu64 ", model %" PRIu64 " pieces + %" PRIu64 " faults",
+                 jget(j, "dTLB-loads"), jget(j, "dTLB-stores"), pieces, first_data);
+    cr_expect_eq(jget(j, "faults.ec_0x04") + jget(j, "faults.ec_0x06"), first_data);
+    uint64_t mmu_misses = jget(j, "dTLB-load-misses") + jget(j, "dTLB-store-misses");
+    cr_expect_eq(mmu_misses, misses + first_data,
+                 "MMU misses %" PRIu64 ", LRU misses %" PRIu64 " + first-touch data faults %" PRIu64, mmu_misses,
+                 misses, first_data);
+    free(j);
+}
+
+/* ---- mmusim run --------------------------------------------------------------- */
+
+static char out[1 << 20], errbuf[1 << 12];
+
+
+/* Run `mmusim ARGS`; its exit status, stdout and stderr in out/errbuf. */
+static int run(const char *args)
+{
+    char line[4096];
+    snprintf(line, sizeof line, "\"$M\" %s", args);
+    return prog_capture(line, dir, out, sizeof out, errbuf, sizeof errbuf);
+}
+
+
+/* No arguments: the bundled default trace on the default preset, as perf
+ * stat prints. */
+Test(run_cli, default_trace)
+{
+    cr_assert_eq(run("run"), 0, "%s", errbuf);
+    cr_expect(strstr(out, "Performance counter stats for '") && strstr(out, "sqlite3.trace.zst") &&
+                  strstr(out, "' on skylake:"),
+              "%s", out);
+    cr_expect(strstr(out, "dTLB-load-misses") && strstr(out, "% of all dTLB cache accesses"), "%s", out);
+    cr_expect_str_eq(errbuf, "");
+}
+
+Test(run_cli, json)
+{
+    cr_assert_eq(run("run --json " TRACES "fork-cow.trace.zst"), 0, "%s", errbuf);
+    cr_expect_eq(out[0], '{');
+    cr_expect_eq(strcmp(out + strlen(out) - 2, "}\n"), 0);
+    cr_expect_gt(jget(out, "dTLB-loads"), 0);
+    EXPECT_COUNTER(out, "os.forks", 1);
+    cr_expect(strstr(out, "\n  \"config.os.quantum\": 100000"), "%s", out);
+}
+
+Test(run_cli, bad_trace_is_one_line)
+{
+    cr_assert_eq(run("run /nonexistent/x.trace"), 2);
+    cr_expect_str_eq(out, "");
+    cr_expect_eq(prog_lines(errbuf), 1, "%s", errbuf);
+    cr_expect_eq(strncmp(errbuf, "mmusim: /nonexistent/x.trace: ", 30), 0, "%s", errbuf);
+    cr_assert_eq(run("run -I 0"), 2);
+    cr_expect_eq(prog_lines(errbuf), 1, "%s", errbuf);
+    cr_assert_eq(run("run --set os.quantum=0"), 2);
+    cr_expect_eq(prog_lines(errbuf), 1, "%s", errbuf);
+    cr_assert_eq(run("run --frobnicate"), 2);
+    cr_expect_eq(prog_lines(errbuf), 1, "%s", errbuf);
+}
+
+/* -I: a CSV header and one row per 1 M accesses, the last for the rest:
+ * sqlite3 has 5.37 M accesses, 6 rows. */
+Test(run_cli, interval_csv)
+{
+    cr_assert_eq(run("run -I 1000000 " TRACES "sqlite3.trace.zst"), 0, "%s", errbuf);
+    cr_expect_eq(strncmp(out, "interval,accesses,cycles,cycles.delta,translations,", 51), 0, "%.200s", out);
+    cr_expect_eq(prog_lines(out), 7, "%s", out);
+    char *last = strrchr(out, '\n');
+    *last = 0;
+    last = strrchr(out, '\n') + 1;
+    cr_expect_eq(strncmp(last, "6,5368764,", 10), 0, "%.100s", last);
+}
+
+Test(run_cli, help)
+{
+    cr_assert_eq(run("run --help"), 0);
+    cr_expect(strstr(out, "usage: mmusim run") && strstr(out, "Exit status"), "%s", out);
+    cr_assert_eq(run("--help"), 0);
+    cr_expect(strstr(out, "  run "), "%s", out);
+}
+
+/* Out of memory: exit status 3, the report still printed.  GUPS touches
+ * 1 GiB; 32 MiB (16 reserved) hold 4096 frames. */
+Test(run_cli, out_of_memory_exits_3)
+{
+    cr_assert_eq(run("run --set os.phys_mem_mib=32 " TRACES "gups.trace.zst"), 3, "%s", errbuf);
+    cr_expect(strstr(out, "os.out_of_memory"), "%s", out);
+    cr_expect(strstr(errbuf, "out of physical memory"), "%s", errbuf);
+    cr_expect_eq(prog_lines(errbuf), 1, "%s", errbuf);
+}
+
+/* Ctrl-C: the counters so far and exit status 130.  The workload is 40
+ * copies of the sqlite3 trace (seconds of replay); SIGINT comes after
+ * 0.4 s. */
+Test(run_cli, interrupt_prints_report)
+{
+    char o[200], e[200];
+    snprintf(o, sizeof o, "%s/stdout", dir);
+    snprintf(e, sizeof e, "%s/stderr", dir);
+    enum { COPIES = 40 };
+    char *argv[COPIES + 3];
+    argv[0] = MMUSIM_PROG;
+    argv[1] = "run";
+    for (int i = 0; i < COPIES; i++)
+        argv[2 + i] = TRACES "sqlite3.trace.zst";
+    argv[COPIES + 2] = NULL;
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        int fo = open(o, O_WRONLY | O_CREAT | O_TRUNC, 0644), fe = open(e, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fo < 0 || fe < 0 || dup2(fo, 1) < 0 || dup2(fe, 2) < 0)
+            _exit(99);
+        execv(MMUSIM_PROG, argv);
+        _exit(98);
+    }
+    struct timespec ts = {0, 400 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    cr_assert_eq(kill(pid, SIGINT), 0);
+    int st;
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    prog_slurp(o, out, sizeof out);
+    prog_slurp(e, errbuf, sizeof errbuf);
+    cr_assert(WIFEXITED(st), "killed by signal %d", WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+    cr_expect_eq(WEXITSTATUS(st), 130, "%s", errbuf);
+    cr_expect(strstr(out, "Performance counter stats for '"), "%s", out);
+    cr_expect(strstr(errbuf, "interrupted"), "%s", errbuf);
+}
