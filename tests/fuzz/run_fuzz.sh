@@ -95,5 +95,16 @@ fi
 
 echo "$0: running $target for ${seconds}s on $(ls "$work" | wc -l) seeds" >&2
 # -timeout: seconds for one input before it counts as a hang.
+# libFuzzer's progress lines go to a log; the test output shows the final
+# statistics, or the log's end when the fuzzer found something.
+log="$build/$target.log"
+status=0
 "$build/$target" -max_total_time="$seconds" -timeout=25 -print_final_stats=1 \
-    -artifact_prefix="$build/$target-" "$work"
+    -artifact_prefix="$build/$target-" "$work" > "$log" 2>&1 || status=$?
+if [ "$status" -ne 0 ]; then
+    tail -n 60 "$log" >&2
+    echo "$0: $target FAILED (status $status); full log: $log" >&2
+    exit "$status"
+fi
+grep -E '^(stat::number_of_executed_units|stat::new_units_added|Done )' "$log" >&2 || true
+echo "$0: $target passed: no crash, leak or hang in ${seconds}s" >&2
