@@ -226,7 +226,7 @@ static mm_cycle heap_pop(mmu *m)
 /* The exact check behind the common case: count the hits still in flight
  * at t as well, and move t to the earliest completion until fewer than
  * max_outstanding remain. */
-static mm_cycle frontend_wait(mmu *m, mm_cycle t)
+__attribute__((noinline)) static mm_cycle frontend_wait(mmu *m, mm_cycle t)
 {
     for (;;) {
         unsigned n = m->nheap;
@@ -350,7 +350,7 @@ static void apply_fill(mmu *m, const pending_fill *f)
 }
 
 /* Apply every fill due at or before t, in (cycle, queue) order. */
-static void apply_fills(mmu *m, mm_cycle t)
+__attribute__((noinline)) static void apply_fills(mmu *m, mm_cycle t)
 {
     while (m->nfills && m->fills[0].at <= t) {
         pending_fill f = pop_fill(m);
@@ -398,7 +398,7 @@ static void drop_unusable(mmu *m, tlb *t, const tlb_entry *e, mm_kind kind, mm_p
         tlb_remove(m->stlb, &copy);
 }
 
-static void mmu_access_slow(mmu *m, uint64_t va, mm_kind kind, mm_priv priv, mm_cycle t,
+__attribute__((noinline)) static void mmu_access_slow(mmu *m, uint64_t va, mm_kind kind, mm_priv priv, mm_cycle t,
                             const tlb_entry *l1e, mmu_result *out)
 {
     kind_counters *k = &m->c.k[kind];
