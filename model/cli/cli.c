@@ -1,10 +1,13 @@
 /* cli.c -- shared pieces of the mmusim command line (see cli.h). */
+#define _POSIX_C_SOURCE 200809L
 #include "cli.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 void die(const char *fmt, ...)
 {
@@ -61,4 +64,70 @@ void load_config(const common_opts *o, mm_config *cfg)
             die("%s", err);
     if (cfg_validate(cfg, err, sizeof err) != 0)
         die("%s", err);
+}
+
+static volatile sig_atomic_t *sigint_flag;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    if (sigint_flag)
+        *sigint_flag = 1;
+}
+
+void cli_catch_sigint(volatile sig_atomic_t *flag)
+{
+    sigint_flag = flag;
+    struct sigaction sa = {0};
+    sa.sa_handler = on_sigint;
+    sa.sa_flags = SA_RESETHAND;   /* the second Ctrl-C gets the default action */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+}
+
+#define PROGRESS_PERIOD 0.25   /* seconds between redraws */
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+void cli_progress_start(cli_progress *p)
+{
+    p->t0 = now_s();
+    p->t_drawn = 0;
+    p->drawn = false;
+}
+
+void cli_progress_draw(cli_progress *p, uint64_t done, uint64_t total, const char *unit, bool force)
+{
+    double t = now_s();
+    if (!force && p->drawn && t - p->t_drawn < PROGRESS_PERIOD)
+        return;
+    p->t_drawn = t;
+    double el = t - p->t0, rate = el > 0 ? (double)done / el : 0;
+    char bar[25];
+    unsigned fill = total ? (unsigned)(24.0 * (double)(done < total ? done : total) / (double)total) : 24;
+    for (unsigned i = 0; i < 24; i++)
+        bar[i] = i < fill ? '#' : '.';
+    bar[24] = 0;
+    fprintf(stderr, "\r[%s] %" PRIu64 "/%" PRIu64 " %s  %.2f %s/s", bar, done, total, unit, rate, unit);
+    if (rate > 0 && done <= total) {
+        unsigned eta = (unsigned)((double)(total - done) / rate + 0.5);
+        fprintf(stderr, "  ETA %u:%02u:%02u", eta / 3600, eta / 60 % 60, eta % 60);
+    }
+    fputs("\033[K", stderr);
+    fflush(stderr);
+    p->drawn = true;
+}
+
+void cli_progress_erase(cli_progress *p)
+{
+    if (p->drawn) {
+        fputs("\r\033[K", stderr);
+        fflush(stderr);
+        p->drawn = false;
+    }
 }

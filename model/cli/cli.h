@@ -6,7 +6,9 @@
 #ifndef MMUSIM_CLI_H
 #define MMUSIM_CLI_H
 
+#include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "mmusim/cfg.h"
 
@@ -14,6 +16,9 @@
 
 /* Exit status of bad arguments and bad input. */
 #define EXIT_BAD_INPUT 2
+
+/* Exit status after Ctrl-C: 128 + SIGINT, as a shell reports it. */
+#define EXIT_INTERRUPTED 130
 
 /* Print "mmusim: MESSAGE" as one line on stderr and exit with
  * EXIT_BAD_INPUT. */
@@ -35,5 +40,22 @@ bool common_option(common_opts *o, int argc, char **argv, int *i, const char *cm
 /* Load the preset or file, apply --mode and the --sets, validate: the
  * effective configuration, or die with the one-line error. */
 void load_config(const common_opts *o, mm_config *cfg);
+
+/* Ctrl-C: the first SIGINT sets *flag (the command stops at its next check
+ * and keeps what is finished); the handler is reset when it runs, so a
+ * second Ctrl-C kills the program at once. */
+void cli_catch_sigint(volatile sig_atomic_t *flag);
+
+/* A one-line progress bar on stderr (the caller checks it is a terminal):
+ * "[#####...]  37/128 runs  2.3 runs/s  ETA 0:00:40", redrawn at most 4
+ * times a second unless forced, erased at the end.  done and total count
+ * this invocation's work; the rate is done over the time since start. */
+typedef struct cli_progress {
+    double t0, t_drawn;
+    bool drawn;
+} cli_progress;
+void cli_progress_start(cli_progress *p);
+void cli_progress_draw(cli_progress *p, uint64_t done, uint64_t total, const char *unit, bool force);
+void cli_progress_erase(cli_progress *p);
 
 #endif

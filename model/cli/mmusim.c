@@ -22,6 +22,7 @@
 #include "mmusim/stats.h"
 #include "cli.h"
 #include "run_cmd.h"
+#include "sweep_cmd.h"
 #include "trace_cmd.h"
 
 
@@ -419,6 +420,7 @@ static const char main_usage[] =
     "  walk     explain one translation step by step\n"
     "  config   show, check or list configurations and presets\n"
     "  trace    import, export, record, generate and inspect traces\n"
+    "  sweep    run every combination of a YAML sweep spec on a pool of workers\n"
     "\n"
     "Run 'mmusim COMMAND --help' for a command's options.\n";
 
@@ -445,5 +447,7 @@ int main(int argc, char **argv)
         return cmd_config(argc - 1, argv + 1);
     if (!strcmp(cmd, "trace"))
         return cmd_trace(argc - 1, argv + 1);
+    if (!strcmp(cmd, "sweep"))
+        return cmd_sweep(argc - 1, argv + 1);
     die("unknown command '%s' (see mmusim --help)", cmd);
 }

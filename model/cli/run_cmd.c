@@ -26,7 +26,6 @@
 
 #define DEFAULT_TRACE "sqlite3.trace.zst"
 #define EXIT_OOM 3
-#define EXIT_INTERRUPTED 130   /* 128 + SIGINT, as a shell reports it */
 
 /* Library messages: a path of PATH_MAX and the problem. */
 #define ERR_LEN 4608
@@ -61,12 +60,6 @@ static const char run_usage[] =
     "printed).\n";
 
 static volatile sig_atomic_t stop_flag;
-
-static void on_sigint(int sig)
-{
-    (void)sig;
-    stop_flag = 1;
-}
 
 static bool readable(const char *path)
 {
@@ -176,11 +169,7 @@ int cmd_run(int argc, char **argv)
         strcat(title, traces[i]);
     }
 
-    struct sigaction sa = {0};
-    sa.sa_handler = on_sigint;
-    sa.sa_flags = SA_RESETHAND;   /* the second Ctrl-C gets the default action */
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
+    cli_catch_sigint(&stop_flag);
 
     replay_opts o = {
         .traces = traces,

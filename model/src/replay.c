@@ -25,12 +25,29 @@
  * one's process gets pid (i+1)*1000000 + pid instead, so the traces'
  * processes stay apart instead of sharing an address space.
  *
+ * Machines.  The loop drives k machines (one os each, one per
+ * configuration): replay_run is k = 1 plus the report, replay_run_multi
+ * k >= 1 without one.  Everything above -- reading, the schedule, the pid
+ * map, the lazy switches -- is done once per record and its result fed
+ * (through a batch, see BATCH) to every machine still running, in the same
+ * order, so each machine sees exactly the records (and replay-made
+ * switches) that a replay of its configuration alone would give it.  That
+ * holds because the schedule does not depend on the machines: the only
+ * configuration keys it reads are cpu.cpus (per-CPU or time-shared, the
+ * check of a record's CPU) and os.quantum (the turns), so replay_run_multi
+ * requires those two equal in every configuration; the per-CPU pid the OS
+ * model runs (cur) is then the same for every machine and kept once.  A
+ * machine that runs out of memory under `exhaustion: stop` leaves the set
+ * of running machines (its counters stay as they were at that access, as a
+ * replay of it alone would end); the replay ends when none is left.
+ *
  * The hot path is slice(): trace_next, a switch on the kind with the access
  * first, os_access, and two counters (records left before the next look at
  * the clock and *stop, accesses left before the next interval row or end of
  * turn).  It is instantiated once per kind of source (plain or not, alone
- * or in a workload of several) so that the common single-trace replay pays
- * for neither the CPU remapping nor the pid bookkeeping. */
+ * or in a workload of several) and per fan-out (one machine or several) so
+ * that the common single-trace, single-configuration replay pays for
+ * neither the CPU remapping, the pid bookkeeping nor the machine loop. */
 #define _POSIX_C_SOURCE 200809L
 #include "mmusim/replay.h"
 
@@ -64,6 +81,16 @@
 #define CHECK_RECORDS 65536u
 /* Progress redraws at most every 1/4 s. */
 #define PROGRESS_PERIOD 0.25
+
+/* With several machines, the records the machines are to see are collected
+ * (decoded, scheduled, their pids mapped, the replay's switches added) into
+ * a batch, and each machine then runs through the batch in turn: the batch
+ * (512 records, ~40 KiB) stays in L1/L2 while each machine's own TLBs and
+ * caches stay warm for 512 records instead of one.  (The size is not
+ * critical: 128 to 8192 time the same.)  A record can add two entries (a
+ * switch and the access): flush with room for both. */
+#define BATCH 512u
+#define BATCH_FLUSH (BATCH - 2)
 
 #define PLAIN_PID_BASE 1000u
 #define NO_PID UINT32_MAX
@@ -143,11 +170,35 @@ static void map_free(u64map *m)
     free(m->v);
 }
 
-typedef struct replay {
-    const mm_config *cfg;
-    const replay_opts *o;
+/* A record for the machines: as fed to os_access/os_instructions/os_event
+ * (cpu resolved, pids mapped), and where it came from, for messages. */
+typedef struct batch_rec {
+    trace_rec r;
+    uint64_t index;        /* record number in the source */
+    unsigned src;
+} batch_rec;
+
+/* A machine still running: its os and its index among the configurations. */
+typedef struct machine {
     os *os;
-    unsigned ncpus;
+    unsigned index;
+} machine;
+
+typedef struct replay {
+    const mm_config *cfgs;
+    const replay_opts *o;
+    unsigned k;            /* machines (configurations) */
+    os **oses;             /* [k]: machine i, built from cfgs[i] */
+    replay_status *ended;  /* [k]: REPLAY_DONE while running (or at the end), REPLAY_OOM once stopped */
+    machine *live;         /* the machines still running, in no particular order */
+    unsigned nlive;
+    unsigned ncpus;        /* cpu.cpus, the same for every machine */
+    uint64_t interval;     /* accesses per interval row, 0 = none (replay_run only) */
+    batch_rec *batch;      /* [BATCH]: records for the machines, when several run */
+    unsigned nbatch;
+    bool batching;         /* records go to the batch (a slice with several machines) */
+    uint64_t at_index;     /* batching: the record being applied, and its source */
+    unsigned at_src;
     source *src;
     unsigned nsrc;
     bool multi;            /* several sources: pid bookkeeping on */
@@ -221,11 +272,98 @@ static int pid_map(replay *R, const source *s, uint32_t p, uint32_t *out)
 
 /* ---- records ------------------------------------------------------------ */
 
+typedef enum slice_end {
+    SL_LIMIT = 0,   /* max_rec records or max_acc accesses taken */
+    SL_END,         /* the source ended */
+    SL_OOM,         /* no machine left running */
+    SL_ERROR,       /* err filled */
+} slice_end;
+
+/* Machine live[i] ran out of memory: it stops, the others go on. */
+static NOINLINE void drop(replay *R, unsigned i)
+{
+    R->ended[R->live[i].index] = REPLAY_OOM;
+    R->live[i] = R->live[--R->nlive];
+}
+
+/* Add a record for the machines to the batch, on `cpu`.  An access or an
+ * instruction count is copied field by field, only the fields its kind
+ * uses: trace_next has just written *r with narrow stores, and a struct
+ * copy's 16-byte loads of it would wait for them (no store forwarding
+ * across several stores: that cost 15% of a 2-machine replay). */
+static ALWAYS_INLINE void batch_put(replay *R, const trace_rec *r, unsigned cpu)
+{
+    batch_rec *b = &R->batch[R->nbatch++];
+    if (r->kind == TR_ACCESS) {
+        b->r.kind = TR_ACCESS;
+        b->r.acc = r->acc;
+        b->r.priv = r->priv;
+        b->r.size = r->size;
+        b->r.va = r->va;
+    } else if (r->kind == TR_INSTR) {
+        b->r.kind = TR_INSTR;
+        b->r.count = r->count;
+    } else {
+        b->r = *r;
+    }
+    b->r.cpu = (uint8_t)cpu;
+    b->index = R->at_index;
+    b->src = R->at_src;
+}
+
+/* Run every running machine through the batch; a machine that runs out
+ * of memory stops at that access.  SL_LIMIT (go on), SL_OOM (no machine
+ * left) or SL_ERROR (err filled, with the record's place). */
+static NOINLINE slice_end batch_flush(replay *R)
+{
+    for (unsigned m = 0; m < R->nlive;) {
+        os *const sys = R->live[m].os;
+        bool oom = false;
+        for (unsigned j = 0; j < R->nbatch && !oom; j++) {
+            const trace_rec *r = &R->batch[j].r;
+            mmu_result res;
+            switch (EXPECT(r->kind, TR_ACCESS)) {
+            case TR_ACCESS:
+                oom = os_access(sys, r->cpu, r->va, r->size, (mm_kind)r->acc, (mm_priv)r->priv, &res) == OS_OOM;
+                break;
+            case TR_INSTR:
+                os_instructions(sys, r->cpu, r->count);
+                break;
+            default:
+                if (os_event(sys, r, R->err, R->errlen) != 0) {
+                    R->nbatch = 0;
+                    fail_at(R, &R->src[R->batch[j].src], R->batch[j].index);
+                    return SL_ERROR;
+                }
+            }
+        }
+        if (oom)
+            drop(R, m);   /* live[m] is now another machine */
+        else
+            m++;
+    }
+    R->nbatch = 0;
+    return R->nlive ? SL_LIMIT : SL_OOM;
+}
+
+/* Hand an event record to every running machine.  0 or -1 (err filled). */
+static int event_all(replay *R, const trace_rec *r)
+{
+    if (R->batching) {
+        batch_put(R, r, r->cpu);
+        return 0;
+    }
+    for (unsigned i = 0; i < R->nlive; i++)
+        if (os_event(R->live[i].os, r, R->err, R->errlen) != 0)
+            return -1;
+    return 0;
+}
+
 /* Put `pid` on `cpu` (a switch the replay makes, not the trace). */
 static NOINLINE int switch_to(replay *R, unsigned cpu, uint32_t pid)
 {
     trace_rec sw = {.kind = TR_SWITCH, .cpu = (uint8_t)cpu, .pid = pid};
-    if (os_event(R->os, &sw, R->err, R->errlen) != 0)
+    if (event_all(R, &sw) != 0)
         return -1;
     R->cur[cpu] = pid;
     return 0;
@@ -244,7 +382,7 @@ static NOINLINE int event(replay *R, source *s, const trace_rec *r)
                        "a trace's processes must be set up before it accesses memory)",
                        trace_kind_name((trace_kind)r->kind));
     if (!R->multi)
-        return os_event(R->os, r, R->err, R->errlen);
+        return event_all(R, r);
     trace_rec e = *r;
     switch (r->kind) {
     case TR_FORK:
@@ -263,7 +401,7 @@ static NOINLINE int event(replay *R, source *s, const trace_rec *r)
     default:
         break;
     }
-    if (os_event(R->os, &e, R->err, R->errlen) != 0)
+    if (event_all(R, &e) != 0)
         return -1;
     if (e.kind == TR_SWITCH) {
         s->view[e.cpu] = e.pid;
@@ -279,11 +417,12 @@ static NOINLINE int bad_cpu(replay *R, const trace_rec *r)
 
 enum { A_OK = 0, A_ACCESS = 1, A_OOM = 2, A_ERROR = -1 };
 
-/* Apply one record of source s.  A_ACCESS for an access, A_OK for anything
- * else, A_OOM when the OS model ran out of memory, A_ERROR (err filled,
- * without the record's place). */
+/* Apply one record of source s to the running machines: to sys, the only
+ * one, or (fan) to the batch.  A_ACCESS for an access, A_OK for anything
+ * else, A_OOM when the last running machine ran out of memory, A_ERROR
+ * (err filled, without the record's place). */
 static ALWAYS_INLINE int apply(replay *R, os *sys, unsigned ncpus, source *s, const trace_rec *r, const bool plain,
-                               const bool multi)
+                               const bool multi, const bool fan)
 {
     if (!plain && UNLIKELY(r->cpu >= ncpus))
         return bad_cpu(R, r);
@@ -296,46 +435,56 @@ static ALWAYS_INLINE int apply(replay *R, os *sys, unsigned ncpus, source *s, co
                 return A_ERROR;
         }
         mmu_result res;
-        if (UNLIKELY(os_access(sys, cpu, r->va, r->size, (mm_kind)r->acc, (mm_priv)r->priv, &res) == OS_OOM))
-            return A_OOM;   /* OS_SEGV: counted by the OS model; the replay goes on */
+        /* OS_SEGV: counted by the OS model; the replay goes on. */
+        if (!fan) {
+            if (UNLIKELY(os_access(sys, cpu, r->va, r->size, (mm_kind)r->acc, (mm_priv)r->priv, &res) == OS_OOM)) {
+                drop(R, 0);
+                return A_OOM;
+            }
+            return A_ACCESS;
+        }
+        batch_put(R, r, cpu);   /* out of memory: found by batch_flush */
         return A_ACCESS;
     }
     case TR_INSTR:
-        os_instructions(sys, cpu, r->count);
+        if (!fan)
+            os_instructions(sys, cpu, r->count);
+        else
+            batch_put(R, r, cpu);
         return A_OK;
     default:
         return event(R, s, r) == 0 ? A_OK : A_ERROR;
     }
 }
 
-typedef enum slice_end {
-    SL_LIMIT = 0,   /* max_rec records or max_acc accesses taken */
-    SL_END,         /* the source ended */
-    SL_OOM,
-    SL_ERROR,       /* err filled */
-} slice_end;
-
 /* Replay records of s until max_rec records or max_acc accesses (both >= 1)
  * are taken, or the source ends; the counts taken are added to s->records
- * and R->accesses. */
+ * and R->accesses.  With fan (several machines), the records go to the
+ * batch, run when it is full (here) and at the end of the replay
+ * (replay_loop): a batch spans slices, which with interleaved sources are
+ * one record long. */
 static ALWAYS_INLINE slice_end slice_body(replay *R, source *s, uint64_t max_acc, uint64_t max_rec, const bool plain,
-                                          const bool multi)
+                                          const bool multi, const bool fan)
 {
     uint64_t left = max_rec, acc_left = max_acc;
     slice_end end = SL_LIMIT;
     trace_rec r;
     int a = A_OK;
-    os *const sys = R->os;
+    os *const sys = fan ? NULL : R->live[0].os;
     const unsigned ncpus = R->ncpus;
 
     /* Records read ahead when the replay began (rare: once per source). */
     while (UNLIKELY(s->pre_next < s->npre) && left && acc_left) {
         left--;
-        a = apply(R, sys, ncpus, s, &s->pre[s->pre_next++], plain, multi);
+        if (fan)
+            R->at_index = s->records + (max_rec - left) - 1;
+        a = apply(R, sys, ncpus, s, &s->pre[s->pre_next++], plain, multi, fan);
         if (a == A_ACCESS)
             acc_left--;
         else if (a != A_OK)
             goto stop;
+        if (fan && R->nbatch >= BATCH_FLUSH && (end = batch_flush(R)) != SL_LIMIT)
+            goto flushed;
     }
     if (UNLIKELY(s->pre != NULL) && s->pre_next == s->npre) {
         free(s->pre);
@@ -355,17 +504,23 @@ static ALWAYS_INLINE slice_end slice_body(replay *R, source *s, uint64_t max_acc
             break;
         }
         left--;
-        a = apply(R, sys, ncpus, s, &r, plain, multi);
+        if (fan)
+            R->at_index = s->records + (max_rec - left) - 1;
+        a = apply(R, sys, ncpus, s, &r, plain, multi, fan);
         if (LIKELY(a == A_ACCESS))
             acc_left--;
         else if (UNLIKELY(a != A_OK))
             goto stop;
+        if (fan && UNLIKELY(R->nbatch >= BATCH_FLUSH) && (end = batch_flush(R)) != SL_LIMIT)
+            break;
     }
+flushed:
     s->records += max_rec - left;
     R->accesses += max_acc - acc_left;
     return end;
 
 stop:
+    R->nbatch = 0;
     s->records += max_rec - left;
     if (a == A_OOM) {
         R->accesses += max_acc - acc_left + 1;   /* the access that found no memory */
@@ -376,28 +531,37 @@ stop:
     return SL_ERROR;
 }
 
-static NOINLINE slice_end slice_own(replay *R, source *s, uint64_t ma, uint64_t mr)
-{
-    return slice_body(R, s, ma, mr, false, false);
-}
-static NOINLINE slice_end slice_plain(replay *R, source *s, uint64_t ma, uint64_t mr)
-{
-    return slice_body(R, s, ma, mr, true, false);
-}
-static NOINLINE slice_end slice_own_multi(replay *R, source *s, uint64_t ma, uint64_t mr)
-{
-    return slice_body(R, s, ma, mr, false, true);
-}
-static NOINLINE slice_end slice_plain_multi(replay *R, source *s, uint64_t ma, uint64_t mr)
-{
-    return slice_body(R, s, ma, mr, true, true);
-}
+/* One instance per kind of source (plain or not), of workload (one source
+ * or several) and of fan-out (one machine or several). */
+#define SLICE_FN(name, plain, multi, fan)                                                 \
+    static NOINLINE slice_end name(replay *R, source *s, uint64_t max_acc, uint64_t max_rec) \
+    {                                                                                      \
+        return slice_body(R, s, max_acc, max_rec, plain, multi, fan);                      \
+    }
+SLICE_FN(slice_own, false, false, false)
+SLICE_FN(slice_plain, true, false, false)
+SLICE_FN(slice_own_multi, false, true, false)
+SLICE_FN(slice_plain_multi, true, true, false)
+SLICE_FN(slice_own_fan, false, false, true)
+SLICE_FN(slice_plain_fan, true, false, true)
+SLICE_FN(slice_own_multi_fan, false, true, true)
+SLICE_FN(slice_plain_multi_fan, true, true, true)
+
+typedef slice_end (*slice_fn)(replay *R, source *s, uint64_t max_acc, uint64_t max_rec);
+/* [fan][multi][plain] */
+static const slice_fn slices[2][2][2] = {
+    {{slice_own, slice_plain}, {slice_own_multi, slice_plain_multi}},
+    {{slice_own_fan, slice_plain_fan}, {slice_own_multi_fan, slice_plain_multi_fan}},
+};
 
 static slice_end slice(replay *R, source *s, uint64_t max_acc, uint64_t max_rec)
 {
-    if (R->multi)
-        return s->plain ? slice_plain_multi(R, s, max_acc, max_rec) : slice_own_multi(R, s, max_acc, max_rec);
-    return s->plain ? slice_plain(R, s, max_acc, max_rec) : slice_own(R, s, max_acc, max_rec);
+    bool fan = R->nlive > 1;
+    R->batching = fan;
+    R->at_src = s->index;
+    slice_end e = slices[fan][R->multi][s->plain](R, s, max_acc, max_rec);
+    R->batching = false;
+    return e;
 }
 
 /* ---- output ------------------------------------------------------------- */
@@ -413,7 +577,7 @@ static int interval_row(replay *R)
 {
     FILE *out = R->o->out;
     stats *now = stats_create();
-    os_export_stats(R->os, now);
+    os_export_stats(R->oses[0], now);
     size_t n = stats_count(now);
     if (!R->header_done) {
         R->nnames = n;
@@ -438,7 +602,7 @@ static int interval_row(replay *R)
         fputc('\n', out);
         R->header_done = true;
     }
-    fprintf(out, "%" PRIu64 ",%" PRIu64 ",%" PRIu64, ++R->rows, R->accesses, (uint64_t)os_cycles(R->os));
+    fprintf(out, "%" PRIu64 ",%" PRIu64 ",%" PRIu64, ++R->rows, R->accesses, (uint64_t)os_cycles(R->oses[0]));
     for (size_t i = 0; i < R->nnames; i++) {
         uint64_t v = (i < n && !strcmp(stats_name(now, i), R->names[i])) ? stats_value(now, i)
                                                                           : stats_get(now, R->names[i], NULL);
@@ -459,7 +623,7 @@ static int interval_last(replay *R, uint64_t acc_at_last_row)
     if (!R->header_done || R->accesses != acc_at_last_row)
         return interval_row(R);
     stats *now = stats_create();
-    os_export_stats(R->os, now);
+    os_export_stats(R->oses[0], now);
     bool changed = false;
     for (size_t i = 0; i < R->nnames && !changed; i++)
         changed = stats_get(now, R->names[i], NULL) != R->last[i];
@@ -470,8 +634,8 @@ static int interval_last(replay *R, uint64_t acc_at_last_row)
 static int final_report(replay *R)
 {
     stats *s = stats_create();
-    os_export_stats(R->os, s);
-    int rc = report_write(R->o->out, R->o->format, s, R->cfg, R->o->title ? R->o->title : "mmusim run");
+    os_export_stats(R->oses[0], s);
+    int rc = report_write(R->o->out, R->o->format, s, &R->cfgs[0], R->o->title ? R->o->title : "mmusim run");
     stats_free(s);
     if (rc != 0 || fflush(R->o->out) != 0 || ferror(R->o->out))
         return mm_errf(R->err, R->errlen, "writing the report: %s", strerror(errno));
@@ -601,65 +765,108 @@ static void free_replay(replay *R)
         free(R->names ? R->names[i] : NULL);
     free(R->names);
     free(R->last);
-    if (R->os)
-        os_free(R->os);
+    for (unsigned i = 0; R->oses && i < R->k; i++)
+        if (R->oses[i])
+            os_free(R->oses[i]);
+    free(R->oses);
+    free(R->ended);
+    free(R->live);
+    free(R->batch);
 }
 
-replay_status replay_run(const mm_config *cfg, const replay_opts *o, char *err, size_t errlen)
+/* Build the k machines, open the sources, set up the pid books.  0 or -1
+ * (err filled). */
+static int replay_open(replay *R)
 {
-    if (!o->ntraces || !o->traces || !o->out) {
-        mm_errf(err, errlen, "replay: no trace or no output");
-        return REPLAY_ERROR;
+    const replay_opts *o = R->o;
+    if (!o->ntraces || !o->traces)
+        return mm_errf(R->err, R->errlen, "replay: no trace");
+    if (!R->k)
+        return mm_errf(R->err, R->errlen, "replay: no configuration");
+    /* The schedule is the same for every machine only if these agree
+     * (see the top of the file). */
+    for (unsigned i = 1; i < R->k; i++) {
+        const mm_config *a = &R->cfgs[0], *b = &R->cfgs[i];
+        const char *key = NULL;
+        unsigned va = 0, vb = 0;
+        if (a->cpu.cpus != b->cpu.cpus)
+            key = "cpu.cpus", va = a->cpu.cpus, vb = b->cpu.cpus;
+        else if (a->os.quantum != b->os.quantum)
+            key = "os.quantum", va = a->os.quantum, vb = b->os.quantum;
+        if (key)
+            return mm_errf(R->err, R->errlen,
+                           "configuration %u (%s) has %s %u, configuration 0 (%s) %u: the configurations of one "
+                           "replay must agree on cpu.cpus and os.quantum (they decide the workload's schedule)",
+                           i, b->name, key, vb, a->name, va);
     }
-    replay R = {.cfg = cfg, .o = o, .err = err, .errlen = errlen, .multi = o->ntraces > 1};
-    replay_status status = REPLAY_ERROR;
-    if (!(R.os = os_create(cfg, err, errlen)))
-        goto out;
-    R.ncpus = os_cpus(R.os);
-    if (!(R.cur = malloc(R.ncpus * sizeof *R.cur))) {
-        mm_errf(err, errlen, "out of host memory");
-        goto out;
-    }
-    for (unsigned c = 0; c < R.ncpus; c++)
-        R.cur[c] = NO_PID;
-    if (open_sources(&R) != 0)
-        goto out;
-    for (unsigned i = 0; i < R.nsrc; i++) {
-        source *s = &R.src[i];
-        if (s->plain && R.multi && map_put(&R.taken, (uint64_t)s->pid + 1, i) != 0) {
-            mm_errf(err, errlen, "out of host memory");
-            goto out;
-        }
-        if (!s->plain && R.multi) {
-            if (!(s->view = malloc(R.ncpus * sizeof *s->view))) {
-                mm_errf(err, errlen, "out of host memory");
-                goto out;
+    R->oses = calloc(R->k, sizeof *R->oses);
+    R->ended = calloc(R->k, sizeof *R->ended);
+    R->live = calloc(R->k, sizeof *R->live);
+    if (!R->oses || !R->ended || !R->live)
+        return mm_errf(R->err, R->errlen, "out of host memory");
+    for (unsigned i = 0; i < R->k; i++) {
+        if (!(R->oses[i] = os_create(&R->cfgs[i], R->err, R->errlen))) {
+            if (R->k > 1) {
+                char msg[512];
+                snprintf(msg, sizeof msg, "%s", R->err);
+                mm_errf(R->err, R->errlen, "configuration %u (%s): %s", i, R->cfgs[i].name, msg);
             }
-            for (unsigned c = 0; c < R.ncpus; c++)
+            return -1;
+        }
+        R->ended[i] = REPLAY_DONE;
+        R->live[i] = (machine){R->oses[i], i};
+    }
+    R->nlive = R->k;
+    if (R->k > 1 && !(R->batch = malloc(BATCH * sizeof *R->batch)))
+        return mm_errf(R->err, R->errlen, "out of host memory");
+    R->ncpus = os_cpus(R->oses[0]);
+    R->multi = o->ntraces > 1;
+    if (!(R->cur = malloc(R->ncpus * sizeof *R->cur)))
+        return mm_errf(R->err, R->errlen, "out of host memory");
+    for (unsigned c = 0; c < R->ncpus; c++)
+        R->cur[c] = NO_PID;
+    if (open_sources(R) != 0)
+        return -1;
+    for (unsigned i = 0; i < R->nsrc; i++) {
+        source *s = &R->src[i];
+        if (s->plain && R->multi && map_put(&R->taken, (uint64_t)s->pid + 1, i) != 0)
+            return mm_errf(R->err, R->errlen, "out of host memory");
+        if (!s->plain && R->multi) {
+            if (!(s->view = malloc(R->ncpus * sizeof *s->view)))
+                return mm_errf(R->err, R->errlen, "out of host memory");
+            for (unsigned c = 0; c < R->ncpus; c++)
                 s->view[c] = NO_PID;
         }
     }
     /* Alone, a plain trace's process is put on its CPU once; in a workload
      * the first access of each turn does it (apply). */
-    if (!R.multi && R.src[0].plain && switch_to(&R, R.src[0].cpu, R.src[0].pid) != 0)
-        goto out;
+    if (!R->multi && R->src[0].plain && switch_to(R, R->src[0].cpu, R->src[0].pid) != 0)
+        return -1;
+    return 0;
+}
 
-    const uint64_t quantum = cfg->os.quantum ? cfg->os.quantum : 1;
-    const bool interleave = R.multi && !R.timeshare;
-    uint64_t ivl_left = o->interval ? o->interval : UINT64_MAX;
-    uint64_t turn_left = R.timeshare ? quantum : UINT64_MAX;
+/* The replay proper: every source, turn by turn, to every running machine.
+ * REPLAY_DONE at the end of the traces, REPLAY_STOPPED (*stop),
+ * REPLAY_OOM when no machine is left running, REPLAY_ERROR (err filled). */
+static replay_status replay_loop(replay *R)
+{
+    const replay_opts *o = R->o;
+    const uint64_t quantum = R->cfgs[0].os.quantum ? R->cfgs[0].os.quantum : 1;
+    const bool interleave = R->multi && !R->timeshare;
+    uint64_t ivl_left = R->interval ? R->interval : UINT64_MAX;
+    uint64_t turn_left = R->timeshare ? quantum : UINT64_MAX;
     uint64_t check_left = CHECK_RECORDS, acc_at_row = 0;
-    unsigned active = R.nsrc, cur = 0;
+    unsigned active = R->nsrc, cur = 0;
     if (o->progress)
-        R.t0 = R.t_drawn = now_s();
+        R->t0 = R->t_drawn = now_s();
 
-    status = o->stop && *o->stop ? REPLAY_STOPPED : REPLAY_DONE;
+    replay_status status = o->stop && *o->stop ? REPLAY_STOPPED : REPLAY_DONE;
     while (active && status == REPLAY_DONE) {
-        source *s = &R.src[cur];
+        source *s = &R->src[cur];
         uint64_t max_acc = ivl_left < turn_left ? ivl_left : turn_left;
-        uint64_t rec0 = s->records, acc0 = R.accesses;
-        slice_end e = slice(&R, s, max_acc, interleave ? 1 : check_left);
-        uint64_t nacc = R.accesses - acc0;
+        uint64_t rec0 = s->records, acc0 = R->accesses;
+        slice_end e = slice(R, s, max_acc, interleave ? 1 : check_left);
+        uint64_t nacc = R->accesses - acc0;
         check_left -= s->records - rec0;
         if (e == SL_ERROR) {
             status = REPLAY_ERROR;
@@ -669,46 +876,100 @@ replay_status replay_run(const mm_config *cfg, const replay_opts *o, char *err, 
             status = REPLAY_OOM;
             break;
         }
-        if (o->interval && (ivl_left -= nacc) == 0) {
-            if (interval_row(&R) != 0) {
+        if (R->interval && (ivl_left -= nacc) == 0) {
+            if (interval_row(R) != 0) {
                 status = REPLAY_ERROR;
                 break;
             }
-            ivl_left = o->interval;
-            acc_at_row = R.accesses;
+            ivl_left = R->interval;
+            acc_at_row = R->accesses;
         }
         if (check_left == 0) {
             check_left = CHECK_RECORDS;
             if (o->stop && *o->stop)
                 status = REPLAY_STOPPED;
             if (o->progress)
-                progress(&R, false);
+                progress(R, false);
         }
         bool next = interleave;
         if (e == SL_END) {
             s->done = true;
             active--;
             next = true;
-        } else if (R.timeshare && (turn_left -= nacc) == 0) {
+        } else if (R->timeshare && (turn_left -= nacc) == 0) {
             next = true;
         }
         if (next && active) {
             do
-                cur = (cur + 1) % R.nsrc;
-            while (R.src[cur].done);
-            turn_left = R.timeshare ? quantum : UINT64_MAX;
+                cur = (cur + 1) % R->nsrc;
+            while (R->src[cur].done);
+            turn_left = R->timeshare ? quantum : UINT64_MAX;
         }
     }
+    if (status != REPLAY_ERROR && R->nbatch) {
+        slice_end f = batch_flush(R);
+        if (f == SL_ERROR)
+            status = REPLAY_ERROR;
+        else if (f == SL_OOM && status == REPLAY_DONE)
+            status = REPLAY_OOM;
+    }
     if (o->progress)
-        progress_erase(&R);
+        progress_erase(R);
+    if (status != REPLAY_ERROR && R->interval && interval_last(R, acc_at_row) != 0)
+        status = REPLAY_ERROR;
+    return status;
+}
+
+replay_status replay_run(const mm_config *cfg, const replay_opts *o, char *err, size_t errlen)
+{
+    if (!o->out) {
+        mm_errf(err, errlen, "replay: no output");
+        return REPLAY_ERROR;
+    }
+    replay R = {.cfgs = cfg, .k = 1, .o = o, .interval = o->interval, .err = err, .errlen = errlen};
+    replay_status status = REPLAY_ERROR;
+    if (replay_open(&R) == 0)
+        status = replay_loop(&R);
     if (status != REPLAY_ERROR) {
-        int rc = o->interval ? interval_last(&R, acc_at_row) : final_report(&R);
+        int rc = o->interval ? 0 : final_report(&R);
         if (rc == 0 && o->interval && (fflush(o->out) != 0 || ferror(o->out)))
             rc = mm_errf(err, errlen, "writing the report: %s", strerror(errno));
         if (rc != 0)
             status = REPLAY_ERROR;
     }
-out:
     free_replay(&R);
     return status;
+}
+
+replay_status replay_run_multi(const mm_config *cfgs, unsigned k, const replay_opts *o, stats **out,
+                               replay_status *status, char *err, size_t errlen)
+{
+    for (unsigned i = 0; i < k; i++) {
+        out[i] = NULL;
+        status[i] = REPLAY_ERROR;
+    }
+    replay R = {.cfgs = cfgs, .k = k, .o = o, .err = err, .errlen = errlen};
+    replay_status st = REPLAY_ERROR;
+    if (replay_open(&R) == 0)
+        st = replay_loop(&R);
+    if (st == REPLAY_OOM)
+        st = REPLAY_DONE;   /* every machine stopped: status[] says so */
+    for (unsigned i = 0; i < k && st != REPLAY_ERROR; i++) {
+        if (!(out[i] = stats_create())) {
+            mm_errf(err, errlen, "out of host memory");
+            st = REPLAY_ERROR;
+            break;
+        }
+        os_export_stats(R.oses[i], out[i]);
+        status[i] = R.ended[i] == REPLAY_OOM ? REPLAY_OOM : st;
+    }
+    if (st == REPLAY_ERROR) {
+        for (unsigned i = 0; i < k; i++) {
+            stats_free(out[i]);
+            out[i] = NULL;
+            status[i] = REPLAY_ERROR;
+        }
+    }
+    free_replay(&R);
+    return st;
 }

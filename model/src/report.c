@@ -46,7 +46,7 @@ static void text_comment(const stats *s, size_t i, char *buf, size_t len)
     }
 }
 
-static void json_string(FILE *out, const char *s)
+void report_json_string(FILE *out, const char *s)
 {
     fputc('"', out);
     for (; *s; s++) {
@@ -73,6 +73,14 @@ static bool bare_value(const char *v)
     return true;
 }
 
+void report_json_value(FILE *out, const char *v)
+{
+    if (bare_value(v))
+        fputs(v, out);
+    else
+        report_json_string(out, v);
+}
+
 typedef struct emit_ctx {
     FILE *out;
     report_format fmt;
@@ -84,10 +92,7 @@ static void emit_cfg(const char *key, const char *value, void *p)
     emit_ctx *c = p;
     if (c->fmt == REPORT_JSON) {
         fprintf(c->out, ",\n  \"config.%s\": ", key);
-        if (bare_value(value))
-            fputs(value, c->out);
-        else
-            json_string(c->out, value);
+        report_json_value(c->out, value);
     } else if (c->phase == 0) {
         fprintf(c->out, ",config.%s", key);
     } else {
@@ -128,10 +133,10 @@ int report_write(FILE *out, report_format fmt, const stats *s, const mm_config *
         break;
     case REPORT_JSON:
         fputs("{\n  \"title\": ", out);
-        json_string(out, title ? title : "mmusim");
+        report_json_string(out, title ? title : "mmusim");
         for (size_t i = 0; i < n; i++) {
             fputs(",\n  ", out);
-            json_string(out, stats_name(s, i));
+            report_json_string(out, stats_name(s, i));
             fprintf(out, ": %" PRIu64, stats_value(s, i));
         }
         if (cfg)

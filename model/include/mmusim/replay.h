@@ -35,6 +35,7 @@
 
 #include "mmusim/cfg.h"
 #include "mmusim/report.h"
+#include "mmusim/stats.h"
 
 typedef struct replay_opts {
     const char *const *traces;   /* paths; "-" = stdin (at most one) */
@@ -57,5 +58,21 @@ typedef enum replay_status {
 /* Replay and report.  On REPLAY_ERROR nothing more is written to out than
  * was already written (with interval rows, earlier rows stay). */
 replay_status replay_run(const mm_config *cfg, const replay_opts *o, char *err, size_t errlen);
+
+/* Replay the same workload (o->traces) on k configurations in one pass:
+ * every record is decoded once and fed to k independent machines (one
+ * os_create each), so k configurations cost far less than k replays.  No
+ * report is written (o->format, interval, out, title are ignored;
+ * progress and stop are honoured): out[i] receives machine i's counters,
+ * exactly as replay_run would have reported them for cfgs[i] (a test
+ * checks counter-for-counter equality), and status[i] how machine i
+ * ended (a machine that runs out of memory under `exhaustion: stop` stops
+ * while the others go on).  The k configurations must agree on cpu.cpus and
+ * os.quantum, which decide the workload's schedule (else REPLAY_ERROR).
+ * Each out[i] is a new list the caller frees (all NULL on REPLAY_ERROR).
+ * Returns REPLAY_ERROR (err filled) for bad input, else REPLAY_STOPPED if
+ * *stop was set, else REPLAY_DONE. */
+replay_status replay_run_multi(const mm_config *cfgs, unsigned k, const replay_opts *o, stats **out,
+                               replay_status *status, char *err, size_t errlen);
 
 #endif

@@ -22,6 +22,12 @@ typedef enum report_format {
     REPORT_CSV,
 } report_format;
 
+/* JSON pieces shared by every JSON writer of the project: a string with
+ * quotes, backslashes and control characters escaped; and a config value,
+ * written bare when it is a number or a boolean, else as a string. */
+void report_json_string(FILE *out, const char *s);
+void report_json_value(FILE *out, const char *v);
+
 /* title: what was measured (perf's "for 'COMMAND'"); cfg may be NULL.
  * Returns 0, or -1 if writing failed. */
 int report_write(FILE *out, report_format fmt, const stats *s, const mm_config *cfg, const char *title);

@@ -1,0 +1,112 @@
+/* sweep.h -- parameter sweeps: a YAML spec expanded into runs, each run
+ * identified by a hash, executed by a pool of worker processes, each
+ * result written once and atomically (`mmusim sweep`).
+ *
+ * The spec (experiments/README.md has the full description):
+ *
+ *   traces: [a.trace.zst, b.trace.zst]   # paths relative to the spec's folder
+ *   config: skylake                      # base preset or YAML file (default skylake)
+ *   set:    {os.thp: never}              # overrides of the base
+ *   params:                              # cartesian product, one dimension per key
+ *     dtlb.4k.sets: [16, 32]
+ *   zip:                                 # each group: lists varied together,
+ *     - {stlb.4k.sets: [64, 128], stlb.4k.ways: [12, 6]}   # one more dimension
+ *
+ * Points are the cartesian product of the dimensions -- the params keys in
+ * order, then the zip groups in order -- the first dimension varying
+ * slowest.  Runs are every (trace, point) pair, trace-major.  Every error
+ * (an unknown key, an empty list, zipped lists of unequal length, a config
+ * key or value cfg_set refuses, a point cfg_validate refuses, a missing
+ * trace) is found at load time and reported as one line "SPEC:LINE: problem".
+ *
+ * Identity: a run's id is FNV-1a-64 over the effective config's YAML text
+ * (cfg_write_yaml) followed by the trace's content hash as 8 little-endian
+ * bytes, where the trace's content hash is FNV-1a-64 over the file's bytes.
+ * So the id names what was simulated, not where it sits in a spec: the same
+ * config and trace give the same id in any spec, with any --jobs.  Points
+ * whose effective configs are equal are one run.
+ *
+ * Output folder: runs/ID.json (one per finished run, written to a temporary
+ * name and renamed), and results.csv / results.jsonl rebuilt from the run
+ * files -- rows in run order, runs without a file left out -- after each
+ * finished batch (at most once a second) and at the end. */
+#ifndef MMUSIM_SWEEP_H
+#define MMUSIM_SWEEP_H
+
+#include <signal.h>
+#include <stddef.h>
+
+#include "mmusim/cfg.h"
+#include "mmusim/types.h"
+
+typedef struct sweep_spec sweep_spec;
+
+/* Load, check and expand a spec; NULL with "SPEC:LINE: problem" in err. */
+sweep_spec *sweep_spec_load(const char *path, char *err, size_t errlen);
+void sweep_spec_free(sweep_spec *s);
+
+const char *sweep_spec_path(const sweep_spec *s);
+size_t sweep_trace_count(const sweep_spec *s);
+const char *sweep_trace_name(const sweep_spec *s, size_t t);   /* as written in the spec */
+const char *sweep_trace_path(const sweep_spec *s, size_t t);   /* resolved against the spec's folder */
+
+/* The swept keys (params keys, then zip keys), in spec order. */
+size_t sweep_param_count(const sweep_spec *s);
+const char *sweep_param_key(const sweep_spec *s, size_t j);
+
+/* Points: the value of swept key j at point p, as written in the spec. */
+size_t sweep_point_count(const sweep_spec *s);
+const char *sweep_point_value(const sweep_spec *s, size_t p, size_t j);
+/* The effective config of point p: base, then set:, then the point's
+ * values.  Cannot fail for a loaded spec (every point was validated). */
+void sweep_point_config(const sweep_spec *s, size_t p, mm_config *out);
+
+/* FNV-1a-64 (offset basis SWEEP_HASH_INIT) over len more bytes. */
+#define SWEEP_HASH_INIT 14695981039346656037ull
+uint64_t sweep_hash(uint64_t h, const void *data, size_t len);
+/* FNV-1a-64 of a file's bytes; -1 with "PATH: problem" in err. */
+int sweep_hash_file(const char *path, uint64_t *out, char *err, size_t errlen);
+/* The run id of a config and a trace content hash (see above). */
+uint64_t sweep_run_id(const mm_config *cfg, uint64_t trace_hash);
+/* As 16 lower-case hex digits. */
+void sweep_id_text(uint64_t id, char out[17]);
+
+/* "DIR/NAME.yaml" -> "DIR/NAME-results" (malloc'd; NULL if out of memory). */
+char *sweep_default_out(const char *spec_path);
+
+typedef struct sweep_progress {
+    size_t total;     /* distinct runs of the spec */
+    size_t skipped;   /* found finished in runs/ before starting */
+    size_t done;      /* finished by this invocation */
+    size_t running;   /* runs in batches being replayed now */
+} sweep_progress;
+
+typedef struct sweep_opts {
+    const char *out_dir;           /* the output folder (created if needed) */
+    unsigned jobs;                 /* worker processes, >= 1 */
+    unsigned batch;                /* configs per work item, 0 = SWEEP_BATCH_MAX */
+    volatile sig_atomic_t *stop;   /* set (by a SIGINT handler): stop; may be NULL */
+    /* Called with the counts: once before the first batch (skipped known),
+     * about 10 times a second while running, and once at the end. */
+    void (*progress)(const sweep_progress *p, void *ctx);
+    void *ctx;
+} sweep_opts;
+
+/* Configs replayed together on one decode of a trace (replay_run_multi):
+ * more saves decoding, fewer keeps the workers busy on small sweeps. */
+#define SWEEP_BATCH_MAX 16
+
+typedef enum sweep_status {
+    SWEEP_DONE = 0,       /* every run has its file */
+    SWEEP_STOPPED,        /* *stop was set: finished runs are kept */
+    SWEEP_ERROR = -1,     /* err filled: exit status 2 */
+} sweep_status;
+
+/* Run what is missing.  Workers are forked; each batch (one trace, up to
+ * `batch` configs with equal cpu.cpus and os.quantum) is one child that
+ * replays with replay_run_multi and writes its runs' files.  The caller
+ * must not have other children it waits for with waitpid(-1). */
+sweep_status sweep_run(const sweep_spec *s, const sweep_opts *o, sweep_progress *counts, char *err,
+                       size_t errlen);
+
+#endif

@@ -1,0 +1,1205 @@
+/* sweep.c -- parameter sweeps: spec loading, run identity, the worker pool
+ * and the result files (see sweep.h).
+ *
+ * Invariant of the output folder: runs/ID.json exists only complete (it is
+ * renamed from a temporary name after fclose succeeded), so "the file
+ * exists" is "the run is finished", whatever was killed when.  The
+ * aggregates (results.csv, results.jsonl) are derived data: rebuilt from the
+ * run files, also via a temporary name, so a reader never sees half a table.
+ * Temporary names are ".NAME.tmp.PID".  One sweep at a time writes to a
+ * folder (a lock on DIR/.lock), so at the start every temporary there is a
+ * leftover of a killed sweep and is removed. */
+#define _POSIX_C_SOURCE 200809L
+#include "mmusim/report.h"
+#include "mmusim/sweep.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <yaml.h>
+
+#include "mmusim/replay.h"
+#include "mmusim/stats.h"
+
+/* Points beyond this are almost certainly a mistake in the spec (and each
+ * is a validated config kept in memory). */
+#define SWEEP_MAX_POINTS 1000000u
+#define REFRESH_PERIOD 1.0    /* seconds between rebuilds of the aggregates */
+#define PROGRESS_PERIOD 0.1   /* seconds between progress callbacks */
+#define POLL_NS 20000000L     /* the pool's wait between looks at its workers */
+#define WORKER_STOPPED 3      /* a worker's exit status when SIGINT stopped it */
+
+/* ---- the spec ----------------------------------------------------------- */
+
+/* One swept key: its values, and the dimension it belongs to. */
+typedef struct pkey {
+    char *key;
+    char **values;
+    size_t n;
+    size_t dim;
+    unsigned line;      /* of its value list, for messages */
+} pkey;
+
+struct sweep_spec {
+    char *path, *dir;
+    char **trace_name, **trace_path;
+    size_t ntraces;
+    mm_config base;               /* config: then set: */
+    pkey *keys;
+    size_t nkeys, keys_cap;
+    size_t *dim_size, *dim_stride;
+    size_t ndims;
+    size_t npoints;
+};
+
+static char *dupstr(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (!d)
+        abort();
+    return memcpy(d, s, n);
+}
+
+static char *join_path(const char *dir, const char *name)
+{
+    if (name[0] == '/' || !dir[0])
+        return dupstr(name);
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(n);
+    if (!p)
+        abort();
+    snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
+
+void sweep_spec_free(sweep_spec *s)
+{
+    if (!s)
+        return;
+    for (size_t t = 0; t < s->ntraces; t++) {
+        free(s->trace_name[t]);
+        free(s->trace_path[t]);
+    }
+    free(s->trace_name);
+    free(s->trace_path);
+    for (size_t k = 0; k < s->nkeys; k++) {
+        for (size_t i = 0; i < s->keys[k].n; i++)
+            free(s->keys[k].values[i]);
+        free(s->keys[k].values);
+        free(s->keys[k].key);
+    }
+    free(s->keys);
+    free(s->dim_size);
+    free(s->dim_stride);
+    free(s->path);
+    free(s->dir);
+    free(s);
+}
+
+typedef struct loader {
+    sweep_spec *s;
+    yaml_document_t doc;
+    char *err;
+    size_t errlen;
+} loader;
+
+static unsigned line_of(const yaml_node_t *n) { return (unsigned)n->start_mark.line + 1; }
+
+static int fail(loader *L, const yaml_node_t *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(loader *L, const yaml_node_t *n, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return mm_errf(L->err, L->errlen, "%s:%u: %s", L->s->path, n ? line_of(n) : 1, msg);
+}
+
+static const char *scalar(const yaml_node_t *n)
+{
+    return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+/* A value as cfg_set takes it: a scalar, or a flow list "[4k, 2m]" for
+ * the `holds` keys.  NULL if the node is neither. */
+static char *value_text(loader *L, const yaml_node_t *n)
+{
+    if (scalar(n))
+        return dupstr(scalar(n));
+    if (n->type != YAML_SEQUENCE_NODE)
+        return NULL;
+    size_t cap = 3, len = 1;
+    for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+        const char *v = scalar(yaml_document_get_node(&L->doc, *it));
+        if (!v)
+            return NULL;
+        cap += strlen(v) + 2;
+    }
+    char *t = malloc(cap);
+    if (!t)
+        abort();
+    t[0] = '[';
+    for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+        const char *v = scalar(yaml_document_get_node(&L->doc, *it));
+        len += (size_t)snprintf(t + len, cap - len, "%s%s", it == n->data.sequence.items.start ? "" : ", ", v);
+    }
+    snprintf(t + len, cap - len, "]");
+    return t;
+}
+
+/* cfg_set KEY=VALUE on *c, the message naming the spec's line. */
+static int set_key(loader *L, mm_config *c, const yaml_node_t *at, const char *key, const char *value)
+{
+    size_t n = strlen(key) + strlen(value) + 2;
+    char *a = malloc(n), why[512];
+    if (!a)
+        abort();
+    snprintf(a, n, "%s=%s", key, value);
+    int rc = cfg_set(c, a, why, sizeof why);
+    free(a);
+    if (rc == 0)
+        return 0;
+    const char *msg = strncmp(why, "--set ", 6) == 0 ? why + 6 : why;
+    return fail(L, at, "%s", msg);
+}
+
+static int load_traces(loader *L, const yaml_node_t *v)
+{
+    sweep_spec *s = L->s;
+    if (v->type != YAML_SEQUENCE_NODE)
+        return fail(L, v, "traces: expected a list of trace files");
+    size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+    if (n == 0)
+        return fail(L, v, "traces: the list is empty");
+    s->trace_name = calloc(n, sizeof *s->trace_name);
+    s->trace_path = calloc(n, sizeof *s->trace_path);
+    if (!s->trace_name || !s->trace_path)
+        abort();
+    for (size_t i = 0; i < n; i++) {
+        const yaml_node_t *item = yaml_document_get_node(&L->doc, v->data.sequence.items.start[i]);
+        const char *name = scalar(item);
+        if (!name || !*name)
+            return fail(L, item, "traces: expected a file name");
+        s->trace_name[i] = dupstr(name);
+        s->trace_path[i] = join_path(s->dir, name);
+        s->ntraces = i + 1;
+        struct stat st;
+        if (stat(s->trace_path[i], &st) != 0)
+            return fail(L, item, "trace %s: %s", s->trace_path[i], strerror(errno));
+        if (!S_ISREG(st.st_mode) || access(s->trace_path[i], R_OK) != 0)
+            return fail(L, item, "trace %s: not a readable file", s->trace_path[i]);
+    }
+    return 0;
+}
+
+static int load_set(loader *L, const yaml_node_t *v)
+{
+    if (v->type != YAML_MAPPING_NODE)
+        return fail(L, v, "set: expected a mapping of KEY: VALUE");
+    for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+        const yaml_node_t *k = yaml_document_get_node(&L->doc, p->key);
+        const yaml_node_t *val = yaml_document_get_node(&L->doc, p->value);
+        if (!scalar(k))
+            return fail(L, k, "set: expected a config key");
+        char *text = value_text(L, val);
+        if (!text)
+            return fail(L, val, "set: %s: expected a value", scalar(k));
+        int rc = set_key(L, &L->s->base, k, scalar(k), text);
+        free(text);
+        if (rc)
+            return -1;
+    }
+    return 0;
+}
+
+/* One swept key `k` with its value list `v`, in dimension `dim`. */
+static int add_key(loader *L, const yaml_node_t *k, const yaml_node_t *v, size_t dim, const char *where)
+{
+    sweep_spec *s = L->s;
+    const char *key = scalar(k);
+    if (!key)
+        return fail(L, k, "%s: expected a config key", where);
+    for (size_t i = 0; i < s->nkeys; i++)
+        if (!strcmp(s->keys[i].key, key))
+            return fail(L, k, "%s: %s is swept twice", where, key);
+    if (v->type != YAML_SEQUENCE_NODE)
+        return fail(L, v, "%s: %s: expected a list of values", where, key);
+    size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+    if (n == 0)
+        return fail(L, v, "%s: %s: the list of values is empty", where, key);
+    mm_grow(&s->keys, &s->keys_cap, s->nkeys, sizeof *s->keys, 8);
+    pkey *pk = &s->keys[s->nkeys++];
+    *pk = (pkey){.key = dupstr(key), .dim = dim, .line = line_of(v)};
+    if (!(pk->values = calloc(n, sizeof *pk->values)))
+        abort();
+    for (size_t i = 0; i < n; i++) {
+        const yaml_node_t *item = yaml_document_get_node(&L->doc, v->data.sequence.items.start[i]);
+        char *text = value_text(L, item);
+        if (!text)
+            return fail(L, item, "%s: %s: expected a value", where, key);
+        pk->values[pk->n++] = text;
+        /* Each key and value alone, on a scratch copy of the base. */
+        mm_config scratch = s->base;
+        if (set_key(L, &scratch, item, key, text))
+            return -1;
+    }
+    return 0;
+}
+
+static void add_dim(sweep_spec *s, size_t n)
+{
+    size_t cap = s->ndims;   /* exact-size growth: a spec has a handful of dimensions */
+    s->dim_size = realloc(s->dim_size, (cap + 1) * sizeof *s->dim_size);
+    s->dim_stride = realloc(s->dim_stride, (cap + 1) * sizeof *s->dim_stride);
+    if (!s->dim_size || !s->dim_stride)
+        abort();
+    s->dim_size[s->ndims++] = n;
+}
+
+static int load_params(loader *L, const yaml_node_t *v)
+{
+    if (v->type != YAML_MAPPING_NODE)
+        return fail(L, v, "params: expected a mapping of KEY: [VALUES]");
+    for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+        if (add_key(L, yaml_document_get_node(&L->doc, p->key), yaml_document_get_node(&L->doc, p->value),
+                    L->s->ndims, "params"))
+            return -1;
+        add_dim(L->s, L->s->keys[L->s->nkeys - 1].n);
+    }
+    return 0;
+}
+
+static int load_zip(loader *L, const yaml_node_t *v)
+{
+    sweep_spec *s = L->s;
+    if (v->type != YAML_SEQUENCE_NODE)
+        return fail(L, v, "zip: expected a list of mappings KEY: [VALUES]");
+    for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+        const yaml_node_t *g = yaml_document_get_node(&L->doc, *it);
+        if (g->type != YAML_MAPPING_NODE || g->data.mapping.pairs.top == g->data.mapping.pairs.start)
+            return fail(L, g, "zip: expected a mapping KEY: [VALUES] of lists varied together");
+        size_t first = s->nkeys;
+        for (yaml_node_pair_t *p = g->data.mapping.pairs.start; p < g->data.mapping.pairs.top; p++) {
+            const yaml_node_t *val = yaml_document_get_node(&L->doc, p->value);
+            if (add_key(L, yaml_document_get_node(&L->doc, p->key), val, s->ndims, "zip"))
+                return -1;
+            const pkey *a = &s->keys[first], *b = &s->keys[s->nkeys - 1];
+            if (b->n != a->n)
+                return fail(L, val, "zip: %s has %zu values but %s has %zu: zipped lists must have equal lengths",
+                            b->key, b->n, a->key, a->n);
+        }
+        add_dim(s, s->keys[first].n);
+    }
+    return 0;
+}
+
+/* Apply point p's values to *c. */
+static int apply_point(const sweep_spec *s, size_t p, mm_config *c, char *err, size_t errlen)
+{
+    for (size_t k = 0; k < s->nkeys; k++) {
+        const pkey *pk = &s->keys[k];
+        const char *v = pk->values[(p / s->dim_stride[pk->dim]) % s->dim_size[pk->dim]];
+        size_t n = strlen(pk->key) + strlen(v) + 2;
+        char *a = malloc(n);
+        if (!a)
+            abort();
+        snprintf(a, n, "%s=%s", pk->key, v);
+        int rc = cfg_set(c, a, err, errlen);
+        free(a);
+        if (rc)
+            return -1;
+    }
+    return 0;
+}
+
+/* Every point's config must validate: cross-field rules (a power-of-two
+ * set count with a given way count, ...) are only checkable per point. */
+static int check_points(loader *L)
+{
+    sweep_spec *s = L->s;
+    char why[512];
+    for (size_t p = 0; p < s->npoints; p++) {
+        mm_config c = s->base;
+        if (apply_point(s, p, &c, why, sizeof why) == 0 && cfg_validate(&c, why, sizeof why) == 0)
+            continue;
+        /* Name the point: KEY=VALUE for every swept key. */
+        char pt[512];
+        size_t len = 0;
+        pt[0] = 0;
+        for (size_t j = 0; j < s->nkeys && len < sizeof pt; j++)
+            len += (size_t)snprintf(pt + len, sizeof pt - len, "%s%s=%s", j ? ", " : "", s->keys[j].key,
+                                    sweep_point_value(s, p, j));
+        unsigned line = s->nkeys ? s->keys[s->nkeys - 1].line : 1;
+        return mm_errf(L->err, L->errlen, "%s:%u: %s (at the point %s)", s->path, line, why,
+                       s->nkeys ? pt : "of the base config");
+    }
+    return 0;
+}
+
+static int load_root(loader *L, const char *path)
+{
+    sweep_spec *s = L->s;
+    const yaml_node_t *root = yaml_document_get_root_node(&L->doc);
+    if (!root || root->type != YAML_MAPPING_NODE)
+        return mm_errf(L->err, L->errlen, "%s:%u: expected a mapping with traces:, config:, set:, params:, zip:",
+                       path, root ? line_of(root) : 1);
+    static const char *const known[] = {"traces", "config", "set", "params", "zip"};
+    const yaml_node_t *val[5] = {0}, *keynode[5] = {0};
+    for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
+        const yaml_node_t *k = yaml_document_get_node(&L->doc, p->key);
+        const char *name = scalar(k);
+        size_t i = 0;
+        while (i < 5 && !(name && !strcmp(name, known[i])))
+            i++;
+        if (i == 5)
+            return fail(L, k, "unknown key '%s' (expected traces, config, set, params, zip)", name ? name : "?");
+        if (val[i])
+            return fail(L, k, "%s: given twice", name);
+        val[i] = yaml_document_get_node(&L->doc, p->value);
+        keynode[i] = k;
+    }
+    if (!val[0])
+        return fail(L, root, "no traces: (a list of trace files) in the spec");
+    if (load_traces(L, val[0]))
+        return -1;
+    /* config: a preset name, else a file beside the spec. */
+    const char *cfgname = CFG_DEFAULT_PRESET;
+    if (val[1] && !(cfgname = scalar(val[1])))
+        return fail(L, val[1], "config: expected a preset name or a YAML file");
+    char *cfgpath = cfg_preset_yaml(cfgname) ? dupstr(cfgname) : join_path(s->dir, cfgname);
+    char why[4608];
+    int rc = cfg_load(&s->base, cfgpath, why, sizeof why);
+    free(cfgpath);
+    if (rc)
+        return fail(L, val[1] ? val[1] : keynode[0], "config: %s", why);
+    if (val[2] && load_set(L, val[2]))
+        return -1;
+    if (val[3] && load_params(L, val[3]))
+        return -1;
+    if (val[4] && load_zip(L, val[4]))
+        return -1;
+    s->npoints = 1;
+    for (size_t d = s->ndims; d-- > 0;) {
+        s->dim_stride[d] = s->npoints;
+        if (s->npoints > SWEEP_MAX_POINTS / s->dim_size[d])
+            return fail(L, val[4] ? val[4] : val[3], "more than %u points", SWEEP_MAX_POINTS);
+        s->npoints *= s->dim_size[d];
+    }
+    return check_points(L);
+}
+
+sweep_spec *sweep_spec_load(const char *path, char *err, size_t errlen)
+{
+    sweep_spec *s = calloc(1, sizeof *s);
+    if (!s)
+        abort();
+    s->path = dupstr(path);
+    s->dir = dupstr(path);
+    char *slash = strrchr(s->dir, '/');
+    if (slash)
+        slash[slash == s->dir ? 1 : 0] = 0;
+    else
+        s->dir[0] = 0;
+    loader L = {.s = s, .err = err, .errlen = errlen};
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        mm_errf(err, errlen, "%s: %s", path, strerror(errno));
+        sweep_spec_free(s);
+        return NULL;
+    }
+    yaml_parser_t parser;
+    yaml_parser_initialize(&parser);
+    yaml_parser_set_input_file(&parser, f);
+    int rc = -1;
+    if (!yaml_parser_load(&parser, &L.doc)) {
+        mm_errf(err, errlen, "%s:%zu: %s", path, parser.problem_mark.line + 1,
+                parser.problem ? parser.problem : "YAML syntax error");
+        yaml_parser_delete(&parser);
+        fclose(f);
+        sweep_spec_free(s);
+        return NULL;
+    }
+    rc = load_root(&L, path);
+    yaml_document_delete(&L.doc);
+    yaml_parser_delete(&parser);
+    fclose(f);
+    if (rc) {
+        sweep_spec_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+const char *sweep_spec_path(const sweep_spec *s) { return s->path; }
+size_t sweep_trace_count(const sweep_spec *s) { return s->ntraces; }
+const char *sweep_trace_name(const sweep_spec *s, size_t t) { return s->trace_name[t]; }
+const char *sweep_trace_path(const sweep_spec *s, size_t t) { return s->trace_path[t]; }
+size_t sweep_param_count(const sweep_spec *s) { return s->nkeys; }
+const char *sweep_param_key(const sweep_spec *s, size_t j) { return s->keys[j].key; }
+size_t sweep_point_count(const sweep_spec *s) { return s->npoints; }
+
+const char *sweep_point_value(const sweep_spec *s, size_t p, size_t j)
+{
+    const pkey *pk = &s->keys[j];
+    return pk->values[(p / s->dim_stride[pk->dim]) % s->dim_size[pk->dim]];
+}
+
+void sweep_point_config(const sweep_spec *s, size_t p, mm_config *out)
+{
+    *out = s->base;
+    char why[512];
+    if (apply_point(s, p, out, why, sizeof why) != 0)
+        abort();   /* check_points accepted every point */
+}
+
+/* ---- identity ----------------------------------------------------------- */
+
+uint64_t sweep_hash(uint64_t h, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ p[i]) * 1099511628211ull;
+    return h;
+}
+
+int sweep_hash_file(const char *path, uint64_t *out, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return mm_errf(err, errlen, "%s: %s", path, strerror(errno));
+    static _Thread_local unsigned char buf[1 << 16];
+    uint64_t h = SWEEP_HASH_INIT;
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        h = sweep_hash(h, buf, n);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad)
+        return mm_errf(err, errlen, "%s: read error", path);
+    *out = h;
+    return 0;
+}
+
+/* FNV-1a of the config's YAML text: the config part of a run id. */
+static uint64_t config_hash(const mm_config *cfg)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&text, &len);
+    if (!m)
+        abort();
+    cfg_write_yaml(cfg, m);
+    if (fclose(m) != 0)
+        abort();
+    uint64_t h = sweep_hash(SWEEP_HASH_INIT, text, len);
+    free(text);
+    return h;
+}
+
+static uint64_t with_trace(uint64_t config_h, uint64_t trace_hash)
+{
+    unsigned char le[8];
+    for (int i = 0; i < 8; i++)
+        le[i] = (unsigned char)(trace_hash >> (8 * i));
+    return sweep_hash(config_h, le, sizeof le);
+}
+
+uint64_t sweep_run_id(const mm_config *cfg, uint64_t trace_hash)
+{
+    return with_trace(config_hash(cfg), trace_hash);
+}
+
+void sweep_id_text(uint64_t id, char out[17])
+{
+    snprintf(out, 17, "%016" PRIx64, id);
+}
+
+char *sweep_default_out(const char *spec_path)
+{
+    size_t n = strlen(spec_path);
+    if (n > 5 && !strcmp(spec_path + n - 5, ".yaml"))
+        n -= 5;
+    else if (n > 4 && !strcmp(spec_path + n - 4, ".yml"))
+        n -= 4;
+    char *d = malloc(n + sizeof "-results");
+    if (d)
+        snprintf(d, n + sizeof "-results", "%.*s-results", (int)n, spec_path);
+    return d;
+}
+
+/* ---- files -------------------------------------------------------------- */
+
+static int mkdir_p(const char *path, char *err, size_t errlen)
+{
+    char *p = dupstr(path);
+    for (char *q = p + 1;; q++) {
+        if (*q != '/' && *q != 0)
+            continue;
+        char c = *q;
+        *q = 0;
+        if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+            mm_errf(err, errlen, "%s: %s", p, strerror(errno));
+            free(p);
+            return -1;
+        }
+        *q = c;
+        if (!c)
+            break;
+    }
+    free(p);
+    return 0;
+}
+
+/* DIR/NAME written by `write` through DIR/.NAME.tmp.PID and rename. */
+static int write_atomic(const char *dir, const char *name, int (*emit)(FILE *, void *), void *ctx, char *err,
+                        size_t errlen)
+{
+    size_t n = strlen(dir) + strlen(name) + 48;
+    char *tmp = malloc(n), *final = malloc(n);
+    if (!tmp || !final)
+        abort();
+    snprintf(tmp, n, "%s/.%s.tmp.%ld", dir, name, (long)getpid());
+    snprintf(final, n, "%s/%s", dir, name);
+    int rc = -1;
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        mm_errf(err, errlen, "%s: %s", tmp, strerror(errno));
+    } else {
+        int wr = emit(f, ctx);
+        if (fclose(f) != 0 || wr != 0)
+            mm_errf(err, errlen, "%s: write error: %s", tmp, strerror(errno));
+        else if (rename(tmp, final) != 0)
+            mm_errf(err, errlen, "%s: %s", final, strerror(errno));
+        else
+            rc = 0;
+        if (rc)
+            unlink(tmp);
+    }
+    free(tmp);
+    free(final);
+    return rc;
+}
+
+/* Remove ".NAME.tmp.PID" files in dir: called holding the folder's lock,
+ * when no other sweep can be writing there, so every one is a leftover. */
+static void remove_stale(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] != '.' || !strstr(e->d_name, ".tmp."))
+            continue;
+        size_t n = strlen(dir) + strlen(e->d_name) + 2;
+        char *p = malloc(n);
+        if (!p)
+            abort();
+        snprintf(p, n, "%s/%s", dir, e->d_name);
+        unlink(p);
+        free(p);
+    }
+    closedir(d);
+}
+
+/* One sweep at a time per output folder: a write lock on DIR/.lock, held
+ * by the pool's process until it returns (or dies: the kernel drops it).
+ * Returns the descriptor, or -1 with the message in err. */
+static int lock_dir(const char *dir, char *err, size_t errlen)
+{
+    size_t n = strlen(dir) + 8;
+    char *p = malloc(n);
+    if (!p)
+        abort();
+    snprintf(p, n, "%s/.lock", dir);
+    int fd = open(p, O_RDWR | O_CREAT, 0666);
+    if (fd < 0) {
+        mm_errf(err, errlen, "%s: %s", p, strerror(errno));
+    } else {
+        struct flock l = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+        if (fcntl(fd, F_SETLK, &l) != 0) {
+            if (errno == EACCES || errno == EAGAIN)
+                mm_errf(err, errlen, "%s: another sweep is writing to this folder", dir);
+            else
+                mm_errf(err, errlen, "%s: %s", p, strerror(errno));
+            close(fd);
+            fd = -1;
+        }
+    }
+    free(p);
+    return fd;
+}
+
+/* ---- runs --------------------------------------------------------------- */
+
+typedef struct run {
+    size_t trace, point;
+    uint64_t id;
+    bool have;          /* runs/ID.json exists */
+} run;
+
+/* A run file's members, parsed back for the aggregates. */
+typedef struct row {
+    bool loaded;
+    size_t n;
+    size_t *col;        /* column index of member i */
+    char **val;
+    bool *quoted;       /* a JSON string (else a bare number or boolean) */
+} row;
+
+typedef struct pool {
+    const sweep_spec *s;
+    const sweep_opts *o;
+    char *runs_dir;
+    run *runs;
+    size_t nruns;
+    row *rows;
+    stats *cols;        /* column name -> index + 1 (stats as an ordered name index) */
+    char **colname;
+    size_t ncols, colcap;
+    char *err;
+    size_t errlen;
+} pool;
+
+typedef struct run_file_ctx {
+    const pool *P;
+    const run *r;
+    const mm_config *cfg;
+    const stats *st;
+    replay_status status;
+} run_file_ctx;
+
+typedef struct cfg_emit {
+    FILE *out;
+    const sweep_spec *s;
+    bool params;        /* pass 1: only the swept keys, as param.KEY */
+} cfg_emit;
+
+static void emit_cfg_key(const char *key, const char *value, void *p)
+{
+    cfg_emit *c = p;
+    if (c->params) {
+        for (size_t j = 0; j < c->s->nkeys; j++)
+            if (!strcmp(c->s->keys[j].key, key)) {
+                fprintf(c->out, ",\n  \"param.%s\": ", key);
+                report_json_value(c->out, value);
+            }
+        return;
+    }
+    fprintf(c->out, ",\n  \"config.%s\": ", key);
+    report_json_value(c->out, value);
+}
+
+static int write_run_file(FILE *f, void *p)
+{
+    const run_file_ctx *c = p;
+    char id[17];
+    sweep_id_text(c->r->id, id);
+    fprintf(f, "{\n  \"id\": \"%s\",\n  \"trace\": ", id);
+    report_json_string(f, c->P->s->trace_name[c->r->trace]);
+    fprintf(f, ",\n  \"status\": \"%s\"", c->status == REPLAY_OOM ? "oom" : "done");
+    cfg_emit e = {f, c->P->s, true};
+    cfg_foreach(c->cfg, emit_cfg_key, &e);
+    for (size_t i = 0; i < stats_count(c->st); i++) {
+        fputs(",\n  ", f);
+        report_json_string(f, stats_name(c->st, i));
+        fprintf(f, ": %" PRIu64, stats_value(c->st, i));
+    }
+    e.params = false;
+    cfg_foreach(c->cfg, emit_cfg_key, &e);
+    fputs("\n}\n", f);
+    return ferror(f) ? -1 : 0;
+}
+
+static size_t column(pool *P, const char *name)
+{
+    bool found;
+    uint64_t v = stats_get(P->cols, name, &found);
+    if (found)
+        return (size_t)v - 1;
+    mm_grow(&P->colname, &P->colcap, P->ncols, sizeof *P->colname, 64);
+    P->colname[P->ncols++] = dupstr(name);
+    stats_add(P->cols, name, P->ncols);
+    return P->ncols - 1;
+}
+
+/* Parse runs/ID.json (flat JSON, read as YAML) into *w. */
+static int load_row(pool *P, const run *r, row *w)
+{
+    char id[17];
+    sweep_id_text(r->id, id);
+    size_t n = strlen(P->runs_dir) + 32;
+    char *path = malloc(n);
+    if (!path)
+        abort();
+    snprintf(path, n, "%s/%s.json", P->runs_dir, id);
+    FILE *f = fopen(path, "rb");
+    int rc = -1;
+    yaml_parser_t ps;
+    yaml_document_t doc;
+    if (!f) {
+        rc = mm_errf(P->err, P->errlen, "%s: %s", path, strerror(errno));
+        free(path);
+        return rc;
+    }
+    yaml_parser_initialize(&ps);
+    yaml_parser_set_input_file(&ps, f);
+    if (yaml_parser_load(&ps, &doc)) {
+        yaml_node_t *root = yaml_document_get_root_node(&doc);
+        if (root && root->type == YAML_MAPPING_NODE) {
+            size_t m = (size_t)(root->data.mapping.pairs.top - root->data.mapping.pairs.start);
+            w->col = calloc(m + 1, sizeof *w->col);
+            w->val = calloc(m + 1, sizeof *w->val);
+            w->quoted = calloc(m + 1, sizeof *w->quoted);
+            if (!w->col || !w->val || !w->quoted)
+                abort();
+            rc = 0;
+            for (size_t i = 0; i < m; i++) {
+                yaml_node_t *k = yaml_document_get_node(&doc, root->data.mapping.pairs.start[i].key);
+                yaml_node_t *v = yaml_document_get_node(&doc, root->data.mapping.pairs.start[i].value);
+                if (!scalar(k) || !scalar(v)) {
+                    rc = mm_errf(P->err, P->errlen, "%s: not a flat JSON object", path);
+                    break;
+                }
+                w->col[w->n] = column(P, scalar(k));
+                w->val[w->n] = dupstr(scalar(v));
+                w->quoted[w->n++] = v->data.scalar.style != YAML_PLAIN_SCALAR_STYLE;
+            }
+            w->loaded = rc == 0;
+        }
+        yaml_document_delete(&doc);
+    }
+    yaml_parser_delete(&ps);
+    fclose(f);
+    if (rc && !w->loaded && !w->n)
+        mm_errf(P->err, P->errlen, "%s: not a run file (a JSON object)", path);
+    free(path);
+    return rc;
+}
+
+static void csv_field(FILE *f, const char *v)
+{
+    if (!strpbrk(v, ",\" \n")) {
+        fputs(v, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *v; v++) {
+        if (*v == '"')
+            fputc('"', f);
+        fputc(*v, f);
+    }
+    fputc('"', f);
+}
+
+static int write_csv(FILE *f, void *p)
+{
+    pool *P = p;
+    for (size_t c = 0; c < P->ncols; c++) {
+        if (c)
+            fputc(',', f);
+        csv_field(f, P->colname[c]);
+    }
+    fputc('\n', f);
+    const char **cell = calloc(P->ncols + 1, sizeof *cell);
+    if (!cell)
+        abort();
+    for (size_t i = 0; i < P->nruns; i++) {
+        const row *w = &P->rows[i];
+        if (!w->loaded)
+            continue;
+        memset(cell, 0, P->ncols * sizeof *cell);
+        for (size_t m = 0; m < w->n; m++)
+            cell[w->col[m]] = w->val[m];
+        for (size_t c = 0; c < P->ncols; c++) {
+            if (c)
+                fputc(',', f);
+            if (cell[c])
+                csv_field(f, cell[c]);
+        }
+        fputc('\n', f);
+    }
+    free(cell);
+    return ferror(f) ? -1 : 0;
+}
+
+static int write_jsonl(FILE *f, void *p)
+{
+    pool *P = p;
+    for (size_t i = 0; i < P->nruns; i++) {
+        const row *w = &P->rows[i];
+        if (!w->loaded)
+            continue;
+        fputc('{', f);
+        for (size_t m = 0; m < w->n; m++) {
+            if (m)
+                fputs(", ", f);
+            report_json_string(f, P->colname[w->col[m]]);
+            fputs(": ", f);
+            if (w->quoted[m])
+                report_json_string(f, w->val[m]);
+            else
+                fputs(w->val[m], f);
+        }
+        fputs("}\n", f);
+    }
+    return ferror(f) ? -1 : 0;
+}
+
+/* Rebuild results.csv and results.jsonl from the run files (parsing each
+ * once; the rows stay cached in the pool). */
+static int refresh(pool *P)
+{
+    for (size_t i = 0; i < P->nruns; i++)
+        if (P->runs[i].have && !P->rows[i].loaded && load_row(P, &P->runs[i], &P->rows[i]) != 0)
+            return -1;
+    if (write_atomic(P->o->out_dir, "results.csv", write_csv, P, P->err, P->errlen) != 0)
+        return -1;
+    return write_atomic(P->o->out_dir, "results.jsonl", write_jsonl, P, P->err, P->errlen);
+}
+
+/* ---- the worker pool ---------------------------------------------------- */
+
+typedef struct batch {
+    size_t *runs;       /* indices into pool.runs */
+    size_t n;
+} batch;
+
+typedef struct worker {
+    pid_t pid;
+    int fd;             /* read end of the worker's error pipe */
+    size_t batch;
+} worker;
+
+static volatile sig_atomic_t worker_stop;
+
+static void on_worker_sigint(int sig)
+{
+    (void)sig;
+    worker_stop = 1;
+}
+
+/* The child: replay one batch, write its run files.  Returns the exit
+ * status: 0, WORKER_STOPPED, or 2 with the message written to fd. */
+static int worker_main(pool *P, const batch *b, int fd)
+{
+    struct sigaction sa = {0};
+    sa.sa_handler = on_worker_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    if (P->o->stop && *P->o->stop)
+        return WORKER_STOPPED;
+
+    const sweep_spec *s = P->s;
+    mm_config *cfgs = malloc(b->n * sizeof *cfgs);
+    stats **out = calloc(b->n, sizeof *out);
+    replay_status *st = calloc(b->n, sizeof *st);
+    if (!cfgs || !out || !st)
+        abort();
+    for (size_t i = 0; i < b->n; i++)
+        sweep_point_config(s, P->runs[b->runs[i]].point, &cfgs[i]);
+    const char *trace = s->trace_path[P->runs[b->runs[0]].trace];
+    replay_opts ro = {.traces = &trace, .ntraces = 1, .format = REPORT_JSON, .out = stdout, .stop = &worker_stop};
+    char err[4608];
+    replay_status rs = replay_run_multi(cfgs, (unsigned)b->n, &ro, out, st, err, sizeof err);
+    int code = 0;
+    if (rs == REPLAY_STOPPED || worker_stop) {
+        code = WORKER_STOPPED;
+    } else if (rs == REPLAY_ERROR) {
+        code = 2;
+    } else {
+        for (size_t i = 0; i < b->n && code == 0; i++) {
+            const run *r = &P->runs[b->runs[i]];
+            run_file_ctx c = {P, r, &cfgs[i], out[i], st[i]};
+            char name[32], id[17];
+            sweep_id_text(r->id, id);
+            snprintf(name, sizeof name, "%s.json", id);
+            if (write_atomic(P->runs_dir, name, write_run_file, &c, err, sizeof err) != 0)
+                code = 2;
+        }
+    }
+    if (code == 2) {
+        size_t len = strlen(err);
+        if (write(fd, err, len) < 0)
+            code = 2;
+    }
+    for (size_t i = 0; i < b->n; i++)
+        stats_free(out[i]);
+    free(out);
+    free(st);
+    free(cfgs);
+    return code;
+}
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* Batches: per trace, the missing runs grouped by what replay_run_multi
+ * needs equal (cpu.cpus, os.quantum), in run order, up to bmax each. */
+static batch *make_batches(pool *P, const mm_config *pcfg, size_t bmax, size_t *nbatches)
+{
+    batch *bs = NULL;
+    size_t n = 0, cap = 0;
+    bool *taken = calloc(P->nruns + 1, sizeof *taken);
+    if (!taken)
+        abort();
+    for (size_t i = 0; i < P->nruns; i++) {
+        if (P->runs[i].have || taken[i])
+            continue;
+        const mm_config *a = &pcfg[P->runs[i].point];
+        batch b = {malloc(bmax * sizeof *b.runs), 0};
+        if (!b.runs)
+            abort();
+        for (size_t j = i; j < P->nruns && b.n < bmax; j++) {
+            const mm_config *c = &pcfg[P->runs[j].point];
+            if (P->runs[j].have || taken[j] || P->runs[j].trace != P->runs[i].trace || c->cpu.cpus != a->cpu.cpus ||
+                c->os.quantum != a->os.quantum)
+                continue;
+            taken[j] = true;
+            b.runs[b.n++] = j;
+        }
+        mm_grow(&bs, &cap, n, sizeof *bs, 16);
+        bs[n++] = b;
+    }
+    free(taken);
+    *nbatches = n;
+    return bs;
+}
+
+static void kill_all(const worker *w, size_t n, int sig)
+{
+    for (size_t i = 0; i < n; i++)
+        kill(w[i].pid, sig);
+}
+
+/* Fill P->runs: every (trace, point) with a distinct id, in run order. */
+static int list_runs(pool *P, const mm_config *pcfg)
+{
+    const sweep_spec *s = P->s;
+    uint64_t *ph = malloc((s->npoints + 1) * sizeof *ph);
+    size_t cap = 2 * s->ntraces * s->npoints + 2, hcap = 16;
+    while (hcap < cap)
+        hcap *= 2;
+    uint64_t *seen = calloc(hcap, sizeof *seen);   /* open addressing; 0 = empty */
+    bool *seen_used = calloc(hcap, sizeof *seen_used);
+    P->runs = malloc((s->ntraces * s->npoints + 1) * sizeof *P->runs);
+    if (!ph || !seen || !seen_used || !P->runs)
+        abort();
+    for (size_t p = 0; p < s->npoints; p++)
+        ph[p] = config_hash(&pcfg[p]);
+    int rc = 0;
+    for (size_t t = 0; t < s->ntraces && rc == 0; t++) {
+        uint64_t th;
+        if ((rc = sweep_hash_file(s->trace_path[t], &th, P->err, P->errlen)) != 0)
+            break;
+        for (size_t p = 0; p < s->npoints; p++) {
+            uint64_t id = with_trace(ph[p], th);
+            size_t k = (size_t)(id ^ (id >> 29)) & (hcap - 1);
+            while (seen_used[k] && seen[k] != id)
+                k = (k + 1) & (hcap - 1);
+            if (seen_used[k])
+                continue;   /* the same config and trace as an earlier run */
+            seen_used[k] = true;
+            seen[k] = id;
+            P->runs[P->nruns++] = (run){.trace = t, .point = p, .id = id};
+        }
+    }
+    free(ph);
+    free(seen);
+    free(seen_used);
+    return rc;
+}
+
+sweep_status sweep_run(const sweep_spec *s, const sweep_opts *o, sweep_progress *counts, char *err,
+                       size_t errlen)
+{
+    pool P = {.s = s, .o = o, .err = err, .errlen = errlen, .cols = stats_create()};
+    sweep_progress c = {0};
+    sweep_status status = SWEEP_ERROR;
+    batch *bs = NULL;
+    size_t nb = 0;
+    worker *w = NULL;
+    size_t nw = 0;
+    int lock = -1;
+    mm_config *pcfg = malloc((s->npoints + 1) * sizeof *pcfg);
+    size_t n = strlen(o->out_dir) + 8;
+    P.runs_dir = malloc(n);
+    if (!pcfg || !P.runs_dir || !P.cols)
+        abort();
+    snprintf(P.runs_dir, n, "%s/runs", o->out_dir);
+    if (mkdir_p(P.runs_dir, err, errlen) != 0 || (lock = lock_dir(o->out_dir, err, errlen)) < 0)
+        goto out;
+    remove_stale(o->out_dir);
+    remove_stale(P.runs_dir);
+    for (size_t p = 0; p < s->npoints; p++)
+        sweep_point_config(s, p, &pcfg[p]);
+    if (list_runs(&P, pcfg) != 0)
+        goto out;
+    if (!(P.rows = calloc(P.nruns + 1, sizeof *P.rows)))
+        abort();
+    c.total = P.nruns;
+    for (size_t i = 0; i < P.nruns; i++) {
+        char id[17], path[64];
+        sweep_id_text(P.runs[i].id, id);
+        snprintf(path, sizeof path, "/%s.json", id);
+        size_t m = strlen(P.runs_dir) + sizeof path;
+        char *full = malloc(m);
+        if (!full)
+            abort();
+        snprintf(full, m, "%s%s", P.runs_dir, path);
+        P.runs[i].have = access(full, F_OK) == 0;
+        free(full);
+        c.skipped += P.runs[i].have;
+    }
+    unsigned jobs = o->jobs ? o->jobs : 1;
+    size_t missing = c.total - c.skipped;
+    size_t bmax = o->batch ? o->batch : SWEEP_BATCH_MAX;
+    size_t even = (missing + jobs - 1) / jobs;   /* spread a small sweep over every worker */
+    if (even < bmax)
+        bmax = even ? even : 1;
+    bs = make_batches(&P, pcfg, bmax, &nb);
+    if (!(w = calloc(jobs, sizeof *w)))
+        abort();
+    if (o->progress)
+        o->progress(&c, o->ctx);
+
+    size_t next = 0;
+    bool stopping = false, failed = false, dirty = false;
+    double t_refresh = now_s(), t_progress = t_refresh;
+    while ((!stopping && next < nb) || nw) {
+        if (!stopping && o->stop && *o->stop) {
+            stopping = true;
+            kill_all(w, nw, SIGINT);
+        }
+        while (!stopping && nw < jobs && next < nb) {
+            int fds[2];
+            if (pipe(fds) != 0) {
+                mm_errf(err, errlen, "pipe: %s", strerror(errno));
+                failed = stopping = true;
+                kill_all(w, nw, SIGINT);
+                break;
+            }
+            fflush(NULL);
+            pid_t pid = fork();
+            if (pid == 0) {
+                close(fds[0]);
+                _exit(worker_main(&P, &bs[next], fds[1]));
+            }
+            close(fds[1]);
+            if (pid < 0) {
+                close(fds[0]);
+                mm_errf(err, errlen, "fork: %s", strerror(errno));
+                failed = stopping = true;
+                kill_all(w, nw, SIGINT);
+                break;
+            }
+            w[nw++] = (worker){pid, fds[0], next};
+            c.running += bs[next].n;
+            next++;
+        }
+        bool reaped = false;
+        for (size_t i = 0; i < nw;) {
+            int ws;
+            pid_t r = waitpid(w[i].pid, &ws, WNOHANG);
+            if (r == 0 || (r < 0 && errno == EINTR)) {
+                i++;
+                continue;
+            }
+            const batch *b = &bs[w[i].batch];
+            c.running -= b->n;
+            if (r > 0 && WIFEXITED(ws) && WEXITSTATUS(ws) == 0) {
+                for (size_t k = 0; k < b->n; k++)
+                    P.runs[b->runs[k]].have = true;
+                c.done += b->n;
+                dirty = true;
+            } else if (!(r > 0 && WIFEXITED(ws) && WEXITSTATUS(ws) == WORKER_STOPPED) && !stopping) {
+                /* An error: the worker's message, or how it died. */
+                char msg[4608];
+                ssize_t len = read(w[i].fd, msg, sizeof msg - 1);
+                msg[len > 0 ? len : 0] = 0;
+                if (len > 0)
+                    mm_errf(err, errlen, "%s", msg);
+                else if (r > 0 && WIFSIGNALED(ws))
+                    mm_errf(err, errlen, "%s: the worker replaying it was killed by signal %d",
+                            s->trace_path[P.runs[b->runs[0]].trace], WTERMSIG(ws));
+                else
+                    mm_errf(err, errlen, "%s: the worker replaying it failed",
+                            s->trace_path[P.runs[b->runs[0]].trace]);
+                failed = stopping = true;
+                kill_all(w, nw, SIGINT);
+            }
+            close(w[i].fd);
+            w[i] = w[--nw];
+            reaped = true;
+        }
+        double t = now_s();
+        if (dirty && t - t_refresh >= REFRESH_PERIOD) {
+            if (refresh(&P) != 0) {
+                failed = stopping = true;
+                kill_all(w, nw, SIGINT);
+            }
+            dirty = false;
+            t_refresh = t;
+        }
+        if (o->progress && (reaped || t - t_progress >= PROGRESS_PERIOD)) {
+            o->progress(&c, o->ctx);
+            t_progress = t;
+        }
+        if (!reaped && ((!stopping && next < nb) || nw)) {
+            struct timespec ts = {0, POLL_NS};
+            nanosleep(&ts, NULL);
+        }
+    }
+    if (failed) {
+        char keep[4608];
+        snprintf(keep, sizeof keep, "%s", err);
+        refresh(&P);   /* the finished runs stay listed; the first error is the one reported */
+        mm_errf(err, errlen, "%s", keep);
+        goto out;
+    }
+    if (refresh(&P) != 0)
+        goto out;
+    if (o->progress)
+        o->progress(&c, o->ctx);
+    status = stopping || next < nb ? SWEEP_STOPPED : SWEEP_DONE;
+out:
+    if (counts)
+        *counts = c;
+    for (size_t i = 0; i < nb; i++)
+        free(bs[i].runs);
+    free(bs);
+    free(w);
+    for (size_t i = 0; P.rows && i < P.nruns; i++) {
+        for (size_t m = 0; m < P.rows[i].n; m++)
+            free(P.rows[i].val[m]);
+        free(P.rows[i].val);
+        free(P.rows[i].col);
+        free(P.rows[i].quoted);
+    }
+    free(P.rows);
+    for (size_t i = 0; i < P.ncols; i++)
+        free(P.colname[i]);
+    free(P.colname);
+    stats_free(P.cols);
+    free(P.runs);
+    free(P.runs_dir);
+    free(pcfg);
+    if (lock >= 0)
+        close(lock);
+    return status;
+}

@@ -1,0 +1,491 @@
+/* mmusim sweep: spec expansion, spec errors with their file:line, run
+ * identity, a real sweep checked against `mmusim run`, resuming, and a
+ * sweep killed with SIGKILL and finished by a re-run. */
+#define _POSIX_C_SOURCE 200809L
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mmusim/sweep.h"
+#include "support/run_prog.h"
+
+#define TRACES MMUSIM_SOURCE_DIR "/traces"
+#define SEQ TRACES "/seq-stream.trace.zst"
+#define GUPS TRACES "/gups.trace.zst"
+
+static char out[1 << 16], err[1 << 12];
+
+/* A fresh scratch folder per test (Criterion runs tests in parallel). */
+static void scratch(char dir[64])
+{
+    snprintf(dir, 64, "/tmp/test_sweep.XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+}
+
+static void rm_rf(const char *dir)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f, "%s", path);
+    fputs(text, f);
+    cr_assert_eq(fclose(f), 0);
+}
+
+/* A whole file, malloc'd ("" if missing). */
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return calloc(1, 1);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    rewind(f);
+    char *b = malloc((size_t)n + 1);
+    size_t got = fread(b, 1, (size_t)n, f);
+    b[got] = 0;
+    fclose(f);
+    return b;
+}
+
+static unsigned count_lines(const char *s)
+{
+    unsigned n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+/* Entries of dir: finished run files (ID.json) and temporaries (.*.tmp.*). */
+static void count_dir(const char *dir, unsigned *runs, unsigned *tmps)
+{
+    *runs = *tmps = 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        if (strstr(e->d_name, ".tmp."))
+            ++*tmps;
+        else if (e->d_name[0] != '.' && n == 21 && !strcmp(e->d_name + 16, ".json"))
+            ++*runs;
+    }
+    closedir(d);
+}
+
+static sweep_spec *load_text(const char *dir, const char *text, char *msg, size_t len)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/spec.yaml", dir);
+    write_text(path, text);
+    return sweep_spec_load(path, msg, len);
+}
+
+/* ---- expansion ---------------------------------------------------------- */
+
+Test(sweep, expansion_is_cartesian_times_zip)
+{
+    char dir[64], msg[1024];
+    scratch(dir);
+    sweep_spec *s = load_text(dir,
+                              "traces: [" SEQ ", " GUPS "]\n"
+                              "params:\n"
+                              "  dtlb.4k.ways: [4, 8, 16]\n"
+                              "  walker.walkers: [1, 2]\n"
+                              "zip:\n"
+                              "  - stlb.4k.sets: [128, 256]\n"
+                              "    stlb.4k.ways: [12, 6]\n"
+                              "  - pwc.latency: [1, 2, 3]\n"
+                              "    memsys.dram_latency: [100, 200, 300]\n",
+                              msg, sizeof msg);
+    cr_assert_not_null(s, "%s", msg);
+    cr_assert_eq(sweep_trace_count(s), 2);
+    cr_assert_eq(sweep_param_count(s), 6);
+    cr_assert_eq(sweep_point_count(s), 3 * 2 * 2 * 3);
+    const char *keys[] = {"dtlb.4k.ways", "walker.walkers", "stlb.4k.sets", "stlb.4k.ways", "pwc.latency",
+                          "memsys.dram_latency"};
+    for (size_t j = 0; j < 6; j++)
+        cr_assert_str_eq(sweep_param_key(s, j), keys[j]);
+    /* The first dimension varies slowest; zipped keys move together. */
+    const char *w[] = {"4", "8", "16"}, *k[] = {"1", "2"}, *zs[] = {"128", "256"}, *zw[] = {"12", "6"},
+               *pl[] = {"1", "2", "3"}, *dl[] = {"100", "200", "300"};
+    size_t p = 0;
+    for (int a = 0; a < 3; a++)
+        for (int b = 0; b < 2; b++)
+            for (int c = 0; c < 2; c++)
+                for (int d = 0; d < 3; d++, p++) {
+                    cr_assert_str_eq(sweep_point_value(s, p, 0), w[a]);
+                    cr_assert_str_eq(sweep_point_value(s, p, 1), k[b]);
+                    cr_assert_str_eq(sweep_point_value(s, p, 2), zs[c]);
+                    cr_assert_str_eq(sweep_point_value(s, p, 3), zw[c]);
+                    cr_assert_str_eq(sweep_point_value(s, p, 4), pl[d]);
+                    cr_assert_str_eq(sweep_point_value(s, p, 5), dl[d]);
+                }
+    mm_config c;
+    sweep_point_config(s, 1 * 12 + 1 * 6 + 1 * 3 + 2, &c);   /* 8 ways, 2 walkers, 256x6, latency 3 */
+    cr_assert_eq(c.dtlb.tlb.array[0].ways, 8);
+    cr_assert_eq(c.walker.walkers, 2);
+    cr_assert_eq(c.stlb.tlb.array[0].sets, 256);
+    cr_assert_eq(c.stlb.tlb.array[0].ways, 6);
+    cr_assert_eq(c.pwc.latency, 3);
+    sweep_spec_free(s);
+    rm_rf(dir);
+}
+
+Test(sweep, no_params_is_one_point_of_the_base)
+{
+    char dir[64], msg[1024];
+    scratch(dir);
+    sweep_spec *s = load_text(dir, "traces: [" SEQ "]\nconfig: zen2\nset: {walker.walkers: 3}\n", msg, sizeof msg);
+    cr_assert_not_null(s, "%s", msg);
+    cr_assert_eq(sweep_point_count(s), 1);
+    mm_config c;
+    sweep_point_config(s, 0, &c);
+    cr_assert_str_eq(c.name, "zen2");
+    cr_assert_eq(c.walker.walkers, 3);
+    sweep_spec_free(s);
+    rm_rf(dir);
+}
+
+/* ---- bad specs ---------------------------------------------------------- */
+
+/* Arrays, not pointers: Criterion runs each test in a new process image,
+ * where a pointer into the parent's string literals means nothing. */
+typedef struct bad_spec {
+    char text[320];
+    char where[24];     /* "spec.yaml:LINE:" */
+    char problem[64];   /* a piece of the message */
+} bad_spec;
+
+ParameterizedTestParameters(sweep, bad_spec_names_file_and_line)
+{
+    static bad_spec cases[] = {
+        {"traces: [" SEQ "]\nparams:\n  dtlb.4k.ways: [4]\nsweep: 3\n", "spec.yaml:4:", "unknown key 'sweep'"},
+        {"traces: [" SEQ "]\nparams:\n  dtlb.4k.ways: [4]\n  walker.walkers: []\n", "spec.yaml:4:",
+         "walker.walkers: the list of values is empty"},
+        {"traces: [" SEQ "]\nzip:\n  - stlb.4k.sets: [128, 256]\n    stlb.4k.ways: [12, 6, 4]\n", "spec.yaml:4:",
+         "equal lengths"},
+        {"traces: [" SEQ "]\nparams:\n  dtlb.4k.ways: [4]\n  dtlb.4k.colour: [1, 2]\n", "spec.yaml:4:",
+         "dtlb.4k.colour=1: unknown key"},
+        {"traces: [" SEQ "]\nset:\n  walker.walkers: 2\n  no.such.key: 1\n", "spec.yaml:4:",
+         "no.such.key=1: unknown key"},
+        {"params:\n  dtlb.4k.ways: [4]\ntraces:\n  - " SEQ "\n  - no-such.trace.zst\n", "spec.yaml:5:",
+         "no-such.trace.zst: No such file"},
+        {"traces: [" SEQ "]\nparams:\n  dtlb.4k.ways: [4, eight]\n", "spec.yaml:3:", "eight"},
+        {"traces: [" SEQ "]\nparams:\n  dtlb.4k.sets: [16, 24]\n", "spec.yaml:3:", "power of two"},
+        {"traces: [" SEQ "]\nconfig: no-such-preset\n", "spec.yaml:2:", "no-such-preset"},
+        {"params:\n  dtlb.4k.ways: [4]\n", "spec.yaml:1:", "no traces"},
+        {"traces: [" SEQ "\n", "spec.yaml:2:", "expected ','"},
+    };
+    return cr_make_param_array(bad_spec, cases, sizeof cases / sizeof cases[0]);
+}
+
+ParameterizedTest(bad_spec *b, sweep, bad_spec_names_file_and_line)
+{
+    char dir[64], msg[1024];
+    scratch(dir);
+    msg[0] = 0;
+    sweep_spec *s = load_text(dir, b->text, msg, sizeof msg);
+    cr_assert_null(s, "accepted:\n%s", b->text);
+    char where[160];
+    snprintf(where, sizeof where, "%s/%s", dir, b->where);
+    cr_assert_eq(strncmp(msg, where, strlen(where)), 0, "want %s, got: %s", where, msg);
+    cr_assert_not_null(strstr(msg, b->problem), "want '%s' in: %s", b->problem, msg);
+    cr_assert_null(strchr(msg, '\n'), "%s", msg);
+    rm_rf(dir);
+}
+
+Test(sweep, bad_spec_exits_2_with_one_line_before_running)
+{
+    char dir[64], spec[128];
+    scratch(dir);
+    snprintf(spec, sizeof spec, "%s/spec.yaml", dir);
+    write_text(spec, "traces: [" SEQ "]\nparams:\n  dtlb.4k.ways: []\n");
+    char line[512];
+    snprintf(line, sizeof line, "\"$M\" sweep '%s' --jobs 1", spec);
+    cr_assert_eq(prog_capture(line, dir, out, sizeof out, err, sizeof err), 2, "%s", err);
+    cr_assert_eq(prog_lines(err), 1, "%s", err);
+    cr_assert_not_null(strstr(err, "spec.yaml:3:"), "%s", err);
+    char results[128];
+    snprintf(results, sizeof results, "%s/spec-results", dir);
+    cr_assert_neq(access(results, F_OK), 0, "the output folder was made");
+    rm_rf(dir);
+}
+
+/* ---- identity ----------------------------------------------------------- */
+
+Test(sweep, run_id_names_config_and_trace)
+{
+    mm_config a, b;
+    char msg[512];
+    cr_assert_eq(cfg_load(&a, "skylake", msg, sizeof msg), 0, "%s", msg);
+    b = a;
+    uint64_t th1, th2;
+    cr_assert_eq(sweep_hash_file(SEQ, &th1, msg, sizeof msg), 0, "%s", msg);
+    cr_assert_eq(sweep_hash_file(GUPS, &th2, msg, sizeof msg), 0, "%s", msg);
+    cr_assert_neq(th1, th2);
+    cr_assert_eq(sweep_run_id(&a, th1), sweep_run_id(&b, th1));
+    cr_assert_neq(sweep_run_id(&a, th1), sweep_run_id(&a, th2));
+    cr_assert_eq(cfg_set(&b, "dtlb.4k.ways=8", msg, sizeof msg), 0, "%s", msg);
+    cr_assert_neq(sweep_run_id(&a, th1), sweep_run_id(&b, th1));
+    cr_assert_eq(cfg_set(&b, "dtlb.4k.ways=4", msg, sizeof msg), 0, "%s", msg);
+    cr_assert_eq(sweep_run_id(&a, th1), sweep_run_id(&b, th1), "setting the value back gives the id back");
+    /* FNV-1a-64 test vectors. */
+    cr_assert_eq(sweep_hash(SWEEP_HASH_INIT, "", 0), 0xcbf29ce484222325ull);
+    cr_assert_eq(sweep_hash(SWEEP_HASH_INIT, "a", 1), 0xaf63dc4c8601ec8cull);
+    char text[17];
+    sweep_id_text(0xabcull, text);
+    cr_assert_str_eq(text, "0000000000000abc");
+}
+
+/* ---- real sweeps -------------------------------------------------------- */
+
+/* 2 bundled traces x 4 configs. */
+static const char small_spec[] = "traces:\n"
+                                 "  - " SEQ "\n"
+                                 "  - " GUPS "\n"
+                                 "config: skylake\n"
+                                 "set:\n"
+                                 "  os.thp: never\n"
+                                 "params:\n"
+                                 "  dtlb.4k.ways: [4, 8]\n"
+                                 "zip:\n"
+                                 "  - stlb.4k.sets: [128, 256]\n"
+                                 "    stlb.4k.ways: [12, 6]\n";
+
+static int sweep_cmd(const char *dir, const char *spec, const char *outdir, unsigned jobs)
+{
+    char line[1024];
+    snprintf(line, sizeof line, "\"$M\" sweep '%s' --jobs %u --out '%s'", spec, jobs, outdir);
+    return prog_capture(line, dir, out, sizeof out, err, sizeof err);
+}
+
+/* The first line of text holding `s`, without its trailing comma. */
+static bool has_member(const char *text, const char *line, size_t len)
+{
+    for (const char *p = text; (p = strstr(p, "\n")); p++) {
+        if (!strncmp(p + 1, line, len) && (p[1 + len] == '\n' || (p[1 + len] == ',' && p[2 + len] == '\n')))
+            return true;
+    }
+    return false;
+}
+
+Test(sweep, small_sweep_matches_mmusim_run)
+{
+    char dir[64], spec[128], res[128], path[256];
+    scratch(dir);
+    snprintf(spec, sizeof spec, "%s/small.yaml", dir);
+    write_text(spec, small_spec);
+    snprintf(res, sizeof res, "%s/small-results", dir);   /* the default --out */
+    char line[512];
+    snprintf(line, sizeof line, "\"$M\" sweep '%s' --jobs 2", spec);
+    cr_assert_eq(prog_capture(line, dir, out, sizeof out, err, sizeof err), 0, "%s", err);
+    cr_assert_str_eq(err, "", "not a terminal: no progress output");
+    cr_assert_not_null(strstr(out, "8 runs: 8 done now, 0 skipped"), "%s", out);
+
+    snprintf(path, sizeof path, "%s/results.csv", res);
+    char *csv = slurp(path);
+    cr_assert_eq(count_lines(csv), 1 + 8, "%s", csv);
+    cr_assert_eq(strncmp(csv, "id,trace,status,param.dtlb.4k.ways,param.stlb.4k.sets,param.stlb.4k.ways,", 72), 0);
+    snprintf(path, sizeof path, "%s/results.jsonl", res);
+    char *jsonl = slurp(path);
+    cr_assert_eq(count_lines(jsonl), 8);
+    unsigned runs, tmps;
+    snprintf(path, sizeof path, "%s/runs", res);
+    count_dir(path, &runs, &tmps);
+    cr_assert_eq(runs, 8);
+    cr_assert_eq(tmps, 0);
+
+    /* Run 2 of gups (8 ways, 128x12) against mmusim run --json. */
+    char msg[1024];
+    sweep_spec *s = sweep_spec_load(spec, msg, sizeof msg);
+    cr_assert_not_null(s, "%s", msg);
+    mm_config c;
+    sweep_point_config(s, 2, &c);
+    uint64_t th;
+    cr_assert_eq(sweep_hash_file(GUPS, &th, msg, sizeof msg), 0);
+    char id[17];
+    sweep_id_text(sweep_run_id(&c, th), id);
+    sweep_spec_free(s);
+    snprintf(path, sizeof path, "%s/runs/%s.json", res, id);
+    char *run = slurp(path);
+    cr_assert_not_null(strstr(run, "\"param.dtlb.4k.ways\": 8,"), "%s", path);
+    cr_assert_not_null(strstr(run, "\"trace\": \"" GUPS "\""), "%s", run);
+    cr_assert_not_null(strstr(csv, id), "%s not in the CSV", id);
+
+    cr_assert_eq(prog_capture("\"$M\" run --json --set os.thp=never --set dtlb.4k.ways=8 --set stlb.4k.sets=128 "
+                              "--set stlb.4k.ways=12 " GUPS,
+                              dir, out, sizeof out, err, sizeof err),
+                 0, "%s", err);
+    /* Every counter and config line of the report is in the run file. */
+    unsigned checked = 0;
+    for (char *l = strchr(out, '\n'); l && l[1]; l = strchr(l + 1, '\n')) {
+        char *e = strchr(l + 1, '\n');
+        size_t len = (size_t)(e - (l + 1));
+        if (len && l[len] == ',')
+            len--;
+        if (!strncmp(l + 1, "  \"title\"", 9) || !strncmp(l + 1, "}", 1))
+            continue;
+        cr_assert(has_member(run, l + 1, len), "%.*s: not in %s", (int)len, l + 1, path);
+        checked++;
+    }
+    cr_assert_gt(checked, 50);
+    free(run);
+    free(csv);
+    free(jsonl);
+    rm_rf(dir);
+}
+
+static int not_dot(const struct dirent *e) { return e->d_name[0] != '.'; }
+
+Test(sweep, rerun_skips_everything_and_changes_nothing)
+{
+    char dir[64], spec[128], res[128], path[256];
+    scratch(dir);
+    snprintf(spec, sizeof spec, "%s/small.yaml", dir);
+    write_text(spec, small_spec);
+    snprintf(res, sizeof res, "%s/res", dir);
+    cr_assert_eq(sweep_cmd(dir, spec, res, 2), 0, "%s", err);
+    snprintf(path, sizeof path, "%s/results.csv", res);
+    char *csv1 = slurp(path);
+    snprintf(path, sizeof path, "%s/results.jsonl", res);
+    char *jsonl1 = slurp(path);
+    struct dirent **names;
+    snprintf(path, sizeof path, "%s/runs", res);
+    int n = scandir(path, &names, not_dot, alphasort);
+    cr_assert_eq(n, 8);
+    char *files1[8];
+    for (int i = 0; i < n; i++) {
+        char f[512];
+        snprintf(f, sizeof f, "%s/runs/%s", res, names[i]->d_name);
+        files1[i] = slurp(f);
+    }
+
+    cr_assert_eq(sweep_cmd(dir, spec, res, 2), 0, "%s", err);
+    cr_assert_not_null(strstr(out, "8 runs: 0 done now, 8 skipped"), "%s", out);
+    snprintf(path, sizeof path, "%s/results.csv", res);
+    char *csv2 = slurp(path);
+    cr_assert_str_eq(csv1, csv2);
+    snprintf(path, sizeof path, "%s/results.jsonl", res);
+    char *jsonl2 = slurp(path);
+    cr_assert_str_eq(jsonl1, jsonl2);
+    for (int i = 0; i < n; i++) {
+        char f[512];
+        snprintf(f, sizeof f, "%s/runs/%s", res, names[i]->d_name);
+        char *again = slurp(f);
+        cr_assert_str_eq(files1[i], again, "%s changed", f);
+        free(again);
+        free(files1[i]);
+        free(names[i]);
+    }
+    free(names);
+    free(csv1);
+    free(csv2);
+    free(jsonl1);
+    free(jsonl2);
+    rm_rf(dir);
+}
+
+Test(sweep, results_do_not_depend_on_jobs)
+{
+    char dir[64], spec[128], r1[128], r2[128];
+    scratch(dir);
+    snprintf(spec, sizeof spec, "%s/small.yaml", dir);
+    write_text(spec, small_spec);
+    snprintf(r1, sizeof r1, "%s/j1", dir);
+    snprintf(r2, sizeof r2, "%s/j3", dir);
+    cr_assert_eq(sweep_cmd(dir, spec, r1, 1), 0, "%s", err);
+    cr_assert_eq(sweep_cmd(dir, spec, r2, 3), 0, "%s", err);
+    char line[512];
+    snprintf(line, sizeof line, "diff -r '%s' '%s'", r1, r2);
+    cr_assert_eq(prog_capture(line, dir, out, sizeof out, err, sizeof err), 0, "%s", out);
+    rm_rf(dir);
+}
+
+Test(sweep, kill_9_then_rerun_loses_and_duplicates_nothing)
+{
+    char dir[64], spec[128], res[128], runs_dir[160];
+    scratch(dir);
+    snprintf(spec, sizeof spec, "%s/big.yaml", dir);
+    /* 2 traces x 24 points = 48 runs: 6 batches of up to 16 configs. */
+    write_text(spec, "traces: [" SEQ ", " GUPS "]\n"
+                     "params:\n"
+                     "  dtlb.4k.sets: [1, 2, 4, 8, 16, 32]\n"
+                     "  stlb.4k.ways: [4, 6, 8, 12]\n");
+    const unsigned N = 48;
+    snprintf(res, sizeof res, "%s/res", dir);
+    snprintf(runs_dir, sizeof runs_dir, "%s/runs", res);
+
+    pid_t pid = fork();
+    cr_assert_neq(pid, -1);
+    if (pid == 0) {
+        setpgid(0, 0);   /* the sweep and its workers: one process group */
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        dup2(null, 2);
+        execl(MMUSIM_PROG, "mmusim", "sweep", spec, "--jobs", "2", "--out", res, (char *)NULL);
+        _exit(127);
+    }
+    setpgid(pid, pid);
+    unsigned runs = 0, tmps = 0;
+    struct timespec ts = {0, 2000000};
+    for (int i = 0; i < 60000 && runs == 0; i++) {   /* up to 2 minutes */
+        nanosleep(&ts, NULL);
+        count_dir(runs_dir, &runs, &tmps);
+    }
+    cr_assert_gt(runs, 0, "no run finished");
+    cr_assert_eq(kill(-pid, SIGKILL), 0);
+    int ws;
+    cr_assert_eq(waitpid(pid, &ws, 0), pid);
+    cr_assert(WIFSIGNALED(ws) && WTERMSIG(ws) == SIGKILL, "the sweep ended before the kill: make it longer");
+    count_dir(runs_dir, &runs, &tmps);
+    cr_assert_lt(runs, N, "the sweep ended before the kill: make it longer");
+
+    cr_assert_eq(sweep_cmd(dir, spec, res, 2), 0, "%s", err);
+    char want[64];
+    snprintf(want, sizeof want, "%u runs: %u done now, %u skipped", N, N - runs, runs);
+    cr_assert_not_null(strstr(out, want), "want '%s' in: %s", want, out);
+
+    count_dir(runs_dir, &runs, &tmps);
+    cr_assert_eq(runs, N);
+    cr_assert_eq(tmps, 0);
+    unsigned top_runs, top_tmps;
+    count_dir(res, &top_runs, &top_tmps);
+    cr_assert_eq(top_tmps, 0);
+    char path[256];
+    snprintf(path, sizeof path, "%s/results.csv", res);
+    char *csv = slurp(path);
+    cr_assert_eq(count_lines(csv), 1 + N);
+    /* Every row's id is distinct. */
+    char ids[48][17];
+    unsigned nid = 0;
+    for (char *l = strchr(csv, '\n'); l && l[1]; l = strchr(l + 1, '\n')) {
+        cr_assert_lt(nid, N);
+        memcpy(ids[nid], l + 1, 16);
+        ids[nid][16] = 0;
+        for (unsigned j = 0; j < nid; j++)
+            cr_assert_str_neq(ids[j], ids[nid], "duplicate id %s", ids[j]);
+        nid++;
+    }
+    cr_assert_eq(nid, N);
+    snprintf(path, sizeof path, "%s/results.jsonl", res);
+    char *jsonl = slurp(path);
+    cr_assert_eq(count_lines(jsonl), N);
+    free(csv);
+    free(jsonl);
+    rm_rf(dir);
+}
