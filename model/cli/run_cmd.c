@@ -192,10 +192,13 @@ int cmd_run(int argc, char **argv)
         fputs("mmusim: interrupted: the counters above are those up to the interruption\n", stderr);
         return EXIT_INTERRUPTED;
     case REPLAY_OOM:
+        /* Under reclaim this means nothing evictable was left (kernel,
+         * page-table and shared pages are not reclaimed). */
         fprintf(stderr,
-                "mmusim: out of physical memory (os.phys_mem_mib=%u, os.exhaustion=stop): the replay stopped; "
+                "mmusim: out of physical memory (os.phys_mem_mib=%u, os.exhaustion=%s%s): the replay stopped; "
                 "the counters above are those up to that access\n",
-                cfg.os.phys_mem_mib);
+                cfg.os.phys_mem_mib, exhaust_policy_name(cfg.os.exhaustion),
+                cfg.os.exhaustion == EXHAUST_RECLAIM ? ", nothing left to reclaim" : "");
         return EXIT_OOM;
     case REPLAY_ERROR:
     default:
