@@ -163,3 +163,12 @@ def paths(argv, study_dir):
     res = argv[1] if len(argv) > 1 else os.path.join(study_dir, "work", "results", "results.csv")
     out = argv[2] if len(argv) > 2 else study_dir
     return res, out
+
+
+def start(script, argv):
+    """The opening every plot script shares: the results rows and the
+    output directory (from argv or the study's defaults), style applied."""
+    res, out = paths(argv, os.path.dirname(os.path.abspath(script)))
+    rows = read_results(res)
+    apply()
+    return rows, out

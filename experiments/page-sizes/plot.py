@@ -7,10 +7,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import style  # noqa: E402
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-res, out = style.paths(sys.argv, HERE)
-rows = style.read_results(res)
-style.apply()
+rows, out = style.start(__file__, sys.argv)
 import matplotlib.pyplot as plt  # noqa: E402
 
 # Page-size variant of a run: a *-1g trace (hugetlb mmap) -> 1 GiB;
