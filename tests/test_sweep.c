@@ -3,6 +3,7 @@
  * sweep killed with SIGKILL and finished by a re-run. */
 #define _POSIX_C_SOURCE 200809L
 #include <criterion/criterion.h>
+#include <limits.h>
 #include <criterion/parameterized.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -452,7 +453,17 @@ Test(sweep, kill_9_then_rerun_loses_and_duplicates_nothing)
     int ws;
     cr_assert_eq(waitpid(pid, &ws, 0), pid);
     cr_assert(WIFSIGNALED(ws) && WTERMSIG(ws) == SIGKILL, "the sweep ended before the kill: make it longer");
-    count_dir(runs_dir, &runs, &tmps);
+    /* kill() returns before the workers are gone: a worker inside its
+     * rename() can still complete it.  Count once the directory has been
+     * unchanged for 200 ms (at most 5 s). */
+    unsigned prev = UINT_MAX;
+    struct timespec settle = {0, 50000000};
+    for (int stable = 0, i = 0; stable < 4 && i < 100; i++) {
+        nanosleep(&settle, NULL);
+        count_dir(runs_dir, &runs, &tmps);
+        stable = runs == prev ? stable + 1 : 0;
+        prev = runs;
+    }
     cr_assert_lt(runs, N, "the sweep ended before the kill: make it longer");
 
     cr_assert_eq(sweep_cmd(dir, spec, res, 2), 0, "%s", err);
