@@ -31,6 +31,8 @@
 #include "mmusim/replay.h"
 #include "mmusim/stats.h"
 
+#include "bench_util.h"
+
 #ifdef MMUSIM_SOURCE_DIR
 #define DEFAULT_TRACE MMUSIM_SOURCE_DIR "/traces/sqlite3.trace.zst"
 #else
@@ -39,12 +41,6 @@
 
 #define NCFG 16
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static void fail(const char *what, const char *err)
 {

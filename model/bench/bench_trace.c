@@ -34,23 +34,9 @@
 
 #include "mmusim/trace.h"
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
+#include "bench_util.h"
 
-/* xorshift64*: fast and good enough for a workload generator. */
-static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
-static uint64_t rnd(void)
-{
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * 0x2545F4914F6CDD1Dull;
-}
-static unsigned rnd_below(unsigned n) { return (unsigned)((rnd() >> 32) * n >> 32); }
+
 
 enum { OP_NONE, OP_STREAM, OP_STACK, OP_RANDOM };
 

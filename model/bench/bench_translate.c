@@ -23,12 +23,8 @@
 #include "mmusim/physmem.h"
 #include "mmusim/stats.h"
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
+#include "bench_util.h"
+
 
 typedef struct rig {
     mm_config cfg;
