@@ -44,7 +44,7 @@ static void rig(paging_kind k, pwc_design d, unsigned walkers, bool merge)
     pc.unified = (pwc_array_cfg){.sets = 4, .ways = 4, .repl = REPL_LRU};
     cache = pwc_create(&pc, m);
     walker_cfg wc = {.walkers = walkers, .merge = merge, .pa_bits = 46, .pwc_latency = PWC_LAT};
-    walker_mem port = {port_read, port_rmw, NULL};
+    walker_mem port = {.read = port_read, .rmw = port_rmw};
     w = walker_create(&wc, m, pm, cache, &port);
     regs = (walk_regs){.root = pgtable_root(pt), .pcid = 0, .wp = true, .smep = true, .smap = true};
 }
@@ -393,6 +393,47 @@ ParameterizedTest(pool_case *c, walk, pool)
     const walker_counters *k = walker_get_counters(w);
     cr_assert_eq(k->merged, c->b_merged ? 1 : 0);
     cr_assert_eq(k->walks, c->b_merged ? 2 : 3);   /* counting the warm-up walk */
+    unrig();
+}
+
+/* Overlapping walks read memory as of their own cycles: B's reads of the
+ * shared upper entries (cycles 11, 111, 211) come before A's locked updates
+ * of them (issued at 410, 440, 470), so B reads A clear and updates them
+ * too; a walk starting after A's updates sees them.  Two walkers, no page-
+ * walk cache; leaves have A and D preset, upper entries start with A clear. */
+typedef struct overlap_case {
+    mm_cycle b_at;
+    unsigned b_writes;
+    mm_cycle b_end;
+} overlap_case;
+
+ParameterizedTestParameters(walk, overlapping_updates)
+{
+    static overlap_case cases[] = {
+        {11, 3, 11 + 4 * READ + 3 * RMW},   /* all three reads precede A's updates */
+        {300, 2, 300 + 4 * READ + 2 * RMW}, /* PML4E at 300, PDPTE at 400 read clear; PDE at 500 sees 470 */
+        {500, 0, 500 + 4 * READ},           /* every update issued before B's reads */
+    };
+    return cr_make_param_array(overlap_case, cases, sizeof cases / sizeof cases[0]);
+}
+
+ParameterizedTest(overlap_case *c, walk, overlapping_updates)
+{
+    rig(PAGING_X86_64, PWC_NONE, 2, false);
+    uint64_t f = PTE_RW | PTE_US | PTE_A | PTE_D;
+    map(0x40000000, 0x1000000, 12, f);
+    map(0x40001000, 0x1001000, 12, f);
+    walk_result a = request(0x40000000, 10);
+    cr_assert_eq(a.nwrites, 3);
+    cr_assert_eq(a.end, 10 + 4 * READ + 3 * RMW);
+    walk_result b = request(0x40001000, c->b_at);
+    cr_assert_eq(b.nwrites, c->b_writes);
+    cr_assert_eq(b.end, c->b_end);
+    for (unsigned i = 0; i < b.nwrites; i++)
+        cr_assert_eq(b.write[i].entry_pa, a.write[i].entry_pa);
+    /* The image holds the OR of every update either way. */
+    for (unsigned i = 0; i < 3; i++)
+        cr_assert(physmem_read64(pm, a.step[i].entry_pa) & PTE_A);
     unrig();
 }
 

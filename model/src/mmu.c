@@ -152,7 +152,7 @@ mmu *mmu_create(const mm_config *cfg, unsigned cpu, physmem *pm, memsys *ms)
     m->pwc = pwc_create(&pc, m->mode);
     walker_cfg wc = {.walkers = cfg->walker.walkers, .merge = cfg->walker.merge,
                      .pa_bits = cfg->cpu.pa_bits, .pwc_latency = cfg->pwc.latency};
-    walker_mem port = {mem_read, mem_rmw, ms};
+    walker_mem port = {.read = mem_read, .rmw = mem_rmw, .ctx = ms};
     m->walker = walker_create(&wc, m->mode, pm, m->pwc, &port);
     m->issued = malloc(cfg->frontend.issue_width * sizeof *m->issued);
     if (m->issued)   /* all-ones: "issue_width accesses ago, plus one" is cycle 0 */

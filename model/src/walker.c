@@ -26,6 +26,18 @@
 #define MAX_WALKERS 64
 #define SRC_SLOT_PTE_CACHE 7   /* reads_by_src index of PTE-cache hits */
 
+/* One entry of the A/D update log: the earliest issue cycle of a locked
+ * update that set A, and of one that set D, in the entry at pa
+ * (MM_CYCLE_NONE: none logged).  Invariant: a logged bit was clear in the
+ * entry before that cycle (the first updater read it clear, and walks never
+ * clear A/D), so a read issued before it must not see the bit. */
+typedef struct ad_log {
+    uint64_t pa;
+    mm_cycle a_at, d_at;
+} ad_log;
+
+#define MM_CYCLE_NONE UINT64_MAX
+
 typedef struct inflight {
     walk_result r;
     uint16_t pcid;
@@ -48,6 +60,12 @@ struct walker {
      * min_end <= end of every walk in fl (UINT64_MAX when none), so
      * retire() and prune() return at once when nothing is due. */
     mm_cycle unfilled_end, min_end;
+    /* Updates that reads of walks still to be computed might precede: walks
+     * start in request order at nondecreasing cycles, so an entry whose
+     * cycles are all <= the current walk's start is visible to every later
+     * read and is dropped (log_prune).  Small: at most walkers x levels. */
+    ad_log *log;
+    size_t nlog, caplog;
     walker_counters c;
 };
 
@@ -71,6 +89,7 @@ void walker_free(walker *w)
     if (!w)
         return;
     free(w->fl);
+    free(w->log);
     free(w);
 }
 
@@ -129,8 +148,65 @@ static unsigned hist_bucket(uint64_t cycles)
     return b;
 }
 
+static bool log_visible(mm_cycle at, mm_cycle t)
+{
+    return at == MM_CYCLE_NONE || at <= t;
+}
+
+static void log_prune(walker *w, mm_cycle start)
+{
+    for (size_t i = 0; i < w->nlog;) {
+        if (log_visible(w->log[i].a_at, start) && log_visible(w->log[i].d_at, start))
+            w->log[i] = w->log[--w->nlog];
+        else
+            i++;
+    }
+}
+
+/* The entry at pa as a read issued at cycle t sees it. */
+static uint64_t read_entry_at(const walker *w, uint64_t pa, mm_cycle t)
+{
+    uint64_t e = paging_read_entry(w->m, w->pm, pa);
+    for (size_t i = 0; i < w->nlog; i++) {
+        if (w->log[i].pa != pa)
+            continue;
+        if (!log_visible(w->log[i].a_at, t))
+            e &= ~PTE_A;
+        if (!log_visible(w->log[i].d_at, t))
+            e &= ~PTE_D;
+        break;
+    }
+    return e;
+}
+
+/* A locked update issued at cycle t: OR the bits into the image; log them
+ * when walks are timed (walker_request), not for walker_walk_now, whose
+ * walks are each complete before the next. */
+static void update_entry(walker *w, uint64_t pa, uint64_t bits, mm_cycle t, bool timed)
+{
+    paging_write_entry(w->m, w->pm, pa, paging_read_entry(w->m, w->pm, pa) | bits);
+    if (!timed)
+        return;
+    size_t i = 0;
+    while (i < w->nlog && w->log[i].pa != pa)
+        i++;
+    if (i == w->nlog) {
+        mm_grow(&w->log, &w->caplog, w->nlog, sizeof *w->log, 8);
+        w->log[w->nlog++] = (ad_log){.pa = pa, .a_at = MM_CYCLE_NONE, .d_at = MM_CYCLE_NONE};
+    }
+    if ((bits & PTE_A) && t < w->log[i].a_at)
+        w->log[i].a_at = t;
+    if ((bits & PTE_D) && t < w->log[i].d_at)
+        w->log[i].d_at = t;
+}
+
+static mm_cycle issued_at(const walker *w, mm_cycle now)
+{
+    return w->mem.last_issue ? w->mem.last_issue(w->mem.ctx) : now;
+}
+
 /* The walk loop.  Fills r from cycle `start`; does not touch the pool. */
-static void walk(walker *w, const walk_regs *regs, const walk_req *q, mm_cycle start, walk_result *r)
+static void walk(walker *w, const walk_regs *regs, const walk_req *q, mm_cycle start, bool timed, walk_result *r)
 {
     const paging_mode *m = w->m;
     pwc_design design = w->pwc ? pwc_get_design(w->pwc) : PWC_NONE;
@@ -175,8 +251,9 @@ static void walk(walker *w, const walk_regs *regs, const walk_req *q, mm_cycle s
             w->c.reads_by_src[s->src < SRC_SLOT_PTE_CACHE ? s->src : SRC_SLOT_PTE_CACHE - 1]++;
         }
         w->c.reads_by_level[level]++;
+        mm_cycle at = s->src == WALK_SRC_PTE_CACHE ? t : issued_at(w, t);
         t += s->latency;
-        entry = s->entry = paging_read_entry(m, w->pm, s->entry_pa);
+        entry = s->entry = read_entry_at(w, s->entry_pa, at);
 
         if (!(entry & PTE_P)) {
             r->fault = true;
@@ -207,7 +284,10 @@ static void walk(walker *w, const walk_regs *regs, const walk_req *q, mm_cycle s
         return;
     }
 
-    /* Hardware A/D updates: locked RMWs, top-down, after the leaf check. */
+    /* Hardware A/D updates: locked RMWs, top-down, after the leaf check,
+     * decided on the entries as this walk read them (an update another walk
+     * issued after our read does not save ours, as in hardware). */
+    r->leaf = r->step[r->nsteps - 1].entry;
     for (unsigned i = 0; i < r->nsteps; i++) {
         walk_step *s = &r->step[i];
         if (m->no_perm[s->level])
@@ -215,20 +295,20 @@ static void walk(walker *w, const walk_regs *regs, const walk_req *q, mm_cycle s
         uint64_t want = PTE_A;
         if (i == r->nsteps - 1 && q->kind == MM_STORE)
             want |= PTE_D;
-        uint64_t cur = paging_read_entry(m, w->pm, s->entry_pa);
-        if ((cur & want) == want)
+        if ((s->entry & want) == want)
             continue;
         walk_write *wr = &r->write[r->nwrites++];
         unsigned src;
         wr->entry_pa = s->entry_pa;
-        wr->value = cur | want;
+        wr->value = s->entry | want;
         wr->latency = w->mem.rmw(w->mem.ctx, s->entry_pa, s->level, t, &src);
-        paging_write_entry(m, w->pm, s->entry_pa, wr->value);
+        update_entry(w, s->entry_pa, want, issued_at(w, t), timed);
         t += wr->latency;
         w->c.ad_updates++;
+        if (i == r->nsteps - 1)
+            r->leaf |= want;
     }
 
-    r->leaf = paging_read_entry(m, w->pm, r->step[r->nsteps - 1].entry_pa);
     r->leaf_level = level;
     r->shift = paging_leaf_shift(m, level);
     r->pa = paging_entry_addr(m, level, r->leaf) | (q->va & ((1ull << r->shift) - 1));
@@ -253,7 +333,9 @@ static void fill_pwc(walker *w, const walk_result *r, uint16_t pcid)
             break;
         perm = fold_perm(m, s->level, e, perm);
         /* Cache the entry as it is after the walk's own A update. */
-        e = paging_read_entry(m, w->pm, s->entry_pa);
+        for (unsigned j = 0; j < r->nwrites; j++)
+            if (r->write[j].entry_pa == s->entry_pa)
+                e = r->write[j].value;
         if (design == PWC_PTE)
             pwc_pte_fill(w->pwc, s->entry_pa);
         else
@@ -346,7 +428,8 @@ void walker_request(walker *w, const walk_regs *regs, const walk_req *req, mm_cy
             u = i;
     mm_cycle start = when > w->free_at[u] ? when : w->free_at[u];
     retire(w, start, false);
-    walk(w, regs, req, start, out);
+    log_prune(w, start);
+    walk(w, regs, req, start, true, out);
     out->request = when;
     w->free_at[u] = out->end;
     account(w, out);
@@ -361,7 +444,7 @@ void walker_request(walker *w, const walk_regs *regs, const walk_req *req, mm_cy
 
 void walker_walk_now(walker *w, const walk_regs *regs, const walk_req *req, mm_cycle when, walk_result *out)
 {
-    walk(w, regs, req, when, out);
+    walk(w, regs, req, when, false, out);
     out->request = when;
     account(w, out);
     fill_pwc(w, out, regs->pcid);
@@ -379,4 +462,6 @@ mm_cycle walker_idle_at(const walker *w)
 void walker_drain(walker *w)
 {
     retire(w, UINT64_MAX, true);
+    /* Flushes follow page-table changes: start afresh from the image. */
+    w->nlog = 0;
 }

@@ -79,7 +79,8 @@ typedef struct walk_step {
 
 typedef struct walk_write {
     uint64_t entry_pa;
-    uint64_t value;     /* the value written back (A and/or D set) */
+    uint64_t value;     /* the entry as this walk read it, with A (and D) set: the
+                         * locked update ORs its A/D bits into the entry */
     unsigned latency;   /* cycles of the locked RMW */
 } walk_write;
 
@@ -88,7 +89,7 @@ typedef struct walk_result {
     bool fault;
     uint32_t error_code;   /* PF_* (valid when fault) */
     unsigned fault_level;  /* level of the entry that caused the fault */
-    uint64_t leaf;         /* leaf entry value after A/D update (valid when !fault) */
+    uint64_t leaf;         /* leaf entry as read, with the A/D bits this walk set (valid when !fault) */
     unsigned leaf_level;
     unsigned shift;        /* page shift of the leaf */
     uint64_t pa;           /* translated physical address of va */
@@ -105,11 +106,19 @@ typedef struct walk_result {
 
 /* Memory port of the walker.  read/rmw return the latency in cycles of one
  * access to the entry at pa (level given for per-level schedules) and set
- * *src; `now` is the cycle the access is issued. */
+ * *src; `now` is the cycle the walk wants the access.  The latency runs
+ * from `now` to the cycle the walk can take its next step.
+ *
+ * last_issue (may be NULL): the cycle the access just made was actually
+ * issued on the port (>= now; a port that can stall or is shared issues
+ * later than wanted).  The walker uses it to order its reads against the
+ * locked A/D updates of other walks: a read sees exactly the updates
+ * issued before it.  NULL means accesses issue at `now`. */
 typedef struct walker_mem {
     unsigned (*read)(void *ctx, uint64_t pa, unsigned level, mm_cycle now, unsigned *src);
     unsigned (*rmw)(void *ctx, uint64_t pa, unsigned level, mm_cycle now, unsigned *src);
     void *ctx;
+    mm_cycle (*last_issue)(void *ctx);
 } walker_mem;
 
 typedef struct walker_cfg {
@@ -142,12 +151,17 @@ walker *walker_create(const walker_cfg *cfg, const paging_mode *m, physmem *pm, 
 void walker_free(walker *w);
 
 /* Request a walk at cycle `when`.  Fills *out with the result and its
- * timing.  A/D updates are written to the physical memory image at once. */
+ * timing.  A/D updates are written to the physical memory image at once,
+ * but an entry read by a later-computed walk at a cycle before an update's
+ * issue cycle does not show that update's bits (the walker keeps a small
+ * log of recent updates): walks are computed one after another, yet each
+ * reads memory as of its own cycle.  Reads see the current image otherwise:
+ * page-table changes by the OS are assumed to happen between walks. */
 void walker_request(walker *w, const walk_regs *regs, const walk_req *req, mm_cycle when, walk_result *out);
 
 /* The walk loop alone: no pool, no timing of the queue (start = when), no
- * page-walk-cache fills deferred -- they are applied at once.  Used by
- * `mmusim walk` and the cross-check scoreboard. */
+ * page-walk-cache fills deferred -- they are applied at once, and its A/D
+ * updates are visible to every later read.  Used by `mmusim walk`. */
 void walker_walk_now(walker *w, const walk_regs *regs, const walk_req *req, mm_cycle when, walk_result *out);
 
 /* Cycle at which every walk issued so far has ended. */
