@@ -1,0 +1,221 @@
+/* mmusim_tlm.h -- a SystemC TLM-2.0 loosely-timed wrapper of one mmusim MMU,
+ * for virtual platforms.
+ *
+ * MmuTlm owns one CPU's MMU of the C model (mmu.h: L1 TLBs, STLB, page-walk
+ * caches, walkers, memsys) and the physical memory image its walks read.
+ * Two target sockets:
+ *
+ *  - `xlate`: translation requests.  A generic payload whose address is the
+ *    virtual address, command READ (load) or WRITE (store), and an XlateExt
+ *    extension (mandatory) that says ifetch, privilege, and carries the
+ *    result back.  b_transport runs mmu_access and annotates the delay from
+ *    the model's cycle contract (see "Timing" below); transport_dbg
+ *    translates from the page tables with no timing and no state change.
+ *    The same socket carries the MMU's control operations (MOV to CR3,
+ *    INVLPG, INVPCID, a full flush, EFLAGS.AC), chosen by XlateExt::op, so
+ *    they serialize with the translations in time as the contract says.
+ *
+ *  - `ptmem`: the physical memory holding the page tables.  The platform's
+ *    OS model writes page-table entries here (TLM writes of any size and
+ *    alignment, byte enables, streaming width) and reads back the A/D bits
+ *    the walker set.  It is a target, not an initiator, because the C
+ *    model's walker reads entry values from its own physmem image and only
+ *    asks the memory model for latencies (model/tlm/README.md says why, and
+ *    what model change an initiator port would need).
+ *
+ * Timing: one core cycle is `period`; cycle c starts at time c * period.
+ * A b_transport whose initiator is at local time t = sc_time_stamp() + delay
+ * asks the front end to issue no earlier than cycle ceil(t / period)
+ * (mmu_advance); the access then issues at cycle I >= that (program order,
+ * issue width, max_outstanding) and completes at cycle D.  The returned
+ * delay is D * period - sc_time_stamp(): the initiator's local time moves to
+ * the completion.  An initiator that keeps its local time and sends several
+ * requests at it models accesses issued together; one that adds each
+ * returned delay models a blocking core.  Requests must come in program
+ * order with nondecreasing local times (one initiator: the CPU); a request
+ * whose time is earlier than one already issued issues after it.
+ *
+ * Not supported: DMI (the image is a sparse hash of frames: there is no
+ * contiguous host memory to hand out) and the non-blocking transport (the
+ * C model computes a whole translation at once; an AT wrapper would only
+ * delay its answer). */
+#ifndef MMUSIM_TLM_H
+#define MMUSIM_TLM_H
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <systemc>
+#include <tlm>
+#include <tlm_utils/simple_target_socket.h>
+
+/* The model's headers are C without C++ guards. */
+extern "C" {
+#include "mmusim/cfg.h"
+#include "mmusim/mmu.h"
+#include "mmusim/paging.h"
+#include "mmusim/physmem.h"
+#include "mmusim/walker.h"
+}
+
+namespace mmusim {
+
+/* What a transaction on `xlate` asks for.  The payload's address is the
+ * operand: the virtual address (Translate, Invlpg, Invpcid type 0) or the
+ * root table's physical address (WriteCr3). */
+enum class XlateOp {
+    Translate,   /* command READ: load (or fetch, with ifetch); WRITE: store */
+    WriteCr3,    /* MOV to CR3: root = address, pcid, noflush (command WRITE) */
+    Invlpg,      /* INVLPG address (command WRITE) */
+    Invpcid,     /* INVPCID invpcid_type, pcid, address (command WRITE) */
+    FlushAll,    /* every entry, global ones too: a CR4.PGE toggle (command WRITE) */
+    SetAc,       /* EFLAGS.AC = ac, for SMAP (command WRITE) */
+};
+
+/* How a translation was served (mmu_where), or None when the MMU was not
+ * asked (control operations, errors, debug transport). */
+enum class Where { None, L1Hit, StlbHit, Walk, Merged };
+
+const char *where_name(Where w);   /* "l1-hit", "stlb-hit", "walk", "merged", "-" */
+
+/* The translation request and its result.  The initiator sets the request
+ * fields; MmuTlm sets every result field on each transaction (a reused
+ * extension carries nothing over). */
+struct XlateExt : tlm::tlm_extension<XlateExt> {
+    /* ---- request ---- */
+    XlateOp op = XlateOp::Translate;
+    bool ifetch = false;          /* Translate with READ: an instruction fetch */
+    mm_priv priv = MM_USER;       /* Translate: MM_USER (CPL 3) or MM_SUPERVISOR */
+    uint16_t pcid = 0;            /* WriteCr3, Invpcid: 0..4095 (ignored without PCID) */
+    bool noflush = false;         /* WriteCr3: CR3 bit 63 */
+    unsigned invpcid_type = 0;    /* Invpcid: 0 address, 1 context, 2 all, 3 all but global */
+    bool ac = false;              /* SetAc */
+
+    /* ---- result ---- */
+    uint64_t pa = 0;              /* translated physical address (valid when OK) */
+    unsigned page_shift = 0;      /* 12, 21, 22 or 30 (valid when OK) */
+    bool page_fault = false;      /* #PF: error_code is valid, CR2 is the address */
+    uint32_t error_code = 0;      /* PF_* bits (walker.h), Intel SDM vol. 3A 4.7 */
+    bool non_canonical = false;   /* address outside the mode's linear space (#GP, not #PF) */
+    Where where = Where::None;
+    mm_cycle issue = 0;           /* cycle the front end issued the access */
+    mm_cycle done = 0;            /* cycle it completed (the fault was raised) */
+
+    /* Cycles from issue to completion: the model's latency of this access. */
+    mm_cycle latency() const { return done - issue; }
+
+    tlm::tlm_extension_base *clone() const override { return new XlateExt(*this); }
+    void copy_from(const tlm::tlm_extension_base &e) override { *this = static_cast<const XlateExt &>(e); }
+};
+
+/* Construction parameters besides the model configuration. */
+struct MmuTlmParams {
+    sc_core::sc_time period{1, sc_core::SC_NS};   /* one core cycle; > 0 */
+    unsigned cpu = 0;                 /* CPU number: counter export, random-replacement streams */
+    /* Frames [table_base, table_limit) that physmem_alloc_frame hands to the
+     * C page-table builder (pgtable_create(cfg_mode(..), memory(), NULL)).
+     * Both 4 KiB aligned; empty (the default) when the platform writes its
+     * tables through `ptmem` with its own frame allocator. */
+    uint64_t table_base = 0;
+    uint64_t table_limit = 0;
+    /* Delay a `ptmem` b_transport adds (the platform's RAM access time). */
+    sc_core::sc_time ptmem_latency = sc_core::SC_ZERO_TIME;
+};
+
+class MmuTlm : public sc_core::sc_module {
+public:
+    tlm_utils::simple_target_socket<MmuTlm> xlate;
+    tlm_utils::simple_target_socket<MmuTlm> ptmem;
+
+    /* cfg is copied and validated (cfg_validate): an invalid one throws
+     * std::invalid_argument with the model's one-line message.  Running out
+     * of host memory throws std::bad_alloc. */
+    MmuTlm(sc_core::sc_module_name name, const mm_config &cfg, const MmuTlmParams &params = MmuTlmParams());
+    ~MmuTlm() override;
+
+    /* A configuration as `mmusim --config ARG --set KEY=VALUE...` builds it:
+     * a preset name or a YAML file, then each assignment.  Throws
+     * std::invalid_argument with the model's one-line message. */
+    static mm_config load_config(const std::string &preset_or_file,
+                                 const std::vector<std::string> &sets = std::vector<std::string>());
+
+    const mm_config &config() const { return cfg_; }
+    const sc_core::sc_time &period() const { return params_.period; }
+
+    /* The first cycle starting at or after t, and the time cycle c starts. */
+    mm_cycle cycle_at(const sc_core::sc_time &t) const;
+    sc_core::sc_time time_of(mm_cycle c) const;
+
+    /* The C model underneath, for what the sockets do not carry: counters
+     * (mmu_export_stats), TLB inspection, and the physical memory image for
+     * the C page-table builder.  Change the MMU's state through `xlate`
+     * only, or its clock and the transactions' times part ways. */
+    mmu *model() { return mmu_.get(); }
+    physmem *memory() { return pm_.get(); }
+
+private:
+    struct MmuFree { void operator()(mmu *m) const { mmu_free(m); } };
+    struct MemsysFree { void operator()(memsys *m) const { memsys_free(m); } };
+    struct PhysmemFree { void operator()(physmem *m) const { physmem_free(m); } };
+
+    void xlate_b_transport(tlm::tlm_generic_payload &gp, sc_core::sc_time &delay);
+    unsigned xlate_dbg(tlm::tlm_generic_payload &gp);
+    void ptmem_b_transport(tlm::tlm_generic_payload &gp, sc_core::sc_time &delay);
+    unsigned ptmem_dbg(tlm::tlm_generic_payload &gp);
+
+    tlm::tlm_response_status translate(tlm::tlm_generic_payload &gp, XlateExt &x, mm_cycle want);
+    tlm::tlm_response_status control(tlm::tlm_generic_payload &gp, XlateExt &x, mm_cycle want);
+    tlm::tlm_response_status check_translate(const tlm::tlm_generic_payload &gp, XlateExt &x) const;
+    void debug_walk(uint64_t va, mm_kind kind, mm_priv priv, walk_result *out);
+    tlm::tlm_response_status ptmem_access(tlm::tlm_generic_payload &gp);
+
+    mm_config cfg_;
+    MmuTlmParams params_;
+    const paging_mode *mode_;
+    /* Declared in creation order: the MMU refers to the image and the
+     * memory model, so it is destroyed first. */
+    std::unique_ptr<physmem, PhysmemFree> pm_;
+    std::unique_ptr<memsys, MemsysFree> ms_;
+    std::unique_ptr<mmu, MmuFree> mmu_;
+};
+
+/* Send one XlateExt transaction through an initiator socket bound to
+ * `xlate` (b_transport; dbg = true: transport_dbg, delay untouched).  The
+ * payload lives for this call only; its 8-byte data array is a placeholder
+ * the target never reads or writes (the extension carries the result).
+ * Returns the response status; for transport_dbg, OK when translated, else
+ * the status MmuTlm set (ADDRESS_ERROR for a fault). */
+template <class Socket>
+tlm::tlm_response_status xlate_transport(Socket &socket, XlateExt &x, tlm::tlm_command cmd, uint64_t address,
+                                         sc_core::sc_time &delay, bool dbg = false)
+{
+    unsigned char data[8] = {};
+    tlm::tlm_generic_payload gp;
+    gp.set_command(cmd);
+    gp.set_address(address);
+    gp.set_data_ptr(data);
+    gp.set_data_length(sizeof data);
+    gp.set_streaming_width(sizeof data);
+    gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    gp.set_extension(&x);
+    if (dbg) {
+        /* Debug transport need not set a status: derive one from the count. */
+        unsigned n = socket->transport_dbg(gp);
+        if (n)
+            gp.set_response_status(tlm::TLM_OK_RESPONSE);
+        else if (gp.get_response_status() == tlm::TLM_OK_RESPONSE ||
+                 gp.get_response_status() == tlm::TLM_INCOMPLETE_RESPONSE)
+            gp.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
+    } else {
+        socket->b_transport(gp, delay);
+    }
+    /* The payload frees its extensions when destroyed: x is the caller's. */
+    gp.clear_extension(&x);
+    return gp.get_response_status();
+}
+
+}  // namespace mmusim
+
+#endif
