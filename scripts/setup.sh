@@ -11,6 +11,10 @@ pkgs=(
   clang llvm libclang-rt-14-dev
   python3 python3-matplotlib
   sqlite3 gzip coreutils   # workloads of traces/regen.sh
+  # test_slurm's private cluster (scripts/slurm-local.sh).  Installing them
+  # starts no Slurm daemon: their units need /etc/slurm/slurm.conf, which
+  # nothing here writes; the system munged may start and is left alone.
+  munge slurmctld slurmd slurm-client
 )
 
 missing=()

@@ -17,6 +17,7 @@
 
 #include "mmusim/sweep.h"
 #include "support/run_prog.h"
+#include "support/scratch.h"
 
 #define TRACES MMUSIM_SOURCE_DIR "/traces"
 #define SEQ TRACES "/seq-stream.trace.zst"
@@ -24,42 +25,15 @@
 
 static char out[1 << 16], err[1 << 12];
 
-/* A fresh scratch folder per test (Criterion runs tests in parallel). */
-static void scratch(char dir[64])
-{
-    snprintf(dir, 64, "/tmp/test_sweep.XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-}
-
-static void rm_rf(const char *dir)
-{
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    cr_assert_eq(system(cmd), 0);
-}
-
-static void write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    cr_assert_not_null(f, "%s", path);
-    fputs(text, f);
-    cr_assert_eq(fclose(f), 0);
-}
+#define scratch(dir) scratch_make(dir, "test_sweep")
+#define rm_rf scratch_remove
+#define write_text scratch_write
 
 /* A whole file, malloc'd ("" if missing). */
 static char *slurp(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return calloc(1, 1);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    rewind(f);
-    char *b = malloc((size_t)n + 1);
-    size_t got = fread(b, 1, (size_t)n, f);
-    b[got] = 0;
-    fclose(f);
-    return b;
+    char *b = scratch_slurp(path);
+    return b ? b : calloc(1, 1);
 }
 
 static unsigned count_lines(const char *s)

@@ -3,21 +3,27 @@
  *
  * The spec is loaded and checked completely before anything runs.  Runs
  * already in OUT/runs are skipped, so re-running a spec after an
- * interruption (Ctrl-C, kill -9, a lost node) finishes it. */
+ * interruption (Ctrl-C, kill -9, a lost node) finishes it.  `--shard K/N`
+ * runs one shard of the runs; `--emit slurm DIR` and `collect DIR` (a sweep
+ * as a Slurm job array of shards) live in sweep_slurm.c. */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
 #include "sweep_cmd.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "mmusim/sweep.h"
+#include "sweep_slurm.h"
 
 static const char sweep_usage[] =
-    "usage: mmusim sweep SPEC.yaml [--jobs N] [--out DIR]\n"
+    "usage: mmusim sweep SPEC.yaml [--jobs N] [--out DIR] [--shard K/N]\n"
+    "       mmusim sweep SPEC.yaml --emit slurm DIR [--shards N] [--cpus-per-task N]\n"
+    "       mmusim sweep collect DIR [--partial]\n"
     "\n"
     "Replays every trace of the spec on every point of its parameter space and\n"
     "writes one result per run.  The spec (experiments/README.md):\n"
@@ -30,8 +36,10 @@ static const char sweep_usage[] =
     "                                groups of equal-length lists varied together,\n"
     "                                each group one more dimension of the product\n"
     "\n"
-    "  --jobs N   worker processes (default: the number of online CPUs)\n"
-    "  --out DIR  output folder (default: SPEC without .yaml, plus -results)\n"
+    "  --jobs N     worker processes (default: the number of online CPUs)\n"
+    "  --out DIR    output folder (default: SPEC without .yaml, plus -results)\n"
+    "  --shard K/N  only shard K (0..N-1) of N: the runs i, counted from 0 in run\n"
+    "               order, with i mod N = K (what one Slurm array task runs)\n"
     "\n"
     "Output: DIR/runs/ID.json, one per finished run (ID: 16 hex digits hashing\n"
     "the effective config and the trace's content); DIR/results.csv and\n"
@@ -39,19 +47,60 @@ static const char sweep_usage[] =
     "whose file exists are skipped, so re-running an interrupted sweep finishes\n"
     "it.  A progress line is drawn on stderr when it is a terminal.\n"
     "\n"
-    "Exit status: 0 every run is done; 2 bad spec, arguments or trace (one line\n"
-    "on stderr); 130 interrupted by Ctrl-C (finished runs are kept).\n";
+    "On a Slurm cluster (experiments/README.md, \"Running a sweep on a Slurm\n"
+    "cluster\"); the spec, its traces and this program must be at the same\n"
+    "paths on the compute nodes:\n"
+    "\n"
+    "  --emit slurm DIR    run nothing; write DIR/sweep.sbatch, a job array with\n"
+    "                      one task per shard, and DIR/manifest.json (the spec's\n"
+    "                      path and content hash, each shard's run ids).  Task K\n"
+    "                      runs `mmusim sweep SPEC --shard K/N --out DIR/shards/K\n"
+    "                      --jobs CPUS`, logging to DIR/logs/JOBID_K.out|err.\n"
+    "                      Submit with `sbatch DIR/sweep.sbatch`.\n"
+    "  --shards N          array tasks (default: one per 16 runs, at most 1000)\n"
+    "  --cpus-per-task N   each task's CPUs and worker processes (default 1)\n"
+    "  collect DIR         check DIR/manifest.json, then merge the shards' run\n"
+    "                      files into DIR/results: runs/, results.csv and\n"
+    "                      results.jsonl, the same bytes a local sweep writes.\n"
+    "                      Runs without a result are an error naming their\n"
+    "                      shards, unless --partial (the tables leave them out).\n"
+    "\n"
+    "Exit status: 0 every run is done (collect: merged); 2 bad spec, arguments,\n"
+    "trace, manifest or run file (one line on stderr); 130 interrupted by\n"
+    "Ctrl-C (finished runs are kept).\n";
 
 static volatile sig_atomic_t stop_flag;
 
-static unsigned parse_jobs(const char *s)
+/* A whole number 1..max given to option `opt`. */
+static unsigned parse_count(const char *opt, const char *s, unsigned long max, const char *what)
 {
     char *end;
     errno = 0;
     unsigned long v = (*s >= '0' && *s <= '9') ? strtoul(s, &end, 10) : 0;
-    if (!(*s >= '0' && *s <= '9') || errno || *end || v == 0 || v > 4096)
-        die("sweep: --jobs %s: expected a number of worker processes, 1..4096", s);
+    if (!(*s >= '0' && *s <= '9') || errno || *end || v == 0 || v > max)
+        die("sweep: %s %s: expected %s, 1..%lu", opt, s, what, max);
     return (unsigned)v;
+}
+
+/* --shard K/N: 0 <= K < N. */
+static void parse_shard(const char *s, unsigned *k, unsigned *n)
+{
+    char *end;
+    unsigned long a = 0, b = 0;
+    bool ok = *s >= '0' && *s <= '9';
+    if (ok) {
+        errno = 0;
+        a = strtoul(s, &end, 10);
+        ok = !errno && *end == '/' && end[1] >= '0' && end[1] <= '9';
+    }
+    if (ok) {
+        b = strtoul(end + 1, &end, 10);
+        ok = !errno && !*end && b >= 1 && b <= 1000000 && a < b;
+    }
+    if (!ok)
+        die("sweep: --shard %s: expected K/N, shard K (0..N-1) of N shards", s);
+    *k = (unsigned)a;
+    *n = (unsigned)b;
 }
 
 static void draw(const sweep_progress *p, void *ctx)
@@ -60,27 +109,79 @@ static void draw(const sweep_progress *p, void *ctx)
     cli_progress_draw(bar, p->done, p->total - p->skipped, "runs", p->done + p->skipped == p->total);
 }
 
+/* `mmusim sweep collect DIR [--partial]` */
+static int sweep_collect(int argc, char **argv)
+{
+    const char *dir = NULL;
+    bool partial = false;
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(sweep_usage, stdout);
+            return 0;
+        }
+        if (!strcmp(argv[i], "--partial"))
+            partial = true;
+        else if (argv[i][0] == '-' && argv[i][1] != 0)
+            die("sweep: collect: unknown option '%s' (see mmusim sweep --help)", argv[i]);
+        else if (dir)
+            die("sweep: collect: one folder at a time ('%s' and '%s')", dir, argv[i]);
+        else
+            dir = argv[i];
+    }
+    if (!dir || !*dir)
+        die("sweep: collect: name the folder of `--emit slurm DIR` (see mmusim sweep --help)");
+    return slurm_collect(dir, partial);
+}
+
 int cmd_sweep(int argc, char **argv)
 {
-    const char *spec_path = NULL, *out = NULL;
-    unsigned jobs = 0;
+    if (argc > 1 && !strcmp(argv[1], "collect"))
+        return sweep_collect(argc, argv);
+    const char *spec_path = NULL, *out = NULL, *emit = NULL;
+    unsigned jobs = 0, shard_k = 0, shard_n = 0;
+    slurm_emit_opts eo = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             fputs(sweep_usage, stdout);
             return 0;
         }
-        if (!strcmp(a, "--jobs") || !strcmp(a, "-j") || !strcmp(a, "--out")) {
-            if (i + 1 >= argc)
-                die("sweep: %s needs a value", a);
-            if (a[2] == 'o')
-                out = argv[++i];
+        /* Options with a value: "--opt VALUE" or "--opt=VALUE". */
+        static const char *const valued[] = {"--jobs", "-j", "--out", "--shard", "--shards", "--cpus-per-task"};
+        const char *v = NULL;
+        size_t o = 0, nvalued = sizeof valued / sizeof valued[0];
+        for (; o < nvalued; o++) {
+            size_t n = strlen(valued[o]);
+            if (strncmp(a, valued[o], n) || (a[n] && a[n] != '='))
+                continue;
+            if (a[n] == '=')
+                v = a + n + 1;
+            else if (i + 1 < argc)
+                v = argv[++i];
             else
-                jobs = parse_jobs(argv[++i]);
-        } else if (!strncmp(a, "--jobs=", 7)) {
-            jobs = parse_jobs(a + 7);
-        } else if (!strncmp(a, "--out=", 6)) {
-            out = a + 6;
+                die("sweep: %s needs a value", a);
+            break;
+        }
+        if (o < 2) {
+            jobs = parse_count(valued[o], v, 4096, "a number of worker processes");
+        } else if (o == 2) {
+            out = v;
+        } else if (o == 3) {
+            parse_shard(v, &shard_k, &shard_n);
+        } else if (o == 4) {
+            eo.shards = parse_count("--shards", v, 1000000, "a number of array tasks");
+        } else if (o == 5) {
+            eo.cpus = parse_count("--cpus-per-task", v, 4096, "a number of CPUs");
+        } else if (!strcmp(a, "--emit")) {
+            /* --emit KIND DIR: KIND first, so another cluster's kind can follow. */
+            if (i + 1 >= argc)
+                die("sweep: --emit needs a kind and a folder: --emit slurm DIR");
+            emit = argv[++i];
+            if (strcmp(emit, "slurm"))
+                die("sweep: --emit %s: unknown kind (the one kind is slurm: --emit slurm DIR)", emit);
+            if (i + 1 >= argc || !*argv[i + 1])
+                die("sweep: --emit slurm needs a folder: --emit slurm DIR");
+            eo.dir = argv[++i];
         } else if (a[0] == '-' && a[1] != 0) {
             die("sweep: unknown option '%s' (see mmusim sweep --help)", a);
         } else if (spec_path) {
@@ -93,6 +194,11 @@ int cmd_sweep(int argc, char **argv)
         die("sweep: name a spec file (see mmusim sweep --help)");
     if (out && !*out)
         die("sweep: --out needs a folder");
+    if (emit && (out || jobs || shard_n))
+        die("sweep: --emit slurm takes no %s: the tasks write to DIR/shards, with --jobs = --cpus-per-task",
+            out ? "--out" : jobs ? "--jobs" : "--shard");
+    if (!emit && (eo.shards || eo.cpus))
+        die("sweep: %s goes with --emit slurm DIR", eo.shards ? "--shards" : "--cpus-per-task");
     if (!jobs) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         jobs = n > 0 ? (unsigned)n : 1;
@@ -102,6 +208,11 @@ int cmd_sweep(int argc, char **argv)
     sweep_spec *spec = sweep_spec_load(spec_path, err, sizeof err);
     if (!spec)
         die("%s", err);
+    if (emit) {
+        slurm_emit(spec, spec_path, &eo);
+        sweep_spec_free(spec);
+        return 0;
+    }
     char *def = out ? NULL : sweep_default_out(spec_path);
     if (!out && !def)
         die("sweep: out of memory");
@@ -115,6 +226,8 @@ int cmd_sweep(int argc, char **argv)
         .stop = &stop_flag,
         .progress = isatty(STDERR_FILENO) == 1 ? draw : NULL,
         .ctx = &bar,
+        .shard_index = shard_k,
+        .shard_count = shard_n,
     };
     sweep_progress c;
     sweep_status st = sweep_run(spec, &o, &c, err, sizeof err);
@@ -124,8 +237,11 @@ int cmd_sweep(int argc, char **argv)
         free(def);
         die("%s", err);
     }
-    printf("sweep: %zu runs: %zu done now, %zu skipped (already in %s/runs)%s\n", c.total, c.done, c.skipped,
-           o.out_dir, st == SWEEP_STOPPED ? ", interrupted" : "");
+    char shard[48] = "";
+    if (shard_n)
+        snprintf(shard, sizeof shard, " shard %u/%u:", shard_k, shard_n);
+    printf("sweep:%s %zu runs: %zu done now, %zu skipped (already in %s/runs)%s\n", shard, c.total, c.done,
+           c.skipped, o.out_dir, st == SWEEP_STOPPED ? ", interrupted" : "");
     free(def);
     if (st == SWEEP_STOPPED) {
         fputs("mmusim: interrupted: finished runs are kept; run the same command to finish the sweep\n", stderr);

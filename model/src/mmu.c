@@ -110,6 +110,15 @@ struct mmu {
     walk_result last;
     mmu_counters c;
     l1_memo memo[2];                  /* [0] iTLB, [1] dTLB */
+
+    /* The tap (mmu.h), if any, and per L1 the tap when it reports that
+     * L1's lookups, else NULL: the one pointer the lookup path tests. */
+    const mmu_tap *tap;
+    const mmu_tap *l1_tap[2];
+    /* Lookups made (all kinds) when the last reported one was, or
+     * UINT64_MAX once the MMU serialized since: mmu_tap_end's "did the
+     * CPU do anything after it". */
+    uint64_t tap_mark;
 };
 
 /* ---- memory port: the shared memsys ---- */
@@ -384,6 +393,17 @@ static inline uint64_t entry_pa(const tlb_entry *e, uint64_t va)
     return (e->pfn << e->shift) | (va & ((1ull << e->shift) - 1));
 }
 
+/* An L1 hit on usable entry e: it completes L1 latency after issue. */
+static inline __attribute__((always_inline)) void l1_hit(mmu *m, const tlb_entry *e, uint64_t va, mm_kind kind,
+                                                         mm_cycle t, mmu_result *out)
+{
+    out->done = t + m->l1_lat[kind];
+    out->pa = entry_pa(e, va);
+    out->where = MMU_L1_HIT;
+    out->shift = e->shift;
+    frontend_hit(m, out->done);
+}
+
 /* Count why a cached entry could not be used; the caller re-walks. */
 static void drop_unusable(mmu *m, tlb *t, const tlb_entry *e, mm_kind kind, mm_priv priv)
 {
@@ -459,6 +479,45 @@ __attribute__((noinline)) static void mmu_access_slow(mmu *m, uint64_t va, mm_ki
     frontend_complete(m, out->done);
 }
 
+static uint64_t lookups_made(const mmu *m)
+{
+    return m->c.k[MM_LOAD].lookups + m->c.k[MM_STORE].lookups + m->c.k[MM_IFETCH].lookups;
+}
+
+/* The entry the L1 fill queued as number seq will insert, or NULL when
+ * no such fill is pending (none was queued).  Fills queued by an access
+ * land after it (at its completion), so its own fill is still queued. */
+static const tlb_entry *queued_l1_fill(const mmu *m, uint64_t seq)
+{
+    for (size_t i = 0; i < m->nfills; i++)
+        if (m->fills[i].seq == seq && (m->fills[i].targets & (FILL_ITLB | FILL_DTLB)))
+            return &m->fills[i].e;
+    return NULL;
+}
+
+/* The end of mmu_access when a tap reports this L1's lookups: finish the
+ * access as mmu_access would, then report what it left in the L1. */
+__attribute__((noinline)) static void mmu_access_tapped(mmu *m, uint64_t va, mm_kind kind, mm_priv priv,
+                                                        mm_cycle t, const tlb_entry *e, mmu_result *out)
+{
+    const unsigned which = kind != MM_IFETCH;
+    const uint16_t pcid = m->regs.pcid;
+    tlb_entry hit;
+    const tlb_entry *now;
+    if (e && entry_usable(m, e, kind, priv)) {
+        hit = *e;
+        now = &hit;
+        l1_hit(m, e, va, kind, t, out);
+    } else {
+        uint64_t seq = m->fill_seq;
+        mmu_access_slow(m, va, kind, priv, t, e, out);
+        now = queued_l1_fill(m, seq);
+    }
+    const mmu_tap *tap = m->l1_tap[which];
+    tap->lookup(tap->ctx, m->cpu, which, va, pcid, kind, now, out);
+    m->tap_mark = lookups_made(m);
+}
+
 void mmu_access(mmu *m, uint64_t va, mm_kind kind, mm_priv priv, mmu_result *out)
 {
     mm_cycle t = frontend_issue(m);
@@ -468,27 +527,58 @@ void mmu_access(mmu *m, uint64_t va, mm_kind kind, mm_priv priv, mmu_result *out
     out->issue = t;
     out->fault = false;
     out->error_code = 0;
-    l1_memo *mo = &m->memo[kind != MM_IFETCH];
+    const unsigned which = kind != MM_IFETCH;
+    l1_memo *mo = &m->memo[which];
     const tlb_entry *e;
     if (mo->valid && (va >> mo->e.shift) == mo->e.vpn && mo->pcid == m->regs.pcid) {
         e = &mo->e;
     } else {
-        e = tlb_lookup(kind == MM_IFETCH ? m->itlb : m->dtlb, va, m->regs.pcid);
+        e = tlb_lookup(which ? m->dtlb : m->itlb, va, m->regs.pcid);
         if (e) {
             mo->e = *e;
             mo->pcid = m->regs.pcid;
             mo->valid = true;
         }
+        /* The tap's one test on the L1-hit path (a memo hit never
+         * reaches it: mmu.h says why it need not be reported). */
+        if (__builtin_expect(m->l1_tap[which] != NULL, 0)) {
+            mmu_access_tapped(m, va, kind, priv, t, e, out);
+            return;
+        }
     }
     if (__builtin_expect(e && entry_usable(m, e, kind, priv), 1)) {
-        out->done = t + m->l1_lat[kind];
-        out->pa = entry_pa(e, va);
-        out->where = MMU_L1_HIT;
-        out->shift = e->shift;
-        frontend_hit(m, out->done);
+        l1_hit(m, e, va, kind, t, out);
+        return;
+    }
+    /* An unusable memo hit: removed and re-walked, so reported too. */
+    if (__builtin_expect(m->l1_tap[which] != NULL, 0)) {
+        mmu_access_tapped(m, va, kind, priv, t, e, out);
         return;
     }
     mmu_access_slow(m, va, kind, priv, t, e, out);
+}
+
+void mmu_set_tap(mmu *m, const mmu_tap *tap)
+{
+    m->tap = tap;
+    for (unsigned i = 0; i < 2; i++)
+        m->l1_tap[i] = tap && tap->lookup && tap->l1[i] ? tap : NULL;
+    m->tap_mark = UINT64_MAX;
+}
+
+void mmu_tap_end(mmu *m)
+{
+    if (m->tap && m->tap->end)
+        m->tap->end(m->tap->ctx, m->cpu, m->tap_mark != lookups_made(m));
+}
+
+/* Report a flush of the L1s to the tap. */
+static void tap_flush(const mmu *m, mmu_flush_kind kind, uint16_t pcid, uint64_t va, bool include_global)
+{
+    if (!m->tap || !m->tap->flush)
+        return;
+    mmu_flush f = {.kind = kind, .pcid = pcid, .include_global = include_global, .va = va};
+    m->tap->flush(m->tap->ctx, m->cpu, &f);
 }
 
 void mmu_advance(mmu *m, mm_cycle cycle)
@@ -509,6 +599,7 @@ mm_cycle mmu_now(const mmu *m)
 static void serialize(mmu *m)
 {
     m->memo[0].valid = m->memo[1].valid = false;
+    m->tap_mark = UINT64_MAX;   /* pending fills land now */
     mm_cycle t = mmu_now(m);
     mmu_advance(m, t);
     apply_fills(m, UINT64_MAX);
@@ -538,9 +629,11 @@ void mmu_write_cr3(mmu *m, uint64_t root, uint16_t pcid, bool noflush)
     }
     unsigned n = 0, p = 0;
     if (!pcid_on(m)) {
+        tap_flush(m, MMU_FLUSH_NONGLOBAL, 0, 0, false);
         n = tlb_flush_nonglobal(m->itlb) + tlb_flush_nonglobal(m->dtlb) + tlb_flush_nonglobal(m->stlb);
         p = pwc_flush_all(m->pwc);
     } else {
+        tap_flush(m, MMU_FLUSH_PCID, pcid, 0, false);
         n = tlb_flush_pcid(m->itlb, pcid) + tlb_flush_pcid(m->dtlb, pcid) + tlb_flush_pcid(m->stlb, pcid);
         /* PA-tagged entries carry no PCID: a flushing CR3 write drops them all. */
         p = pwc_get_design(m->pwc) == PWC_PTE ? pwc_flush_all(m->pwc) : pwc_flush_pcid(m->pwc, pcid);
@@ -612,6 +705,7 @@ void mmu_invlpg(mmu *m, uint64_t va)
     serialize(m);
     m->c.invlpg++;
     uint16_t pcid = m->regs.pcid;
+    tap_flush(m, MMU_FLUSH_VA, pcid, va, true);
     unsigned n = tlb_flush_va(m->itlb, va, pcid, true) + tlb_flush_va(m->dtlb, va, pcid, true) +
                  tlb_flush_va(m->stlb, va, pcid, true);
     count_flush(m, n, pwc_flush_address(m, va, pcid));
@@ -625,19 +719,23 @@ void mmu_invpcid(mmu *m, unsigned type, uint16_t pcid, uint64_t va)
     unsigned n = 0, p = 0;
     switch (type) {
     case 0: /* individual address, not globals */
+        tap_flush(m, MMU_FLUSH_VA, pcid, va, false);
         n = tlb_flush_va(m->itlb, va, pcid, false) + tlb_flush_va(m->dtlb, va, pcid, false) +
             tlb_flush_va(m->stlb, va, pcid, false);
         p = pwc_flush_address(m, va, pcid);
         break;
     case 1: /* single context */
+        tap_flush(m, MMU_FLUSH_PCID, pcid, 0, false);
         n = tlb_flush_pcid(m->itlb, pcid) + tlb_flush_pcid(m->dtlb, pcid) + tlb_flush_pcid(m->stlb, pcid);
         p = pwc_get_design(m->pwc) == PWC_PTE ? pwc_flush_all(m->pwc) : pwc_flush_pcid(m->pwc, pcid);
         break;
     case 2: /* all contexts, globals too */
+        tap_flush(m, MMU_FLUSH_ALL, 0, 0, false);
         n = tlb_flush_all(m->itlb) + tlb_flush_all(m->dtlb) + tlb_flush_all(m->stlb);
         p = pwc_flush_all(m->pwc);
         break;
     case 3: /* all contexts except globals */
+        tap_flush(m, MMU_FLUSH_NONGLOBAL, 0, 0, false);
         n = tlb_flush_nonglobal(m->itlb) + tlb_flush_nonglobal(m->dtlb) + tlb_flush_nonglobal(m->stlb);
         p = pwc_flush_all(m->pwc);
         break;
@@ -649,6 +747,7 @@ void mmu_flush_all(mmu *m)
 {
     serialize(m);
     m->c.full_flushes++;
+    tap_flush(m, MMU_FLUSH_ALL, 0, 0, false);
     count_flush(m, tlb_flush_all(m->itlb) + tlb_flush_all(m->dtlb) + tlb_flush_all(m->stlb),
                 pwc_flush_all(m->pwc));
 }

@@ -817,6 +817,8 @@ static int replay_open(replay *R)
         R->live[i] = (machine){R->oses[i], i};
     }
     R->nlive = R->k;
+    for (unsigned c = 0; o->tap && c < os_cpus(R->oses[0]); c++)
+        mmu_set_tap(os_mmu(R->oses[0], c), o->tap);
     if (R->k > 1 && !(R->batch = malloc(BATCH * sizeof *R->batch)))
         return mm_errf(R->err, R->errlen, "out of host memory");
     R->ncpus = os_cpus(R->oses[0]);
@@ -915,6 +917,8 @@ static replay_status replay_loop(replay *R)
     }
     if (o->progress)
         progress_erase(R);
+    for (unsigned c = 0; o->tap && status != REPLAY_ERROR && c < R->ncpus; c++)
+        mmu_tap_end(os_mmu(R->oses[0], c));
     if (status != REPLAY_ERROR && R->interval && interval_last(R, acc_at_row) != 0)
         status = REPLAY_ERROR;
     return status;

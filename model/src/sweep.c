@@ -27,6 +27,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "mmusim/onepass.h"
 #include "mmusim/replay.h"
 #include "mmusim/stats.h"
 
@@ -59,6 +60,7 @@ struct sweep_spec {
     size_t *dim_size, *dim_stride;
     size_t ndims;
     size_t npoints;
+    bool onepass;                 /* onepass: (default true) one-pass runs where they are exact */
 };
 
 static char *dupstr(const char *s)
@@ -352,18 +354,21 @@ static int load_root(loader *L, const char *path)
     sweep_spec *s = L->s;
     const yaml_node_t *root = yaml_document_get_root_node(&L->doc);
     if (!root || root->type != YAML_MAPPING_NODE)
-        return mm_errf(L->err, L->errlen, "%s:%u: expected a mapping with traces:, config:, set:, params:, zip:",
-                       path, root ? line_of(root) : 1);
-    static const char *const known[] = {"traces", "config", "set", "params", "zip"};
-    const yaml_node_t *val[5] = {0}, *keynode[5] = {0};
+        return mm_errf(L->err, L->errlen,
+                       "%s:%u: expected a mapping with traces:, config:, set:, params:, zip:, onepass:", path,
+                       root ? line_of(root) : 1);
+    static const char *const known[] = {"traces", "config", "set", "params", "zip", "onepass"};
+    enum { NKNOWN = sizeof known / sizeof *known };
+    const yaml_node_t *val[NKNOWN] = {0}, *keynode[NKNOWN] = {0};
     for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
         const yaml_node_t *k = yaml_document_get_node(&L->doc, p->key);
         const char *name = scalar(k);
         size_t i = 0;
-        while (i < 5 && !(name && !strcmp(name, known[i])))
+        while (i < NKNOWN && !(name && !strcmp(name, known[i])))
             i++;
-        if (i == 5)
-            return fail(L, k, "unknown key '%s' (expected traces, config, set, params, zip)", name ? name : "?");
+        if (i == NKNOWN)
+            return fail(L, k, "unknown key '%s' (expected traces, config, set, params, zip, onepass)",
+                        name ? name : "?");
         if (val[i])
             return fail(L, k, "%s: given twice", name);
         val[i] = yaml_document_get_node(&L->doc, p->value);
@@ -389,6 +394,13 @@ static int load_root(loader *L, const char *path)
         return -1;
     if (val[4] && load_zip(L, val[4]))
         return -1;
+    s->onepass = true;
+    if (val[5]) {
+        const char *b = scalar(val[5]);
+        if (!b || (strcmp(b, "true") && strcmp(b, "false")))
+            return fail(L, val[5], "onepass: expected true or false, got '%s'", b ? b : "a list or mapping");
+        s->onepass = !strcmp(b, "true");
+    }
     s->npoints = 1;
     for (size_t d = s->ndims; d-- > 0;) {
         s->dim_stride[d] = s->npoints;
@@ -661,6 +673,7 @@ typedef struct row {
 typedef struct pool {
     const sweep_spec *s;
     const sweep_opts *o;
+    bool onepass;       /* the runs are made by one pass (onepass.h) */
     char *runs_dir;
     run *runs;
     size_t nruns;
@@ -678,6 +691,7 @@ typedef struct run_file_ctx {
     const mm_config *cfg;
     const stats *st;
     replay_status status;
+    const char *method;   /* "direct" or "onepass" */
 } run_file_ctx;
 
 typedef struct cfg_emit {
@@ -711,6 +725,8 @@ static int write_run_file(FILE *f, void *p)
     fprintf(f, ",\n  \"status\": \"%s\"", c->status == REPLAY_OOM ? "oom" : "done");
     cfg_emit e = {f, c->P->s, true};
     cfg_foreach(c->cfg, emit_cfg_key, &e);
+    /* After the params (whose columns lead the tables), before the counters it qualifies. */
+    fprintf(f, ",\n  \"method\": \"%s\"", c->method);
     for (size_t i = 0; i < stats_count(c->st); i++) {
         fputs(",\n  ", f);
         report_json_string(f, stats_name(c->st, i));
@@ -720,6 +736,30 @@ static int write_run_file(FILE *f, void *p)
     cfg_foreach(c->cfg, emit_cfg_key, &e);
     fputs("\n}\n", f);
     return ferror(f) ? -1 : 0;
+}
+
+/* Was the run file at path written by one pass?  Its "method" member
+ * follows id, trace, status and the params; a file without one (written
+ * before methods existed) was a direct run. */
+static bool run_file_onepass(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    static const char *const before[] = {"{", "  \"id\"", "  \"trace\"", "  \"status\"", "  \"param."};
+    char line[8192];
+    bool found = false, more = true;
+    while (more && fgets(line, sizeof line, f)) {
+        if (!strncmp(line, "  \"method\": ", 12)) {
+            found = strstr(line, "\"onepass\"") != NULL;
+            break;
+        }
+        more = false;
+        for (size_t i = 0; i < sizeof before / sizeof *before; i++)
+            more = more || !strncmp(line, before[i], strlen(before[i]));
+    }
+    fclose(f);
+    return found;
 }
 
 static size_t column(pool *P, const char *name)
@@ -890,6 +930,71 @@ static void on_worker_sigint(int sig)
     worker_stop = 1;
 }
 
+/* A replay's end as a worker's exit status: 0 (go on), WORKER_STOPPED, 2. */
+static int worker_code(replay_status rs)
+{
+    if (rs == REPLAY_STOPPED || worker_stop)
+        return WORKER_STOPPED;
+    return rs == REPLAY_ERROR ? 2 : 0;
+}
+
+/* Write the run files of runs[0..n) (indices into P->runs), configs
+ * cfgs, counters out, ends st, made by `method`.  0, or 2 (err filled). */
+static int write_runs(const pool *P, const size_t *runs, const mm_config *cfgs, stats *const *out,
+                      const replay_status *st, size_t n, const char *method, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < n; i++) {
+        const run *r = &P->runs[runs[i]];
+        run_file_ctx c = {P, r, &cfgs[i], out[i], st[i], method};
+        char name[32], id[17];
+        sweep_id_text(r->id, id);
+        snprintf(name, sizeof name, "%s.json", id);
+        if (write_atomic(P->runs_dir, name, write_run_file, &c, err, errlen) != 0)
+            return 2;
+    }
+    return 0;
+}
+
+/* Replay cfgs[0..n) directly, SWEEP_BATCH_MAX per decode pass
+ * (replay_run_multi), and write their run files.  Exit status. */
+static int run_direct(const pool *P, const replay_opts *ro, const size_t *runs, const mm_config *cfgs, size_t n,
+                      char *err, size_t errlen)
+{
+    int code = 0;
+    for (size_t i = 0; i < n && code == 0; i += SWEEP_BATCH_MAX) {
+        size_t m = n - i < SWEEP_BATCH_MAX ? n - i : SWEEP_BATCH_MAX;
+        stats *out[SWEEP_BATCH_MAX];
+        replay_status st[SWEEP_BATCH_MAX];
+        code = worker_code(replay_run_multi(cfgs + i, (unsigned)m, ro, out, st, err, errlen));
+        if (code == 0)
+            code = write_runs(P, runs + i, cfgs + i, out, st, m, "direct", err, errlen);
+        for (size_t j = 0; j < m; j++)
+            stats_free(out[j]);
+    }
+    return code;
+}
+
+/* One tapped replay for every config of the batch (onepass.h), or, when
+ * that pass turns out not to be exact, direct replays.  Exit status. */
+static int run_onepass(const pool *P, const replay_opts *ro, const size_t *runs, const mm_config *cfgs, size_t n,
+                       char *err, size_t errlen)
+{
+    stats **out = calloc(n, sizeof *out);
+    replay_status *st = calloc(n, sizeof *st);
+    if (!out || !st)
+        abort();
+    bool exact;
+    int code = worker_code(onepass_replay(cfgs, n, ro, out, st, &exact, err, errlen));
+    if (code == 0)
+        code = exact ? write_runs(P, runs, cfgs, out, st, n, "onepass", err, errlen)
+                     : run_direct(P, ro, runs, cfgs, n, err, errlen);
+    for (size_t i = 0; i < n; i++)
+        stats_free(out[i]);
+    free(out);
+    free(st);
+    return code;
+}
+
 /* The child: replay one batch, write its run files.  Returns the exit
  * status: 0, WORKER_STOPPED, or 2 with the message written to fd. */
 static int worker_main(pool *P, const batch *b, int fd)
@@ -903,41 +1008,20 @@ static int worker_main(pool *P, const batch *b, int fd)
 
     const sweep_spec *s = P->s;
     mm_config *cfgs = malloc(b->n * sizeof *cfgs);
-    stats **out = calloc(b->n, sizeof *out);
-    replay_status *st = calloc(b->n, sizeof *st);
-    if (!cfgs || !out || !st)
+    if (!cfgs)
         abort();
     for (size_t i = 0; i < b->n; i++)
         sweep_point_config(s, P->runs[b->runs[i]].point, &cfgs[i]);
     const char *trace = s->trace_path[P->runs[b->runs[0]].trace];
     replay_opts ro = {.traces = &trace, .ntraces = 1, .format = REPORT_JSON, .out = stdout, .stop = &worker_stop};
     char err[4608];
-    replay_status rs = replay_run_multi(cfgs, (unsigned)b->n, &ro, out, st, err, sizeof err);
-    int code = 0;
-    if (rs == REPLAY_STOPPED || worker_stop) {
-        code = WORKER_STOPPED;
-    } else if (rs == REPLAY_ERROR) {
-        code = 2;
-    } else {
-        for (size_t i = 0; i < b->n && code == 0; i++) {
-            const run *r = &P->runs[b->runs[i]];
-            run_file_ctx c = {P, r, &cfgs[i], out[i], st[i]};
-            char name[32], id[17];
-            sweep_id_text(r->id, id);
-            snprintf(name, sizeof name, "%s.json", id);
-            if (write_atomic(P->runs_dir, name, write_run_file, &c, err, sizeof err) != 0)
-                code = 2;
-        }
-    }
+    int code = P->onepass ? run_onepass(P, &ro, b->runs, cfgs, b->n, err, sizeof err)
+                          : run_direct(P, &ro, b->runs, cfgs, b->n, err, sizeof err);
     if (code == 2) {
         size_t len = strlen(err);
         if (write(fd, err, len) < 0)
             code = 2;
     }
-    for (size_t i = 0; i < b->n; i++)
-        stats_free(out[i]);
-    free(out);
-    free(st);
     free(cfgs);
     return code;
 }
@@ -1048,8 +1132,17 @@ sweep_status sweep_run(const sweep_spec *s, const sweep_opts *o, sweep_progress 
     remove_stale(P.runs_dir);
     for (size_t p = 0; p < s->npoints; p++)
         sweep_point_config(s, p, &pcfg[p]);
+    /* Decided on the whole spec, so every shard and re-run uses the same method. */
+    P.onepass = s->onepass && s->npoints >= 2 && onepass_applies(pcfg, s->npoints, NULL, 0);
     if (list_runs(&P, pcfg) != 0)
         goto out;
+    if (o->shard_count > 1) {   /* keep this shard's runs: round-robin, so shards get every trace alike */
+        size_t k = 0;
+        for (size_t i = 0; i < P.nruns; i++)
+            if (i % o->shard_count == o->shard_index)
+                P.runs[k++] = P.runs[i];
+        P.nruns = k;
+    }
     if (!(P.rows = calloc(P.nruns + 1, sizeof *P.rows)))
         abort();
     c.total = P.nruns;
@@ -1062,7 +1155,8 @@ sweep_status sweep_run(const sweep_spec *s, const sweep_opts *o, sweep_progress 
         if (!full)
             abort();
         snprintf(full, m, "%s%s", P.runs_dir, path);
-        P.runs[i].have = access(full, F_OK) == 0;
+        /* A one-pass run file lacks counters a direct sweep writes: not finished for one. */
+        P.runs[i].have = access(full, F_OK) == 0 && (P.onepass || !run_file_onepass(full));
         free(full);
         c.skipped += P.runs[i].have;
     }
@@ -1072,6 +1166,8 @@ sweep_status sweep_run(const sweep_spec *s, const sweep_opts *o, sweep_progress 
     size_t even = (missing + jobs - 1) / jobs;   /* spread a small sweep over every worker */
     if (even < bmax)
         bmax = even ? even : 1;
+    if (P.onepass)
+        bmax = P.nruns;    /* one tapped replay per trace serves all its points: one batch */
     bs = make_batches(&P, pcfg, bmax, &nb);
     if (!(w = calloc(jobs, sizeof *w)))
         abort();

@@ -97,6 +97,63 @@ tlb *mmu_stlb(mmu *m);
 walker *mmu_walker(mmu *m);
 pwc *mmu_pwc(mmu *m);
 
+/* ---- observation: a tap on the L1 TLBs (for onepass.h) ----
+ *
+ * A tap sees every change the MMU makes to the contents and LRU order of
+ * its L1 TLBs, in order, so that an outside model can replay them on other
+ * L1 geometries.  It sees lookups at the granularity of whole accesses:
+ * for each L1 lookup it reports the entry the access leaves in that L1
+ * (the entry it hit, or the one its fill inserts), or that it leaves none
+ * (a fault: an unusable entry it hit was removed).  Lookups answered by
+ * the memo of the L1's last hit are not reported: they hit the entry the
+ * previous reported lookup of that L1 left, which nothing has touched
+ * since (any fill, removal or flush clears the memo).  Not reported:
+ * back-invalidations by an inclusive STLB (stlb.inclusive), whose
+ * occurrence depends on the L1s' own misses.
+ *
+ * Cost: with no tap, one test of a NULL pointer on the L1 lookups the
+ * memo does not answer (one instruction), and one on the slow path; a
+ * memo hit (most L1 hits) pays nothing. */
+
+/* An invalidation of the L1 TLBs, as the tlb_flush_* call it makes. */
+typedef enum mmu_flush_kind {
+    MMU_FLUSH_ALL = 0,       /* tlb_flush_all */
+    MMU_FLUSH_NONGLOBAL,     /* tlb_flush_nonglobal */
+    MMU_FLUSH_PCID,          /* tlb_flush_pcid(pcid) */
+    MMU_FLUSH_VA,            /* tlb_flush_va(va, pcid, include_global) */
+} mmu_flush_kind;
+
+typedef struct mmu_flush {
+    mmu_flush_kind kind;
+    uint16_t pcid;           /* PCID and VA: whose entries */
+    bool include_global;     /* VA: global entries too (INVLPG) */
+    uint64_t va;             /* VA: the address whose pages go */
+} mmu_flush;
+
+typedef struct mmu_tap {
+    /* An access's lookup in L1 `l1` (0 iTLB, 1 dTLB), reported when the
+     * access is done: va, the PCID it looked up with, its kind, `now` as
+     * above (NULL: none), and the access's result (a merged access leaves
+     * no entry either: it fills nothing itself). */
+    void (*lookup)(void *ctx, unsigned cpu, unsigned l1, uint64_t va, uint16_t pcid, mm_kind kind,
+                   const tlb_entry *now, const mmu_result *out);
+    /* A flush, applied to both L1s (and the STLB); may be NULL. */
+    void (*flush)(void *ctx, unsigned cpu, const mmu_flush *f);
+    /* The replay is over (mmu_tap_end).  A fill lands when the CPU next
+     * accesses or serializes; landed is false when this CPU did neither
+     * after its last reported lookup, so that lookup's fill -- in any
+     * configuration where it missed -- never reached the L1 (and evicted
+     * nothing).  May be NULL. */
+    void (*end)(void *ctx, unsigned cpu, bool landed);
+    void *ctx;
+    bool l1[2];              /* report lookups of the iTLB [0], the dTLB [1] */
+} mmu_tap;
+
+/* Install a tap (NULL: none); *tap must stay valid while installed. */
+void mmu_set_tap(mmu *m, const mmu_tap *tap);
+/* Tell the tap the replay is over (its `end`); the replay calls it. */
+void mmu_tap_end(mmu *m);
+
 /* The last walk this MMU made (for `mmusim walk` and tests). */
 const walk_result *mmu_last_walk(const mmu *m);
 

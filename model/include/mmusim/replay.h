@@ -34,6 +34,7 @@
 #include <stdio.h>
 
 #include "mmusim/cfg.h"
+#include "mmusim/mmu.h"
 #include "mmusim/report.h"
 #include "mmusim/stats.h"
 
@@ -46,6 +47,8 @@ typedef struct replay_opts {
     FILE *out;
     volatile sig_atomic_t *stop; /* may be NULL */
     const char *title;           /* the report's title, e.g. the command line */
+    const mmu_tap *tap;          /* installed on every CPU's MMU of the first configuration's
+                                    machine (onepass.h); NULL: none */
 } replay_opts;
 
 typedef enum replay_status {

@@ -11,6 +11,7 @@
  *     dtlb.4k.sets: [16, 32]
  *   zip:                                 # each group: lists varied together,
  *     - {stlb.4k.sets: [64, 128], stlb.4k.ways: [12, 6]}   # one more dimension
+ *   onepass: true                        # (default) one-pass runs where exact; false: direct
  *
  * Points are the cartesian product of the dimensions -- the params keys in
  * order, then the zip groups in order -- the first dimension varying
@@ -25,6 +26,22 @@
  * So the id names what was simulated, not where it sits in a spec: the same
  * config and trace give the same id in any spec, with any --jobs.  Points
  * whose effective configs are equal are one run.
+ *
+ * Method.  When the points differ only in the sets and ways of the L1
+ * TLBs and the one-pass conditions hold (onepass.h: blocking core, LRU,
+ * non-inclusive STLB), each trace is replayed once, with a tap, for all
+ * its points, and each point's row comes from exact LRU stack simulation:
+ * the run file's "method" is "onepass", and it carries only the counters
+ * that are exact for its point (onepass.h lists them: the L1 misses, hits
+ * and evictions, lookups, faults, flush events, the OS's counters -- no
+ * cycles, STLB, walk or page-walk-cache counters).  A trace whose pass
+ * turns out not to be exact (pages reclaimed: onepass.h, 5-6) has its
+ * points replayed directly, silently.  Direct runs have "method":
+ * "direct" and every counter.  `onepass: false` asks for direct runs.  The
+ * method is decided for the whole spec, so every shard and re-run uses the
+ * same one.  A direct sweep does not count a one-pass run file as finished
+ * (it lacks counters): it replays the run; a one-pass sweep takes a direct
+ * run file as finished.
  *
  * Output folder: runs/ID.json (one per finished run, written to a temporary
  * name and renamed), and results.csv / results.jsonl rebuilt from the run
@@ -75,7 +92,7 @@ void sweep_id_text(uint64_t id, char out[17]);
 char *sweep_default_out(const char *spec_path);
 
 typedef struct sweep_progress {
-    size_t total;     /* distinct runs of the spec */
+    size_t total;     /* distinct runs of the spec (of the shard) */
     size_t skipped;   /* found finished in runs/ before starting */
     size_t done;      /* finished by this invocation */
     size_t running;   /* runs in batches being replayed now */
@@ -90,6 +107,11 @@ typedef struct sweep_opts {
      * about 10 times a second while running, and once at the end. */
     void (*progress)(const sweep_progress *p, void *ctx);
     void *ctx;
+    /* One shard of the runs (`mmusim sweep --shard`, a Slurm array task):
+     * with shard_count > 1 only the runs i, counted from 0 in run order,
+     * with i % shard_count == shard_index (< shard_count); the counts and
+     * tables cover those.  0 = every run. */
+    unsigned shard_index, shard_count;
 } sweep_opts;
 
 /* Configs replayed together on one decode of a trace (replay_run_multi):
@@ -103,8 +125,9 @@ typedef enum sweep_status {
 } sweep_status;
 
 /* Run what is missing.  Workers are forked; each batch (one trace, up to
- * `batch` configs with equal cpu.cpus and os.quantum) is one child that
- * replays with replay_run_multi and writes its runs' files.  The caller
+ * `batch` configs with equal cpu.cpus and os.quantum; by one pass: every
+ * missing run of the trace) is one child that replays with
+ * replay_run_multi (or onepass_replay) and writes its runs' files.  The caller
  * must not have other children it waits for with waitpid(-1). */
 sweep_status sweep_run(const sweep_spec *s, const sweep_opts *o, sweep_progress *counts, char *err,
                        size_t errlen);
