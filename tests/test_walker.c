@@ -437,6 +437,27 @@ ParameterizedTest(overlap_case *c, walk, overlapping_updates)
     unrig();
 }
 
+/* A store's locked update sets A|D on a leaf whose A was already set: a
+ * load that reads the leaf before the update (cycle 311 < 410) sees A set
+ * and D clear -- it makes no update and its TLB fill is clean. */
+Test(walk, update_logs_only_bits_it_sets)
+{
+    rig(PAGING_X86_64, PWC_NONE, 2, false);
+    map(0x40000000, 0x1000000, 12, PTE_RW | PTE_US | PTE_A);
+    (void)walk_now(0x40000000, MM_LOAD, MM_USER, 0);   /* sets the upper A bits */
+    walk_result st;
+    walk_req q = {0x40000000, MM_STORE, MM_USER};
+    walker_request(w, &regs, &q, 10, &st);
+    cr_assert_eq(st.nwrites, 1);
+    cr_assert_eq(st.end, 10 + 4 * READ + RMW);
+    walk_result ld = request(0x40000008, 11);
+    cr_assert_eq(ld.nwrites, 0);
+    cr_assert_eq(ld.end, 11 + 4 * READ);
+    cr_assert_eq(ld.leaf, 0x1000000ull | PTE_P | PTE_RW | PTE_US | PTE_A);
+    cr_assert_not(ld.perm & TLB_D);
+    unrig();
+}
+
 Test(walk, pwc_fills_visible_only_after_walk_ends)
 {
     rig(PAGING_X86_64, PWC_SPLIT, 2, true);

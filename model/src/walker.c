@@ -184,7 +184,8 @@ static uint64_t read_entry_at(const walker *w, uint64_t pa, mm_cycle t)
  * walks are each complete before the next. */
 static void update_entry(walker *w, uint64_t pa, uint64_t bits, mm_cycle t, bool timed)
 {
-    paging_write_entry(w->m, w->pm, pa, paging_read_entry(w->m, w->pm, pa) | bits);
+    uint64_t old = paging_read_entry(w->m, w->pm, pa);
+    paging_write_entry(w->m, w->pm, pa, old | bits);
     if (!timed)
         return;
     size_t i = 0;
@@ -194,9 +195,13 @@ static void update_entry(walker *w, uint64_t pa, uint64_t bits, mm_cycle t, bool
         mm_grow(&w->log, &w->caplog, w->nlog, sizeof *w->log, 8);
         w->log[w->nlog++] = (ad_log){.pa = pa, .a_at = MM_CYCLE_NONE, .d_at = MM_CYCLE_NONE};
     }
-    if ((bits & PTE_A) && t < w->log[i].a_at)
+    /* Log a bit only if this update may be the first to set it: set in
+     * the image with no logged update, it was set before any walk still
+     * computed (a store's update sets A|D on a leaf whose A was set long
+     * ago: reads before it must still see A). */
+    if ((bits & PTE_A) && (!(old & PTE_A) || w->log[i].a_at != MM_CYCLE_NONE) && t < w->log[i].a_at)
         w->log[i].a_at = t;
-    if ((bits & PTE_D) && t < w->log[i].d_at)
+    if ((bits & PTE_D) && (!(old & PTE_D) || w->log[i].d_at != MM_CYCLE_NONE) && t < w->log[i].d_at)
         w->log[i].d_at = t;
 }
 
