@@ -420,3 +420,32 @@ Test(mmu, deterministic_counters)
     stats_free(b);
     mmu_free(m2);
 }
+
+/* mmu_set_walker_mem: a port of the caller's serves the walks (7 cycles a
+ * read), and NULL gives the MMU's memsys port back (READ a read). */
+static unsigned port7(void *ctx, uint64_t pa, unsigned level, mm_cycle now, unsigned *src)
+{
+    (void)pa, (void)level, (void)now;
+    (*(unsigned *)ctx)++;
+    *src = 0;
+    return 7;
+}
+
+Test(mmu, walker_mem_replaced_and_restored)
+{
+    build();
+    map(0x400000, 0x800000, F);
+    map(0x401000, 0x801000, F);
+    warm(0x400000, 10000);
+    unsigned reads = 0;
+    walker_mem mine = {.read = port7, .rmw = port7, .ctx = &reads};
+    mmu_set_walker_mem(m, &mine);
+    mmu_result r = access(0x400000, MM_LOAD);
+    cr_assert_eq(r.done - r.issue, L1 + L2 + 4 * 7);
+    cr_assert_eq(reads, 4);
+    mmu_set_walker_mem(m, NULL);
+    mmu_advance(m, 20000);   /* the one walker is free again */
+    r = access(0x401000, MM_LOAD);
+    cr_assert_eq(r.done - r.issue, L1 + L2 + 4 * READ);
+    cr_assert_eq(reads, 4);
+}

@@ -135,6 +135,11 @@ static unsigned mem_rmw(void *ctx, uint64_t pa, unsigned level, mm_cycle now, un
     return memsys_rmw(ctx, pa, now, src);
 }
 
+static walker_mem memsys_port(memsys *ms)
+{
+    return (walker_mem){.read = mem_read, .rmw = mem_rmw, .ctx = ms};
+}
+
 mmu *mmu_create(const mm_config *cfg, unsigned cpu, physmem *pm, memsys *ms)
 {
     mmu *m = calloc(1, sizeof *m);
@@ -161,7 +166,7 @@ mmu *mmu_create(const mm_config *cfg, unsigned cpu, physmem *pm, memsys *ms)
     m->pwc = pwc_create(&pc, m->mode);
     walker_cfg wc = {.walkers = cfg->walker.walkers, .merge = cfg->walker.merge,
                      .pa_bits = cfg->cpu.pa_bits, .pwc_latency = cfg->pwc.latency};
-    walker_mem port = {.read = mem_read, .rmw = mem_rmw, .ctx = ms};
+    walker_mem port = memsys_port(ms);
     m->walker = walker_create(&wc, m->mode, pm, m->pwc, &port);
     m->issued = malloc(cfg->frontend.issue_width * sizeof *m->issued);
     if (m->issued)   /* all-ones: "issue_width accesses ago, plus one" is cycle 0 */
@@ -764,6 +769,12 @@ tlb *mmu_stlb(mmu *m) { return m->stlb; }
 walker *mmu_walker(mmu *m) { return m->walker; }
 pwc *mmu_pwc(mmu *m) { return m->pwc; }
 const walk_result *mmu_last_walk(const mmu *m) { return &m->last; }
+
+void mmu_set_walker_mem(mmu *m, const walker_mem *mem)
+{
+    walker_mem own = memsys_port(m->ms);
+    walker_set_mem(m->walker, mem ? mem : &own);
+}
 
 /* ---- counters out ---- */
 

@@ -93,6 +93,11 @@ void walker_free(walker *w)
     free(w);
 }
 
+void walker_set_mem(walker *w, const walker_mem *mem)
+{
+    w->mem = *mem;
+}
+
 const walker_counters *walker_get_counters(const walker *w)
 {
     return &w->c;

@@ -1,12 +1,16 @@
 /* example_platform -- a small virtual platform around MmuTlm.
  *
  *   mmusim_tlm_example [--config PRESET|FILE] [--set KEY=VALUE]... [--mhz N]
+ *                      [--tables mmu|platform]
  *
  * A "CPU" (one SystemC thread, loosely timed with a tlm_quantumkeeper) runs a
  * tiny OS and program:
- *   1. the OS writes 4-level page tables into the MMU's page-table memory
- *      through the `ptmem` socket, one 8-byte entry per TLM write, from its
- *      own frame allocator (nothing of the C builder is used);
+ *   1. the OS writes 4-level page tables, one 8-byte entry per TLM write,
+ *      from its own frame allocator (nothing of the C builder is used):
+ *      with `--tables mmu` (the default) into the MMU's image through the
+ *      `ptmem` socket; with `--tables platform` into the platform's RAM,
+ *      which the MMU's walks then read and update through its `mem`
+ *      socket (each entry access costs the RAM's 20 ns);
  *   2. it loads CR3 through the `xlate` socket;
  *   3. the program fetches, loads and stores: a cold walk, L1 hits, a
  *      store that re-walks to set D, a walk the page-walk cache shortens, a
@@ -22,10 +26,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
+#include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <tlm_utils/simple_initiator_socket.h>
+#include <tlm_utils/simple_target_socket.h>
 #include <tlm_utils/tlm_quantumkeeper.h>
 
 #include "mmusim_tlm.h"
@@ -45,10 +52,56 @@ static const uint64_t KERNEL = 0xffffffff81000000ull;  /* supervisor, global */
 static const uint64_t UNMAPPED = 0x700000;             /* first touched by the program */
 static const uint64_t FRAMES = 0x100000;               /* the OS's frame allocator starts here */
 
+/* The platform's RAM for `--tables platform`: a sparse byte store with a
+ * fixed access time, one target socket for the OS and one for the MMU's
+ * walks (a simple target socket takes one initiator). */
+class Ram : public sc_core::sc_module {
+public:
+    tlm_utils::simple_target_socket<Ram> os_in;    /* from Cpu::mem_out */
+    tlm_utils::simple_target_socket<Ram> mmu_in;   /* from MmuTlm::mem */
+
+    Ram(sc_core::sc_module_name n, const sc_time &latency)
+        : sc_module(n), os_in("os_in"), mmu_in("mmu_in"), latency_(latency)
+    {
+        os_in.register_b_transport(this, &Ram::b_transport);
+        mmu_in.register_b_transport(this, &Ram::b_transport);
+        mmu_in.register_transport_dbg(this, &Ram::transport_dbg);
+    }
+
+private:
+    std::unordered_map<uint64_t, unsigned char> bytes_;
+    sc_time latency_;
+
+    void access(tlm::tlm_generic_payload &gp)
+    {
+        unsigned char *d = gp.get_data_ptr();
+        for (unsigned i = 0; i < gp.get_data_length(); i++) {
+            const uint64_t a = gp.get_address() + i;
+            if (gp.is_write()) {
+                bytes_[a] = d[i];
+            } else {
+                auto it = bytes_.find(a);
+                d[i] = it == bytes_.end() ? 0 : it->second;
+            }
+        }
+        gp.set_response_status(tlm::TLM_OK_RESPONSE);
+    }
+    void b_transport(tlm::tlm_generic_payload &gp, sc_time &delay)
+    {
+        access(gp);
+        delay += latency_;
+    }
+    unsigned transport_dbg(tlm::tlm_generic_payload &gp)
+    {
+        access(gp);
+        return gp.get_data_length();
+    }
+};
+
 class Cpu : public sc_core::sc_module {
 public:
     tlm_utils::simple_initiator_socket<Cpu> xlate_out;   /* to MmuTlm::xlate */
-    tlm_utils::simple_initiator_socket<Cpu> mem_out;     /* to MmuTlm::ptmem */
+    tlm_utils::simple_initiator_socket<Cpu> mem_out;     /* to MmuTlm::ptmem, or the Ram */
 
     SC_HAS_PROCESS(Cpu);
     Cpu(sc_core::sc_module_name n, MmuTlm &target)
@@ -64,7 +117,7 @@ private:
     uint64_t next_frame_ = FRAMES;
     uint64_t root_ = 0;
 
-    /* ---- the OS: page tables over ptmem ---- */
+    /* ---- the OS: page tables over mem_out ---- */
 
     void mem(tlm::tlm_command cmd, uint64_t pa, unsigned char *data, unsigned len)
     {
@@ -180,7 +233,8 @@ private:
     void run()
     {
         qk_.reset();
-        std::printf("OS: building page tables over ptmem (%s, %u levels)\n", mode_->name, mode_->levels);
+        std::printf("OS: building page tables in %s (%s, %u levels)\n",
+                    mmu_.platform_tables() ? "platform RAM" : "the MMU's image (ptmem)", mode_->name, mode_->levels);
         root_ = alloc_frame();
         map(CODE, 0x2000000, 12, PTE_US);
         for (uint64_t i = 0; i < 4; i++)
@@ -250,10 +304,13 @@ int sc_main(int argc, char *argv[])
     std::string config = CFG_DEFAULT_PRESET;
     std::vector<std::string> sets;
     double mhz = 4000;   /* Skylake's i7-6700K turbo clock: the default preset's core */
+    bool platform = false;
     for (int i = 1; i < argc; i++) {
         std::string a = argv[i];
         if (i + 1 >= argc)
-            return usage_error("'" + a + "' needs a value (usage: [--config PRESET|FILE] [--set KEY=VALUE]... [--mhz N])");
+            return usage_error("'" + a +
+                               "' needs a value (usage: [--config PRESET|FILE] [--set KEY=VALUE]... [--mhz N] "
+                               "[--tables mmu|platform])");
         std::string v = argv[++i];
         if (a == "--config") {
             config = v;
@@ -264,6 +321,10 @@ int sc_main(int argc, char *argv[])
             mhz = std::strtod(v.c_str(), &end);
             if (*end || !(mhz >= 1 && mhz <= 100000))
                 return usage_error("--mhz " + v + ": expected a clock of 1 to 100000 MHz");
+        } else if (a == "--tables") {
+            if (v != "mmu" && v != "platform")
+                return usage_error("--tables " + v + ": expected mmu or platform");
+            platform = v == "platform";
         } else {
             return usage_error("unknown argument '" + a + "'");
         }
@@ -283,12 +344,20 @@ int sc_main(int argc, char *argv[])
     MmuTlmParams params;
     /* Whole picoseconds: the kernel's default time resolution. */
     params.period = sc_time((double)std::lround(1e6 / mhz), sc_core::SC_PS);
+    params.platform_tables = platform;
     tlm_utils::tlm_quantumkeeper::set_global_quantum(sc_time(1, sc_core::SC_US));
 
     MmuTlm mmu_tlm("mmu", cfg, params);
     Cpu cpu("cpu", mmu_tlm);
     cpu.xlate_out.bind(mmu_tlm.xlate);
-    cpu.mem_out.bind(mmu_tlm.ptmem);
+    std::unique_ptr<Ram> ram;
+    if (platform) {
+        ram = std::make_unique<Ram>("ram", sc_time(20, sc_core::SC_NS));
+        cpu.mem_out.bind(ram->os_in);
+        mmu_tlm.mem.bind(ram->mmu_in);
+    } else {
+        cpu.mem_out.bind(mmu_tlm.ptmem);
+    }
     std::printf("mmusim TLM example: preset %s, %.0f MHz (cycle %s)\n", cfg.name, mhz,
                 params.period.to_string().c_str());
     sc_core::sc_start();

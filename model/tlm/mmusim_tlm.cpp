@@ -48,6 +48,7 @@ static void clear_result(XlateExt &x)
     x.page_fault = false;
     x.error_code = 0;
     x.non_canonical = false;
+    x.mem_error = false;
     x.where = Where::None;
     x.issue = x.done = 0;
 }
@@ -65,7 +66,7 @@ mm_config MmuTlm::load_config(const std::string &preset_or_file, const std::vect
 }
 
 MmuTlm::MmuTlm(sc_core::sc_module_name name, const mm_config &cfg, const MmuTlmParams &params)
-    : sc_module(name), xlate("xlate"), ptmem("ptmem"), cfg_(cfg), params_(params), mode_(nullptr)
+    : sc_module(name), xlate("xlate"), ptmem("ptmem"), mem("mem"), cfg_(cfg), params_(params), mode_(nullptr)
 {
     char err[512];
     if (cfg_validate(&cfg_, err, sizeof err) != 0)
@@ -83,9 +84,30 @@ MmuTlm::MmuTlm(sc_core::sc_module_name name, const mm_config &cfg, const MmuTlmP
     xlate.register_transport_dbg(this, &MmuTlm::xlate_dbg);
     ptmem.register_b_transport(this, &MmuTlm::ptmem_b_transport);
     ptmem.register_transport_dbg(this, &MmuTlm::ptmem_dbg);
+    if (params_.platform_tables) {
+        /* The walker copies the port, so a local is enough. */
+        walker_mem port{};
+        port.read = platform_read;
+        port.rmw = platform_rmw;
+        port.ctx = this;
+        mmu_set_walker_mem(mmu_.get(), &port);
+    }
 }
 
 MmuTlm::~MmuTlm() = default;
+
+/* The socket's binding must match the flag: sending on an unbound socket
+ * would fail at the first walk, and a bound socket that is never used
+ * means the platform thinks the tables are somewhere they are not. */
+void MmuTlm::end_of_elaboration()
+{
+    const bool bound = mem.size() > 0;
+    if (params_.platform_tables && !bound)
+        SC_REPORT_ERROR("/mmusim/MmuTlm", (std::string(name()) + ": platform_tables is set but `mem` is not bound").c_str());
+    if (!params_.platform_tables && bound)
+        SC_REPORT_ERROR("/mmusim/MmuTlm",
+                        (std::string(name()) + ": `mem` is bound but platform_tables is not set").c_str());
+}
 
 /* Integer arithmetic on the kernel's time unit: a double would lose cycles
  * past 2^53 resolution units. */
@@ -111,13 +133,17 @@ void MmuTlm::xlate_b_transport(tlm_generic_payload &gp, sc_time &delay)
         return;
     }
     clear_result(*x);
-    const sc_time now = sc_core::sc_time_stamp();
-    const mm_cycle want = cycle_at(now + delay);
+    const mm_cycle want = cycle_at(sc_core::sc_time_stamp() + delay);
     tlm_response_status st = x->op == XlateOp::Translate ? translate(gp, *x, want) : control(gp, *x, want);
     /* Malformed requests (command or operand errors) take no time; faults
-     * and everything done take until their completion. */
-    if (st == tlm::TLM_OK_RESPONSE || x->page_fault || x->non_canonical)
-        delay = time_of(x->done) - now;
+     * and everything done take until their completion.  The kernel's time
+     * is read again: a `mem` target may have wait()ed during the walk.
+     * Only a target that waits past the completion (a write-back it syncs
+     * on) puts the kernel beyond it; the delay is then zero. */
+    if (st == tlm::TLM_OK_RESPONSE || x->page_fault || x->non_canonical || x->mem_error) {
+        const sc_time now = sc_core::sc_time_stamp(), end = time_of(x->done);
+        delay = end > now ? end - now : sc_core::SC_ZERO_TIME;
+    }
     gp.set_response_status(st);
 }
 
@@ -154,10 +180,21 @@ tlm_response_status MmuTlm::translate(tlm_generic_payload &gp, XlateExt &x, mm_c
     }
     mmu_advance(mmu_.get(), want);
     mmu_result r;
+    pending_.clear();
+    mem_error_ = false;
     mmu_access(mmu_.get(), gp.get_address(), kind_of(gp, x), x.priv, &r);
+    if (!pending_.empty())
+        write_back();
     x.issue = r.issue;
     x.done = r.done;
     x.where = where_of(r.where);
+    if (mem_error_) {
+        /* The walk ran on an entry the platform could not supply: its
+         * result (a not-present fault, or a fill) is not a translation the
+         * platform can use. */
+        x.mem_error = true;
+        return tlm::TLM_GENERIC_ERROR_RESPONSE;
+    }
     if (r.fault) {
         x.page_fault = true;
         x.error_code = r.error_code;
@@ -220,23 +257,35 @@ tlm_response_status MmuTlm::control(tlm_generic_payload &gp, XlateExt &x, mm_cyc
 /* ---- debug translation ---- */
 
 /* The debug walk's memory port: every access is free, and each locked
- * update first saves the entry's value so the walk can be undone. */
-struct DebugPort {
-    const paging_mode *mode;
-    physmem *pm;
+ * update first saves the entry's value so the walk can be undone.  With
+ * the tables in the platform, each read first copies the entry from `mem`
+ * by debug transport (no time, no side effect in the platform). */
+struct MmuTlm::DebugPort {
+    MmuTlm *owner;
     std::vector<std::pair<uint64_t, uint64_t>> saved;   /* (entry pa, value before) */
 };
 
-static unsigned debug_read(void *, uint64_t, unsigned, mm_cycle, unsigned *src)
+unsigned MmuTlm::debug_read(void *ctx, uint64_t pa, unsigned, mm_cycle, unsigned *src)
 {
+    DebugPort *p = static_cast<DebugPort *>(ctx);
+    MmuTlm *o = p->owner;
+    if (o->params_.platform_tables) {
+        /* The image's old value goes back afterwards too: a PTE-cache hit
+         * of a later real walk uses the value its own fetch left there. */
+        p->saved.emplace_back(pa, paging_read_entry(o->mode_, o->pm_.get(), pa));
+        o->fetch_entry_dbg(pa);
+    }
     *src = 0;
     return 0;
 }
 
-static unsigned debug_rmw(void *ctx, uint64_t pa, unsigned, mm_cycle, unsigned *src)
+/* The entry was fetched by the read of the same step: the image holds the
+ * platform's value, which is what gets put back. */
+unsigned MmuTlm::debug_rmw(void *ctx, uint64_t pa, unsigned, mm_cycle, unsigned *src)
 {
     DebugPort *p = static_cast<DebugPort *>(ctx);
-    p->saved.emplace_back(pa, paging_read_entry(p->mode, p->pm, pa));
+    MmuTlm *o = p->owner;
+    p->saved.emplace_back(pa, paging_read_entry(o->mode_, o->pm_.get(), pa));
     *src = 0;
     return 0;
 }
@@ -247,20 +296,21 @@ static unsigned debug_rmw(void *ctx, uint64_t pa, unsigned, mm_cycle, unsigned *
  * the model's own walk loop -- same permission rules, same error codes --
  * on a private walker without page-walk caches, and puts back every entry
  * its A/D updates changed.  The MMU, its TLBs, caches, counters and clock
- * are not touched. */
+ * are not touched; with the tables in the platform, neither is the
+ * platform's memory (its entries are only read, by debug transport). */
 void MmuTlm::debug_walk(uint64_t va, mm_kind kind, mm_priv priv, walk_result *out)
 {
-    DebugPort port{mode_, pm_.get(), {}};
-    walker_mem mem{};   /* value-initialised: optional callbacks stay NULL */
-    mem.read = debug_read;
-    mem.rmw = debug_rmw;
-    mem.ctx = &port;
+    DebugPort port{this, {}};
+    walker_mem dport{};   /* value-initialised: optional callbacks stay NULL */
+    dport.read = debug_read;
+    dport.rmw = debug_rmw;
+    dport.ctx = &port;
     walker_cfg wc{};
     wc.walkers = 1;
     wc.merge = false;
     wc.pa_bits = cfg_.cpu.pa_bits;
     wc.pwc_latency = 0;
-    walker *w = walker_create(&wc, mode_, pm_.get(), nullptr, &mem);
+    walker *w = walker_create(&wc, mode_, pm_.get(), nullptr, &dport);
     if (!w)
         throw std::bad_alloc();
     walk_req req{va, kind, priv};
@@ -353,6 +403,131 @@ void MmuTlm::ptmem_b_transport(tlm_generic_payload &gp, sc_time &delay)
 unsigned MmuTlm::ptmem_dbg(tlm_generic_payload &gp)
 {
     return ptmem_access(gp) == tlm::TLM_OK_RESPONSE ? gp.get_data_length() : 0;
+}
+
+/* ---- mem: page tables in the platform's memory ---- */
+
+namespace {
+
+/* One page-table entry's worth of payload: x86 entries are little-endian,
+ * which is TLM's host order on the x86 hosts this targets (as for ptmem). */
+struct EntryPayload {
+    unsigned char data[8] = {};
+    tlm::tlm_generic_payload gp;
+
+    EntryPayload(tlm::tlm_command cmd, uint64_t pa, unsigned bytes)
+    {
+        gp.set_command(cmd);
+        gp.set_address(pa);
+        gp.set_data_ptr(data);
+        gp.set_data_length(bytes);
+        gp.set_streaming_width(bytes);
+        gp.set_byte_enable_ptr(nullptr);
+        gp.set_dmi_allowed(false);
+        gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    }
+    uint64_t value(unsigned bytes) const
+    {
+        uint64_t v = 0;
+        for (unsigned i = bytes; i-- > 0;)
+            v = v << 8 | data[i];
+        return v;
+    }
+    void set_value(uint64_t v, unsigned bytes)
+    {
+        for (unsigned i = 0; i < bytes; i++)
+            data[i] = (unsigned char)(v >> (8 * i));
+    }
+};
+
+}  // namespace
+
+/* One entry read at cycle `now` on `mem`.  The request carries the
+ * initiator's local time offset of that cycle (loosely timed: the walk runs
+ * ahead of the kernel inside the CPU's b_transport); the target adds its
+ * latency to the delay, or wait()s and returns a smaller one.  Either way
+ * the access ends at sc_time_stamp() + delay, and the step's latency is the
+ * number of whole cycles from `now` to then.  The value goes into the image,
+ * where the walker reads it right after this returns.  An error response
+ * makes the entry read as 0 (not present), so the walk stops here and
+ * fills nothing; the access then reports mem_error. */
+unsigned MmuTlm::fetch_entry(uint64_t pa, mm_cycle now)
+{
+    const unsigned bytes = mode_->entry_bytes;
+    EntryPayload p(tlm::TLM_READ_COMMAND, pa, bytes);
+    const sc_time start = time_of(now), stamp = sc_core::sc_time_stamp();
+    sc_time delay = start > stamp ? start - stamp : sc_core::SC_ZERO_TIME;
+    mem->b_transport(p.gp, delay);
+    uint64_t v = 0;
+    if (p.gp.is_response_ok())
+        v = p.value(bytes);
+    else
+        mem_error_ = true;
+    paging_write_entry(mode_, pm_.get(), pa, v);
+    const mm_cycle end = cycle_at(sc_core::sc_time_stamp() + delay);
+    return end > now ? (unsigned)(end - now) : 0;
+}
+
+/* For the debug walk: the entry by debug transport, into the image.  A
+ * target without debug transport (it returns fewer bytes) makes the entry
+ * read as not present. */
+bool MmuTlm::fetch_entry_dbg(uint64_t pa)
+{
+    const unsigned bytes = mode_->entry_bytes;
+    EntryPayload p(tlm::TLM_READ_COMMAND, pa, bytes);
+    const bool ok = mem->transport_dbg(p.gp) == bytes;
+    paging_write_entry(mode_, pm_.get(), pa, ok ? p.value(bytes) : 0);
+    return ok;
+}
+
+/* The platform's memory is not the model's memsys: its reads go to "memory",
+ * the last of the memsys sources (the walker counts reads by source). */
+unsigned MmuTlm::platform_read(void *ctx, uint64_t pa, unsigned, mm_cycle now, unsigned *src)
+{
+    MmuTlm *t = static_cast<MmuTlm *>(ctx);
+    *src = memsys_nsources(t->ms_.get()) - 1;
+    return t->fetch_entry(pa, now);
+}
+
+/* A locked update: the read half goes to the platform now (the walker ORs
+ * its bits into the image after this returns); the write half is sent by
+ * write_back once the access is done, because the updated value exists
+ * only then.  The lock's cost is the configuration's rmw_latency, as in
+ * memsys_rmw. */
+unsigned MmuTlm::platform_rmw(void *ctx, uint64_t pa, unsigned, mm_cycle now, unsigned *src)
+{
+    MmuTlm *t = static_cast<MmuTlm *>(ctx);
+    *src = memsys_nsources(t->ms_.get()) - 1;
+    const unsigned lat = t->fetch_entry(pa, now) + t->cfg_.memsys.rmw_latency;
+    t->pending_.push_back(PendingWrite{pa, now + lat});
+    return lat;
+}
+
+/* Write the entries the access's A/D updates changed back to the platform,
+ * with the image's values (the platform's value with the bits ORed in).
+ * These are real b_transport WRITEs, not debug transport: the platform must
+ * see them as bus writes (a memory that counts or checks accesses, a
+ * watchpoint, a cache model), and debug transport is meant to have no such
+ * effects and may not be implemented at all.  Each carries the local time
+ * offset of the cycle its locked update completed, so the target sees it
+ * when it happened; the delay it returns is dropped, because the whole
+ * read-modify-write was already charged to the walk by platform_rmw.  A
+ * target that wait()s here moves the kernel on; xlate_b_transport measures
+ * the returned delay from wherever the kernel is then.  An error response
+ * is reported like a read's. */
+void MmuTlm::write_back()
+{
+    const unsigned bytes = mode_->entry_bytes;
+    for (const PendingWrite &w : pending_) {
+        EntryPayload p(tlm::TLM_WRITE_COMMAND, w.pa, bytes);
+        p.set_value(paging_read_entry(mode_, pm_.get(), w.pa), bytes);
+        const sc_time at = time_of(w.at), stamp = sc_core::sc_time_stamp();
+        sc_time delay = at > stamp ? at - stamp : sc_core::SC_ZERO_TIME;
+        mem->b_transport(p.gp, delay);
+        if (!p.gp.is_response_ok())
+            mem_error_ = true;
+    }
+    pending_.clear();
 }
 
 }  // namespace mmusim

@@ -3,7 +3,7 @@
  *
  * MmuTlm owns one CPU's MMU of the C model (mmu.h: L1 TLBs, STLB, page-walk
  * caches, walkers, memsys) and the physical memory image its walks read.
- * Two target sockets:
+ * Two target sockets and one initiator socket:
  *
  *  - `xlate`: translation requests.  A generic payload whose address is the
  *    virtual address, command READ (load) or WRITE (store), and an XlateExt
@@ -15,13 +15,21 @@
  *    INVLPG, INVPCID, a full flush, EFLAGS.AC), chosen by XlateExt::op, so
  *    they serialize with the translations in time as the contract says.
  *
- *  - `ptmem`: the physical memory holding the page tables.  The platform's
- *    OS model writes page-table entries here (TLM writes of any size and
- *    alignment, byte enables, streaming width) and reads back the A/D bits
- *    the walker set.  It is a target, not an initiator, because the C
- *    model's walker reads entry values from its own physmem image and only
- *    asks the memory model for latencies (model/tlm/README.md says why, and
- *    what model change an initiator port would need).
+ *  - `ptmem`: the MMU's own physical memory image.  By default the page
+ *    tables live there: the platform's OS model writes page-table entries
+ *    here (TLM writes of any size and alignment, byte enables, streaming
+ *    width) and reads back the A/D bits the walker set, and walk latencies
+ *    come from the configuration's memsys.
+ *
+ *  - `mem` (initiator, optional): with MmuTlmParams::platform_tables the
+ *    page tables live in the platform's memory instead.  Every entry read
+ *    of a walk is a b_transport READ of one entry (8 bytes, 4 in x86-32
+ *    mode) at its physical address; the data is copied into the image just
+ *    before the walker uses it, and the annotated delay, rounded up to
+ *    whole cycles, is the step's latency.  A locked A/D update is a READ
+ *    too (latency: its delay + memsys.rmw_latency); the updated entries are
+ *    written back with b_transport WRITEs once the access is done.
+ *    model/tlm/README.md, "Page tables in platform memory", has the rules.
  *
  * Timing: one core cycle is `period`; cycle c starts at time c * period.
  * A b_transport whose initiator is at local time t = sc_time_stamp() + delay
@@ -49,6 +57,7 @@
 
 #include <systemc>
 #include <tlm>
+#include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/simple_target_socket.h>
 
 /* The model's headers are C without C++ guards. */
@@ -100,6 +109,9 @@ struct XlateExt : tlm::tlm_extension<XlateExt> {
     uint32_t error_code = 0;      /* PF_* bits (walker.h), Intel SDM vol. 3A 4.7 */
     bool non_canonical = false;   /* address outside the mode's linear space (#GP, not #PF) */
     Where where = Where::None;
+    bool mem_error = false;       /* platform_tables: `mem` answered an entry access with an
+                                   * error response (a machine check on hardware); the status
+                                   * is TLM_GENERIC_ERROR_RESPONSE */
     mm_cycle issue = 0;           /* cycle the front end issued the access */
     mm_cycle done = 0;            /* cycle it completed (the fault was raised) */
 
@@ -122,12 +134,25 @@ struct MmuTlmParams {
     uint64_t table_limit = 0;
     /* Delay a `ptmem` b_transport adds (the platform's RAM access time). */
     sc_core::sc_time ptmem_latency = sc_core::SC_ZERO_TIME;
+    /* Where the page tables live.  false: in the MMU's image (`ptmem`,
+     * memory()); `mem` must stay unbound.  true: in the platform's memory,
+     * reached through `mem`, which must be bound (both are checked at the
+     * end of elaboration).  An explicit flag rather than binding detection:
+     * the mode is then known from construction on, and a socket bound or
+     * left unbound by mistake is an error instead of a silent change of
+     * where the tables are. */
+    bool platform_tables = false;
 };
 
 class MmuTlm : public sc_core::sc_module {
 public:
     tlm_utils::simple_target_socket<MmuTlm> xlate;
-    tlm_utils::simple_target_socket<MmuTlm> ptmem;
+    /* Both memory sockets are the simple sockets' optional-binding forms
+     * (same interface): a platform binds the one its tables use.  `ptmem`
+     * may be left unbound either way (a platform that builds its tables
+     * with the C builder on memory() has no use for it). */
+    tlm_utils::simple_target_socket_optional<MmuTlm> ptmem;
+    tlm_utils::simple_initiator_socket_optional<MmuTlm> mem;
 
     /* cfg is copied and validated (cfg_validate): an invalid one throws
      * std::invalid_argument with the model's one-line message.  Running out
@@ -155,7 +180,14 @@ public:
     mmu *model() { return mmu_.get(); }
     physmem *memory() { return pm_.get(); }
 
+    /* True when the page tables live behind `mem` (MmuTlmParams). */
+    bool platform_tables() const { return params_.platform_tables; }
+
+protected:
+    void end_of_elaboration() override;
+
 private:
+    struct DebugPort;
     struct MmuFree { void operator()(mmu *m) const { mmu_free(m); } };
     struct MemsysFree { void operator()(memsys *m) const { memsys_free(m); } };
     struct PhysmemFree { void operator()(physmem *m) const { physmem_free(m); } };
@@ -170,6 +202,24 @@ private:
     tlm::tlm_response_status check_translate(const tlm::tlm_generic_payload &gp, XlateExt &x) const;
     void debug_walk(uint64_t va, mm_kind kind, mm_priv priv, walk_result *out);
     tlm::tlm_response_status ptmem_access(tlm::tlm_generic_payload &gp);
+
+    /* The walker's memory port when the tables are in the platform. */
+    static unsigned platform_read(void *ctx, uint64_t pa, unsigned level, mm_cycle now, unsigned *src);
+    static unsigned platform_rmw(void *ctx, uint64_t pa, unsigned level, mm_cycle now, unsigned *src);
+    static unsigned debug_read(void *ctx, uint64_t pa, unsigned level, mm_cycle now, unsigned *src);
+    static unsigned debug_rmw(void *ctx, uint64_t pa, unsigned level, mm_cycle now, unsigned *src);
+    unsigned fetch_entry(uint64_t pa, mm_cycle now);
+    bool fetch_entry_dbg(uint64_t pa);
+    void write_back();
+
+    /* Entries the current access's locked updates changed, and the cycle
+     * each update completed: written back to the platform after the access. */
+    struct PendingWrite {
+        uint64_t pa;
+        mm_cycle at;
+    };
+    std::vector<PendingWrite> pending_;
+    bool mem_error_ = false;   /* a `mem` error response during the current access */
 
     mm_config cfg_;
     MmuTlmParams params_;

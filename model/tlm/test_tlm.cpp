@@ -31,15 +31,31 @@
  *   the same with the PD entry in the PWC (a faulting walk still fills
  *     the PWC with the present non-leaf entries it read): 8 + 1 + 100  = 109
  *   full re-walk after INVLPG / a flushing CR3 write with A bits set:
- *     8 + 1 + 4 x 100                                                  = 409 */
+ *     8 + 1 + 4 x 100                                                  = 409
+ *
+ * Page tables in platform memory (the `mem` socket, platform_* cases): the
+ * memsys is bypassed.  Each entry read is one b_transport on `mem`, whose
+ * target (PlatformRam) annotates 40 ns = 40 cycles at 1 GHz; a locked A/D
+ * update is a read on `mem` plus the configuration's rmw_latency 20:
+ *   cold 4 KiB walk, no A bit set in the platform's entries:
+ *     8 + 1 + 4 reads x 40 + 4 A updates x (40 + 20)                   = 409
+ *     (8 transactions read, then 4 write-backs, whose time is in the 60s)
+ *   store to the walked page (D clear): 1 + 1 + 40 + (40 + 20)          = 102
+ *   another page under the same PD: 8 + 1 + 40 + (40 + 20)              = 109
+ *   after INVLPG, new leaf without A: 8 + 1 + 4 x 40 + (40 + 20)         = 229
+ *   after INVLPG, leaf not present:   8 + 1 + 4 x 40                     = 169
+ *   at 4 GHz (250 ps) with 10.1 ns per transaction: ceil(40.4) = 41
+ *     cycles per read: 8 + 1 + 4 x 41 + 4 x (41 + 20)                   = 417 */
 #include <cinttypes>
 #include <cstdio>
 #include <functional>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <tlm_utils/simple_initiator_socket.h>
+#include <tlm_utils/simple_target_socket.h>
 
 #include "mmusim_tlm.h"
 
@@ -116,9 +132,10 @@ static mm_config test_config(const std::vector<std::string> &sets)
     return c;
 }
 
-static MmuTlmParams test_params(const sc_time &period)
+static MmuTlmParams test_params(const sc_time &period, bool platform)
 {
     MmuTlmParams p;
+    p.platform_tables = platform;
     p.period = period;
     p.table_base = 0x7000000;     /* the builder's table frames */
     p.table_limit = 0x8000000;
@@ -134,20 +151,96 @@ struct Out {
 
 #define F_USER (PTE_RW | PTE_US)
 
+/* The platform's RAM behind `mem`: a sparse byte map, a fixed latency
+ * added to every b_transport, an address error at and above `limit`, and a
+ * count of each kind of transaction, so a case can tell whether the MMU
+ * went to memory.  The test writes its page tables with put64, straight
+ * into the storage, as a platform's loader would. */
+struct PlatformRam : sc_core::sc_module {
+    tlm_utils::simple_target_socket<PlatformRam> socket;
+    std::unordered_map<uint64_t, unsigned char> bytes;
+    sc_time latency{40, SC_NS};
+    uint64_t limit = 0x10000000;
+    unsigned reads = 0, writes = 0, dbg = 0;
+    std::vector<uint64_t> written;   /* addresses of the b_transport writes */
+
+    explicit PlatformRam(sc_core::sc_module_name n) : sc_module(n), socket("socket")
+    {
+        socket.register_b_transport(this, &PlatformRam::b_transport);
+        socket.register_transport_dbg(this, &PlatformRam::transport_dbg);
+    }
+
+    bool access(tlm::tlm_generic_payload &gp)
+    {
+        const uint64_t a = gp.get_address();
+        const unsigned len = gp.get_data_length();
+        unsigned char *d = gp.get_data_ptr();
+        if (a >= limit || len > limit - a)
+            return false;
+        for (unsigned i = 0; i < len; i++) {
+            if (gp.is_read()) {
+                auto it = bytes.find(a + i);
+                d[i] = it == bytes.end() ? 0 : it->second;
+            } else {
+                bytes[a + i] = d[i];
+            }
+        }
+        return true;
+    }
+    void b_transport(tlm::tlm_generic_payload &gp, sc_time &delay)
+    {
+        (gp.is_read() ? reads : writes)++;
+        if (gp.is_write())
+            written.push_back(gp.get_address());
+        gp.set_response_status(access(gp) ? tlm::TLM_OK_RESPONSE : tlm::TLM_ADDRESS_ERROR_RESPONSE);
+        delay += latency;
+    }
+    unsigned transport_dbg(tlm::tlm_generic_payload &gp)
+    {
+        dbg++;
+        return access(gp) ? gp.get_data_length() : 0;
+    }
+    unsigned total() const { return reads + writes; }
+
+    uint64_t get64(uint64_t pa) const
+    {
+        uint64_t v = 0;
+        for (unsigned i = 8; i-- > 0;) {
+            auto it = bytes.find(pa + i);
+            v = v << 8 | (it == bytes.end() ? 0 : it->second);
+        }
+        return v;
+    }
+    void put64(uint64_t pa, uint64_t v)
+    {
+        for (unsigned i = 0; i < 8; i++)
+            bytes[pa + i] = (unsigned char)(v >> (8 * i));
+    }
+};
+
 struct Rig : sc_core::sc_module {
     MmuTlm mmu;
     tlm_utils::simple_initiator_socket<Rig> cpu;
     tlm_utils::simple_initiator_socket<Rig> os;
+    /* The platform_* cases' RAM, bound to mmu.mem (elsewhere none: an
+     * unbound target socket is an elaboration error). */
+    std::unique_ptr<PlatformRam> ram_;
     pgtable *pt;
 
-    Rig(sc_core::sc_module_name n, const sc_time &period, const std::vector<std::string> &sets)
-        : sc_module(n), mmu("mmu", test_config(sets), test_params(period)), cpu("cpu"), os("os"),
+    Rig(sc_core::sc_module_name n, const sc_time &period, const std::vector<std::string> &sets, bool platform)
+        : sc_module(n), mmu("mmu", test_config(sets), test_params(period, platform)), cpu("cpu"), os("os"),
           pt(pgtable_create(cfg_mode(&mmu.config()), mmu.memory(), nullptr))
     {
         cpu.bind(mmu.xlate);
         os.bind(mmu.ptmem);
+        if (platform) {
+            ram_ = std::make_unique<PlatformRam>("ram");
+            mmu.mem.bind(ram_->socket);
+        }
     }
     ~Rig() override { pgtable_free(pt); }
+
+    PlatformRam &ram() { return *ram_; }
 
     void map(uint64_t va, uint64_t pa, unsigned shift, uint64_t flags, pgtable *in = nullptr)
     {
@@ -581,6 +674,154 @@ static void issue_together(Rig &r)
     CHECK_TIME(d3, ns(889));
 }
 
+/* ---- page tables in platform memory (the `mem` socket) ---- */
+
+/* One 4-level path for va in the platform's RAM, tables at fixed frames:
+ * PML4 at 0x100000, PDPT 0x101000, PD 0x102000, PT 0x103000.  Intermediate
+ * entries without A, as an OS writes them. */
+struct PlatformTables {
+    static constexpr uint64_t root = 0x100000, l3 = 0x101000, l2 = 0x102000, l1 = 0x103000;
+    static constexpr uint64_t up = PTE_P | PTE_RW | PTE_US;
+    const paging_mode *m;
+    PlatformRam &ram;
+
+    PlatformTables(Rig &r) : m(cfg_mode(&r.mmu.config())), ram(r.ram()) {}
+    uint64_t slot(uint64_t table, unsigned level, uint64_t va) const { return table + 8 * paging_index(m, level, va); }
+    /* Map va's 4 KiB page to frame pa (re-writing the upper entries too). */
+    void map(uint64_t va, uint64_t pa, uint64_t flags = up)
+    {
+        ram.put64(slot(root, 4, va), l3 | up);
+        ram.put64(slot(l3, 3, va), l2 | up);
+        ram.put64(slot(l2, 2, va), l1 | up);
+        ram.put64(slot(l1, 1, va), pa | flags);
+    }
+};
+
+enum : unsigned { PREAD = 40, PRMW = 40 + 20 };
+
+/* Walks read the platform's entries over `mem`; A/D bits are written back
+ * to it; hits do not touch it; the debug walk reads it by debug transport
+ * only; an error response is reported as mem_error. */
+static void platform_walk(Rig &r)
+{
+    PlatformTables t(r);
+    const uint64_t va = 0x10000abc, va2 = 0x10001000;
+    t.map(va, 0x7777000);
+    t.map(va2, 0x5555000);
+    sc_time d = sc_core::SC_ZERO_TIME;
+    CHECK_EQ(r.cr3(t.root, 1, d).st, tlm::TLM_OK_RESPONSE);
+    CHECK_EQ(r.ram().total(), 0);
+
+    Out a = r.load(va, d);
+    CHECK_EQ(a.st, tlm::TLM_OK_RESPONSE);
+    CHECK_EQ(a.x.pa, 0x7777abc);
+    CHECK(a.x.where == Where::Walk);
+    CHECK_EQ(a.x.latency(), MISS + PWC + 4 * PREAD + 4 * PRMW);   /* 409 */
+    CHECK_TIME(d, ns(409));
+    CHECK_EQ(r.ram().reads, 8);
+    CHECK_EQ(r.ram().writes, 4);
+    /* The A bits are in the platform's memory, on each entry of the path. */
+    CHECK_EQ(r.ram().get64(t.slot(t.root, 4, va)), t.l3 | t.up | PTE_A);
+    CHECK_EQ(r.ram().get64(t.slot(t.l3, 3, va)), t.l2 | t.up | PTE_A);
+    CHECK_EQ(r.ram().get64(t.slot(t.l2, 2, va)), t.l1 | t.up | PTE_A);
+    CHECK_EQ(r.ram().get64(t.slot(t.l1, 1, va)), 0x7777000 | t.up | PTE_A);
+    CHECK_EQ(r.ram().written.size(), 4);
+    if (r.ram().written.size() == 4)
+        CHECK_EQ(r.ram().written[3], t.slot(t.l1, 1, va));   /* top-down, as the walk updates */
+
+    /* A hit: no transaction. */
+    Out b = r.load(va, d);
+    CHECK(b.x.where == Where::L1Hit);
+    CHECK_EQ(b.x.pa, 0x7777abc);
+    CHECK_EQ(r.ram().total(), 12);
+
+    /* A store re-walks for D: PWC hit, the PTE read and its locked update. */
+    Out s = r.store(va, d);
+    CHECK_EQ(s.st, tlm::TLM_OK_RESPONSE);
+    CHECK_EQ(s.x.latency(), L1 + PWC + PREAD + PRMW);   /* 102 */
+    CHECK_EQ(r.ram().get64(t.slot(t.l1, 1, va)), 0x7777000 | t.up | PTE_A | PTE_D);
+    CHECK_EQ(r.ram().reads, 10);
+    CHECK_EQ(r.ram().writes, 5);
+
+    /* transport_dbg reads the platform by debug transport only, and sets
+     * no A bit there. */
+    const unsigned before = r.ram().total();
+    Out g = r.xlate(va2, TLM_READ_COMMAND, d, MM_USER, false, true);
+    CHECK_EQ(g.st, tlm::TLM_OK_RESPONSE);
+    CHECK_EQ(g.x.pa, 0x5555000);
+    CHECK_EQ(r.ram().total(), before);
+    CHECK_EQ(r.ram().dbg, 4);
+    CHECK_EQ(r.ram().get64(t.slot(t.l1, 1, va2)), 0x5555000 | t.up);
+
+    /* The real access: the PD entry is in the PWC (A already set). */
+    Out c = r.load(va2, d);
+    CHECK_EQ(c.x.pa, 0x5555000);
+    CHECK_EQ(c.x.latency(), MISS + PWC + PREAD + PRMW);   /* 109 */
+    CHECK_EQ(r.ram().get64(t.slot(t.l1, 1, va2)), 0x5555000 | t.up | PTE_A);
+
+    /* A PT outside the platform's RAM: the read is answered with an error. */
+    const uint64_t bad = 0x10200000;   /* another PD slot */
+    r.ram().put64(t.slot(t.l2, 2, bad), 0x20000000 | t.up);
+    Out e = r.load(bad, d);
+    CHECK_EQ(e.st, tlm::TLM_GENERIC_ERROR_RESPONSE);
+    CHECK(e.x.mem_error);
+    CHECK(!e.x.page_fault);
+    CHECK_EQ(r.counter("walker.walks"), 4);
+}
+
+/* The OS changes an entry in platform memory: the TLB keeps the old
+ * translation until INVLPG, then the walk reads the new entry. */
+static void platform_invlpg(Rig &r)
+{
+    PlatformTables t(r);
+    const uint64_t va = 0x10000abc;
+    t.map(va, 0x7777000);
+    sc_time d = sc_core::SC_ZERO_TIME;
+    r.cr3(t.root, 1, d);
+    CHECK_EQ(r.load(va, d).x.pa, 0x7777abc);
+
+    r.ram().put64(t.slot(t.l1, 1, va), 0x8888000 | t.up);
+    Out stale = r.load(va, d);
+    CHECK(stale.x.where == Where::L1Hit);
+    CHECK_EQ(stale.x.pa, 0x7777abc);
+
+    CHECK_EQ(r.ctl(XlateOp::Invlpg, va, d).st, tlm::TLM_OK_RESPONSE);
+    const unsigned before = r.ram().reads;
+    Out a = r.load(va, d);
+    CHECK_EQ(a.st, tlm::TLM_OK_RESPONSE);
+    CHECK_EQ(a.x.pa, 0x8888abc);
+    CHECK_EQ(a.x.latency(), MISS + PWC + 4 * PREAD + PRMW);   /* 229 */
+    CHECK_EQ(r.ram().reads - before, 5);
+    CHECK_EQ(r.ram().get64(t.slot(t.l1, 1, va)), 0x8888000 | t.up | PTE_A);
+
+    /* Unmapped: the next walk after INVLPG faults, and writes nothing. */
+    r.ram().put64(t.slot(t.l1, 1, va), 0);
+    r.ctl(XlateOp::Invlpg, va, d);
+    const unsigned writes = r.ram().writes;
+    Out f = r.load(va, d);
+    CHECK_EQ(f.st, tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    CHECK(f.x.page_fault);
+    CHECK(!f.x.mem_error);
+    CHECK_EQ(f.x.error_code, PF_US);
+    CHECK_EQ(f.x.latency(), MISS + PWC + 4 * PREAD);   /* 169 */
+    CHECK_EQ(r.ram().writes, writes);
+}
+
+/* A platform latency that is not a whole number of cycles rounds up. */
+static void platform_4ghz(Rig &r)
+{
+    PlatformTables t(r);
+    const uint64_t va = 0x10000abc;
+    t.map(va, 0x7777000);
+    r.ram().latency = sc_time(10100, SC_PS);   /* 40.4 cycles of 250 ps */
+    sc_time d = sc_core::SC_ZERO_TIME;
+    r.cr3(t.root, 1, d);
+    Out a = r.load(va, d);
+    CHECK_EQ(a.x.pa, 0x7777abc);
+    CHECK_EQ(a.x.latency(), MISS + PWC + 4 * 41 + 4 * (41 + 20));   /* 417 */
+    CHECK_TIME(d, sc_time(417 * 250.0, SC_PS));
+}
+
 /* ---- the runner ---- */
 
 struct Case {
@@ -588,6 +829,7 @@ struct Case {
     void (*fn)(Rig &);
     sc_time period;
     std::vector<std::string> sets;
+    bool platform = false;   /* page tables behind `mem` */
 };
 
 struct Runner : sc_core::sc_module {
@@ -599,7 +841,7 @@ struct Runner : sc_core::sc_module {
     Runner(sc_core::sc_module_name n, std::vector<Case> c) : sc_module(n), cases(std::move(c))
     {
         for (const Case &k : cases)
-            rigs.push_back(std::make_unique<Rig>(k.name, k.period, k.sets));
+            rigs.push_back(std::make_unique<Rig>(k.name, k.period, k.sets, k.platform));
         SC_THREAD(run);
     }
 
@@ -630,6 +872,9 @@ int sc_main(int, char *[])
         {"ptmem_tables", ptmem_tables, ghz, {}},
         {"control_ops", control_ops, ghz, {}},
         {"issue_together", issue_together, ghz, {"frontend.max_outstanding=4", "walker.walkers=2"}},
+        {"platform_walk", platform_walk, ghz, {}, true},
+        {"platform_invlpg", platform_invlpg, ghz, {}, true},
+        {"platform_4ghz", platform_4ghz, sc_time(250, SC_PS), {}, true},
     });
     sc_core::sc_start();
     unsigned total = (unsigned)runner.cases.size();

@@ -95,6 +95,10 @@ tlb *mmu_itlb(mmu *m);
 tlb *mmu_dtlb(mmu *m);
 tlb *mmu_stlb(mmu *m);
 walker *mmu_walker(mmu *m);
+/* Give the walker another memory port (*mem is copied; see walker_set_mem),
+ * or with NULL the MMU's own port on its memsys again.  With a port of its
+ * own the MMU's memsys sees no page-table traffic. */
+void mmu_set_walker_mem(mmu *m, const walker_mem *mem);
 pwc *mmu_pwc(mmu *m);
 
 /* ---- observation: a tap on the L1 TLBs (for onepass.h) ----

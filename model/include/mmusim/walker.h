@@ -150,6 +150,15 @@ typedef struct walker walker;
 walker *walker_create(const walker_cfg *cfg, const paging_mode *m, physmem *pm, pwc *c, const walker_mem *mem);
 void walker_free(walker *w);
 
+/* Replace the memory port (*mem is copied).  Walks are computed whole
+ * inside walker_request/walker_walk_now, so a port changed between calls
+ * applies from the next walk on.  For a caller that supplies the
+ * page-table memory itself (the TLM wrapper's `mem` socket): its read/rmw
+ * callbacks may update the entry at pa in the physmem image before they
+ * return, because the walker reads the entry's value from the image only
+ * after the callback (and ORs its A/D bits in after rmw). */
+void walker_set_mem(walker *w, const walker_mem *mem);
+
 /* Request a walk at cycle `when`.  Fills *out with the result and its
  * timing.  A/D updates are written to the physical memory image at once,
  * but an entry read by a later-computed walk at a cycle before an update's
