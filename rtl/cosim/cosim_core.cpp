@@ -790,6 +790,18 @@ Cosim::Cosim(const Params &p, const Options &o)
     m_ = paging_mode_get(p.levels == 5 ? PAGING_LA57 : PAGING_X86_64);
     pm_rtl_ = physmem_create(p.pa_bits, kAllocBase, kAllocBase + kAllocSize);
     pm_c_ = physmem_create(p.pa_bits, kAllocBase, kAllocBase + kAllocSize);
+    // A constructor that throws gets no destructor call: release what was
+    // made (a bad trace, a world the builder cannot map) before rethrowing.
+    try {
+        setup(p, o);
+    } catch (...) {
+        release();
+        throw;
+    }
+}
+
+void Cosim::setup(const Params &p, const Options &o)
+{
     if (!pm_rtl_ || !pm_c_)
         throw std::runtime_error("physmem_create failed");
 
@@ -876,10 +888,16 @@ Cosim::Cosim(const Params &p, const Options &o)
 
 Cosim::~Cosim()
 {
+    release();
+}
+
+void Cosim::release()
+{
     cw_.reset();
     world_.reset();
     physmem_free(pm_rtl_);
     physmem_free(pm_c_);
+    pm_rtl_ = pm_c_ = nullptr;
 }
 
 // The next request (random or from the trace), not yet offered.

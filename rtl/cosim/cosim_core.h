@@ -358,6 +358,8 @@ private:
     struct Walk;
     enum Phase { Reset, Start, Run, Drain, DumpBefore, Flush, DumpAfter, Finished };
 
+    void setup(const Params &p, const Options &o);   // the constructor's work after the images
+    void release();                                   // free the C-side objects and images
     void next_request();
     bool guard_ok(Walk &w);
     void offer();
