@@ -673,14 +673,7 @@ void World::build_random(Rng &rng)
             throw std::runtime_error("world: no mapped page");
     }
 
-    // The C side gets a copy of the image.
-    for (uint64_t f : frames_)
-        for (uint64_t off = 0; off < 4096; off += 8) {
-            uint64_t v = physmem_read64(rtl_, f + off);
-            physmem_write64(c_, f + off, v);
-            if (v & PTE_P)
-                entries_.push_back(f + off);
-        }
+    copy_to_c();
 }
 
 void World::build_trace(const std::vector<std::pair<uint64_t, bool>> &pages)
@@ -700,6 +693,13 @@ void World::build_trace(const std::vector<std::pair<uint64_t, bool>> &pages)
             throw std::runtime_error(fmt("page-table builder: 0x%" PRIx64 ": %s", pg.first, pgtable_strerror(e)));
         by_as_[0][Mapped].push_back(Target{pg.first, 12, Mapped, 1});
     }
+    copy_to_c();
+}
+
+// The C side gets a copy of the tables; present entries are remembered for
+// aging.
+void World::copy_to_c()
+{
     for (uint64_t f : frames_)
         for (uint64_t off = 0; off < 4096; off += 8) {
             uint64_t v = physmem_read64(rtl_, f + off);

@@ -306,6 +306,7 @@ private:
     static void release_cb(void *ctx, uint64_t pa);
     void build_random(Rng &rng);
     void build_trace(const std::vector<std::pair<uint64_t, bool>> &pages);
+    void copy_to_c();
     void map_leaf(Rng &rng, pgtable *pt, uint64_t va, unsigned shift, bool kernel, std::vector<Target> &out);
     void build_subtree(Rng &rng, pgtable *pt, unsigned level, uint64_t base, bool kernel, std::vector<Target> &out);
     uint64_t canon(uint64_t va) const;
