@@ -175,58 +175,13 @@ static bool is_id(const char *s)
 
 /* ---- emit --------------------------------------------------------------- */
 
-typedef struct id_at {
-    uint64_t id;
-    size_t at;     /* index among all (trace, point) pairs */
-} id_at;
-
-static int by_id_then_at(const void *pa, const void *pb)
-{
-    const id_at *a = pa, *b = pb;
-    if (a->id != b->id)
-        return a->id < b->id ? -1 : 1;
-    return a->at < b->at ? -1 : a->at > b->at;
-}
-
-/* The spec's runs in run order, as sweep.h defines them: every (trace,
- * point) pair, trace-major, less each pair whose id an earlier pair has
- * (points with equal effective configs).  This is the order sweep_run
- * counts shards in. */
+/* The spec's run ids in run order (sweep_run_ids), or the end. */
 static uint64_t *spec_run_ids(const sweep_spec *s, size_t *nruns)
 {
-    size_t np = sweep_point_count(s), nt = sweep_trace_count(s), n = np * nt;
-    mm_config *cfg = xmalloc(np * sizeof *cfg);
-    uint64_t *ids = xmalloc(n * sizeof *ids);
-    id_at *sorted = xmalloc(n * sizeof *sorted);
-    bool *repeat = calloc(n + 1, sizeof *repeat);
-    if (!repeat)
-        die("sweep: out of memory");
-    for (size_t p = 0; p < np; p++)
-        sweep_point_config(s, p, &cfg[p]);
+    uint64_t *ids;
     char err[4608];
-    for (size_t t = 0; t < nt; t++) {
-        uint64_t th;
-        if (sweep_hash_file(sweep_trace_path(s, t), &th, err, sizeof err) != 0)
-            die("%s", err);
-        for (size_t p = 0; p < np; p++) {
-            ids[t * np + p] = sweep_run_id(&cfg[p], th);
-            sorted[t * np + p] = (id_at){ids[t * np + p], t * np + p};
-        }
-    }
-    /* Sorted by id, then position: every entry after the first of its id
-     * is a repeat. */
-    qsort(sorted, n, sizeof *sorted, by_id_then_at);
-    for (size_t i = 1; i < n; i++)
-        if (sorted[i].id == sorted[i - 1].id)
-            repeat[sorted[i].at] = true;
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (!repeat[i])
-            ids[k++] = ids[i];
-    free(repeat);
-    free(sorted);
-    free(cfg);
-    *nruns = k;
+    if (sweep_run_ids(s, &ids, nruns, err, sizeof err) != 0)
+        die("%s", err);
     return ids;
 }
 

@@ -1109,6 +1109,29 @@ static int list_runs(pool *P, const mm_config *pcfg)
     return rc;
 }
 
+int sweep_run_ids(const sweep_spec *s, uint64_t **ids, size_t *n, char *err, size_t errlen)
+{
+    pool P = {.s = s, .err = err, .errlen = errlen};
+    mm_config *pcfg = malloc((s->npoints + 1) * sizeof *pcfg);
+    if (!pcfg)
+        abort();
+    for (size_t p = 0; p < s->npoints; p++)
+        sweep_point_config(s, p, &pcfg[p]);
+    int rc = list_runs(&P, pcfg);
+    free(pcfg);
+    *ids = NULL;
+    *n = 0;
+    if (rc == 0) {
+        if (!(*ids = malloc((P.nruns + 1) * sizeof **ids)))
+            abort();
+        for (size_t i = 0; i < P.nruns; i++)
+            (*ids)[i] = P.runs[i].id;
+        *n = P.nruns;
+    }
+    free(P.runs);
+    return rc == 0 ? 0 : -1;
+}
+
 sweep_status sweep_run(const sweep_spec *s, const sweep_opts *o, sweep_progress *counts, char *err,
                        size_t errlen)
 {

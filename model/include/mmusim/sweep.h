@@ -88,6 +88,13 @@ uint64_t sweep_run_id(const mm_config *cfg, uint64_t trace_hash);
 /* As 16 lower-case hex digits. */
 void sweep_id_text(uint64_t id, char out[17]);
 
+/* The ids of the spec's distinct runs in run order: every (trace, point)
+ * pair, trace-major, less each pair whose id an earlier pair has -- the
+ * order sweep_run and its shards count runs in.  *ids is malloc'd (the
+ * caller frees).  0, or -1 with "PATH: problem" in err (a trace that
+ * cannot be read). */
+int sweep_run_ids(const sweep_spec *s, uint64_t **ids, size_t *n, char *err, size_t errlen);
+
 /* "DIR/NAME.yaml" -> "DIR/NAME-results" (malloc'd; NULL if out of memory). */
 char *sweep_default_out(const char *spec_path);
 
