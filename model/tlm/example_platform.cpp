@@ -299,6 +299,11 @@ static int usage_error(const std::string &msg)
     return 2;
 }
 
+// SystemC's copyright banner goes to stderr before sc_main runs, where it
+// would bury a one-line error; a static initializer runs earlier still.
+// A value the user set is kept (overwrite 0).
+static const int no_systemc_banner = setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 0);
+
 int sc_main(int argc, char *argv[])
 {
     std::string config = CFG_DEFAULT_PRESET;

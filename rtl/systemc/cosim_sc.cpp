@@ -21,6 +21,7 @@
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
+#include <cstdlib>
 #include <stdexcept>
 
 #include "cosim_core.h"
@@ -178,6 +179,11 @@ SC_MODULE(CosimBench) {
 };
 
 }  // namespace
+
+// SystemC's copyright banner goes to stderr before sc_main runs, where it
+// would bury a one-line error; a static initializer runs earlier still.
+// A value the user set is kept (overwrite 0).
+static const int no_systemc_banner = setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 0);
 
 int sc_main(int argc, char **argv)
 {
