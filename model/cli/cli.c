@@ -2,15 +2,24 @@
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+/* Set by die(): the exit status is EXIT_BAD_INPUT whatever else fails. */
+static bool dying;
+/* errno of the first failed write to standard output seen by
+ * cli_stdout_failed, in case the final flush cannot tell it again. */
+static int stdout_errno;
 
 void die(const char *fmt, ...)
 {
+    dying = true;
     va_list ap;
     va_start(ap, fmt);
     fputs("mmusim: ", stderr);
@@ -18,6 +27,39 @@ void die(const char *fmt, ...)
     va_end(ap);
     fputc('\n', stderr);
     exit(EXIT_BAD_INPUT);
+}
+
+/* atexit: the last word on standard output (as gnulib's close_stdout).
+ * fclose flushes, and reports what the flush or the kernel's close found
+ * (a deferred write error on NFS, say). */
+static void close_stdout(void)
+{
+    /* A failed write leaves its bytes in the buffer (glibc), so the flush
+     * in fclose fails again and says why; if not, the reason is unknown. */
+    bool failed = ferror(stdout) != 0;
+    errno = 0;
+    failed |= fclose(stdout) != 0;
+    if (!failed)
+        return;
+    int e = errno ? errno : stdout_errno;
+    fprintf(stderr, "mmusim: writing standard output: %s\n", e ? strerror(e) : "a write failed");
+    if (!dying)
+        _exit(EXIT_OUTPUT_FAILED);
+}
+
+void cli_output_init(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    atexit(close_stdout);
+}
+
+bool cli_stdout_failed(void)
+{
+    if (!ferror(stdout))
+        return false;
+    if (!stdout_errno)
+        stdout_errno = errno;
+    return true;
 }
 
 bool common_option(common_opts *o, int argc, char **argv, int *i, const char *cmd)

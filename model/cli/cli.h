@@ -20,9 +20,30 @@
 /* Exit status after Ctrl-C: 128 + SIGINT, as a shell reports it. */
 #define EXIT_INTERRUPTED 130
 
+/* Exit status when standard output could not be written (a full disk, a
+ * closed pipe, an I/O error): the output is incomplete. */
+#define EXIT_OUTPUT_FAILED 1
+
 /* Print "mmusim: MESSAGE" as one line on stderr and exit with
  * EXIT_BAD_INPUT. */
 void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/* Called first by main(): every write to standard output is then checked,
+ * whichever way the program ends.  SIGPIPE is ignored, so a write to a
+ * closed pipe fails with EPIPE instead of killing the program; at exit
+ * standard output is flushed and closed, and if any write, the flush or the
+ * close failed, "mmusim: writing standard output: REASON" is printed and
+ * the exit status becomes EXIT_OUTPUT_FAILED (unless the program was already
+ * exiting with EXIT_BAD_INPUT through die(): the first problem stands).
+ * A child that execs another program (trace record's valgrind) restores
+ * SIGPIPE's default first. */
+void cli_output_init(void);
+
+/* True once a write to standard output has failed: loops that write a lot
+ * (trace cat) stop early instead of producing output nobody receives.
+ * Called right after the write that failed, it also keeps its errno for
+ * the message at exit. */
+bool cli_stdout_failed(void);
 
 /* The configuration options, as given. */
 typedef struct common_opts {

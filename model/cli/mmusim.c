@@ -426,6 +426,7 @@ static const char main_usage[] =
 
 int main(int argc, char **argv)
 {
+    cli_output_init();
     if (argc < 2) {
         fputs(main_usage, stderr);
         return EXIT_BAD_INPUT;

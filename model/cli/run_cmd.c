@@ -202,6 +202,8 @@ int cmd_run(int argc, char **argv)
         return EXIT_OOM;
     case REPLAY_ERROR:
     default:
+        if (cli_stdout_failed())
+            exit(EXIT_OUTPUT_FAILED);   /* the report was cut short: said at exit (cli.h) */
         die("%s", err);
     }
 }

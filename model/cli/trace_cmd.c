@@ -17,8 +17,8 @@
  *
  * Errors end with exit status 2 and one line on stderr; the library's
  * messages name the file and the offset or line.  An output to stdout that
- * fails (a closed pipe) ends with status 1 and no message: whoever closed
- * the pipe wanted no more. */
+ * fails (a closed pipe, a full disk) ends with status 1 and one line saying
+ * why (cli_output_init). */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
 #include "trace_cmd.h"
@@ -36,7 +36,6 @@
 #include "mmusim/trace_gen.h"
 #include "mmusim/trace_import.h"
 
-#define EXIT_OUTPUT_CLOSED 1
 #define RECORDER MMUSIM_VERSION
 
 /* Library messages: a path of PATH_MAX and the problem. */
@@ -241,12 +240,11 @@ static trace_reader *open_reader(const char *path)
 }
 
 /* The exit status once a text output to stdout is done: 1 if it failed
- * (a closed pipe, a full disk), quietly. */
+ * (a closed pipe, a full disk); the message comes at exit (cli.h). */
 static int stdout_status(void)
 {
-    if (fflush(stdout) != 0 || ferror(stdout))
-        return EXIT_OUTPUT_CLOSED;
-    return 0;
+    fflush(stdout);
+    return cli_stdout_failed() ? EXIT_OUTPUT_FAILED : 0;
 }
 
 /* ---- trace file output: opened at the first record ---- */
@@ -298,14 +296,14 @@ static void trace_out_finish(trace_out *o, int rc, const char *producer_err)
     if (rc < 0) {
         trace_writer_abort(o->w);
         if (o->failed && to_stdout && ferror(stdout))
-            exit(EXIT_OUTPUT_CLOSED);
+            exit(EXIT_OUTPUT_FAILED);
         die("%s", o->failed ? o->err : producer_err);
     }
     if (!o->w && trace_out_open(o))
         die("%s", o->err);
     if (trace_writer_close(o->w, o->err, sizeof o->err)) {
         if (to_stdout && ferror(stdout))
-            exit(EXIT_OUTPUT_CLOSED);
+            exit(EXIT_OUTPUT_FAILED);
         die("%s", o->err);
     }
 }
@@ -498,7 +496,7 @@ static int trace_cat_cmd(int argc, char **argv)
         if (n < 0)
             die("%s: record %" PRIu64 ": not a valid record (kind %u)", in, from + i, rec.kind);
         line[n] = '\n';
-        if (fwrite(line, 1, (size_t)n + 1, stdout) != (size_t)n + 1)
+        if (fwrite(line, 1, (size_t)n + 1, stdout) != (size_t)n + 1 && cli_stdout_failed())
             break;
     }
     int status = stdout_status();

@@ -1224,6 +1224,9 @@ int trace_record(char *const argv[], trace_sink sink, trace_meta *meta, char *er
     if (pid == 0) {
         close(log[0]);
         close(status_pipe[0]);
+        /* The recorded command gets the default SIGPIPE action, whatever
+         * its recorder ignores (an ignored signal stays ignored across exec). */
+        signal(SIGPIPE, SIG_DFL);
         execvp(vargv[0], vargv);
         int e = errno;
         ssize_t w = write(status_pipe[1], &e, sizeof e);
