@@ -880,6 +880,27 @@ static int run(const char *args)
 }
 
 
+/* Remove from s the line that starts after the newline of `key`. */
+static void drop_line(char *s, const char *key)
+{
+    char *at = strstr(s, key);
+    cr_assert_not_null(at, "%s", key);
+    char *next = strchr(at + 1, '\n');
+    cr_assert_not_null(next);
+    memmove(at, next, strlen(next) + 1);
+}
+
+/* The JSON report of `mmusim ARGS` with its title line removed (it names
+ * the traces as given: a file, or "-"); the exit status must be `status`. */
+static char *run_json_untitled(const char *args, int status)
+{
+    cr_assert_eq(run(args), status, "%s", errbuf);
+    char *j = strdup(out);
+    cr_assert_not_null(j);
+    drop_line(j, "\n  \"title\": ");
+    return j;
+}
+
 /* No arguments: the bundled default trace on the default preset, as perf
  * stat prints. */
 Test(run_cli, default_trace)
@@ -982,4 +1003,121 @@ Test(run_cli, interrupt_prints_report)
     cr_expect_eq(WEXITSTATUS(st), 130, "%s", errbuf);
     cr_expect(strstr(out, "Performance counter stats for '"), "%s", out);
     cr_expect(strstr(errbuf, "interrupted"), "%s", errbuf);
+}
+
+/* ---- read-ahead of a pipe -------------------------------------------------- */
+
+/* A pipe's first records up to its first access decide whether it carries
+ * its own processes; the instruction counts among them are folded (one sum
+ * per CPU), so any number of them takes constant memory.  The counters are
+ * those of the same trace read from a file, whose footer decides at once:
+ * here 40,000 counts of 3 on cpu 0 and, before every 5,000th of them, one
+ * of 5 on cpu 1 (8 in all; a plain trace: all on the process's CPU 0), then
+ * an access and 2 more counts of 1, so instructions = 120,000 + 40 + 2 =
+ * 120,042. */
+Test(run_cli, pipe_prefix_of_counts_is_folded)
+{
+    recs r = {0};
+    for (int i = 0; i < 40000; i++) {
+        put(&r, (trace_rec){.kind = TR_INSTR, .count = 3});
+        if (i % 5000 == 0)
+            put(&r, (trace_rec){.kind = TR_INSTR, .cpu = 1, .count = 5});
+    }
+    put(&r, LD(0x10000));
+    put(&r, (trace_rec){.kind = TR_INSTR, .count = 1});
+    put(&r, (trace_rec){.kind = TR_INSTR, .count = 1});
+    const char *t = write_recs("prefix.trace", &r);
+    char args[400];
+    snprintf(args, sizeof args, "run --json %s", t);
+    char *file = run_json_untitled(args, 0);
+    snprintf(args, sizeof args, "run --json - < %s", t);
+    char *pipe = run_json_untitled(args, 0);
+    EXPECT_COUNTER(file, "instructions", 120042);
+    cr_expect_str_eq(pipe, file);
+    /* Beside a second (plain) trace, each on its CPU, records taking turns:
+     * the pipe's access still comes at its 40,009th turn. */
+    snprintf(args, sizeof args, "run --json --set cpu.cpus=2 %s " TRACES "gzip.trace.zst", t);
+    free(file);
+    file = run_json_untitled(args, 0);
+    snprintf(args, sizeof args, "run --json --set cpu.cpus=2 - " TRACES "gzip.trace.zst < %s", t);
+    free(pipe);
+    pipe = run_json_untitled(args, 0);
+    cr_expect_str_eq(pipe, file);
+    /* Where the turns show: beside GUPS (own processes, also on CPU 0) in
+     * 32 MiB, the replay stops out of memory after some 14,000 turns each,
+     * long before the pipe's access, which must not have happened: every
+     * counter is the file's but the instructions.  Those the pipe retires
+     * before its first access are credited at its first turns (all 120,040
+     * of them: GUPS's alone plus those), the file's as they come. */
+    snprintf(args, sizeof args, "run --json --set cpu.cpus=2 --set os.phys_mem_mib=32 %s " TRACES "gups.trace.zst", t);
+    free(file);
+    file = run_json_untitled(args, 3);
+    snprintf(args, sizeof args, "run --json --set cpu.cpus=2 --set os.phys_mem_mib=32 - " TRACES "gups.trace.zst < %s", t);
+    free(pipe);
+    pipe = run_json_untitled(args, 3);
+    char *solo = run_json_untitled("run --json --set cpu.cpus=2 --set os.phys_mem_mib=32 " TRACES "gups.trace.zst", 3);
+    cr_expect_eq(jget(pipe, "instructions"), jget(solo, "instructions") + 120040);
+    cr_expect_lt(jget(file, "instructions"), jget(pipe, "instructions"));
+    cr_expect_eq(jget(file, "page-faults"), jget(solo, "page-faults"));
+    drop_line(file, "\n  \"instructions\": ");
+    drop_line(pipe, "\n  \"instructions\": ");
+    cr_expect_str_eq(pipe, file);
+    free(solo);
+    free(file);
+    free(pipe);
+}
+
+/* A pipe with its own processes (an event before its first access) names
+ * real CPUs: the first count on a CPU the machine lacks is the error, at
+ * its own record number although it was folded.  Records: 0-4 counts on
+ * cpu 0, 5 a count on cpu 3, 6 a count on cpu 0, 7 a switch. */
+Test(run_cli, pipe_prefix_bad_cpu_names_its_record)
+{
+    recs r = {0};
+    for (int i = 0; i < 5; i++)
+        put(&r, (trace_rec){.kind = TR_INSTR, .count = 1});
+    put(&r, (trace_rec){.kind = TR_INSTR, .cpu = 3, .count = 1});
+    put(&r, (trace_rec){.kind = TR_INSTR, .count = 1});
+    put(&r, SW(0, 7));
+    put(&r, LD(0x10000));
+    const char *t = write_recs("badcpu.trace", &r);
+    char args[400];
+    snprintf(args, sizeof args, "run --set cpu.cpus=2 - < %s", t);
+    cr_assert_eq(run(args), 2, "%s", errbuf);
+    cr_expect_str_eq(errbuf, "mmusim: <stdin>: record 5: CPU 3, but the configuration has 2 (cpu.cpus)\n");
+    /* From the file (no read-ahead): the same record. */
+    snprintf(args, sizeof args, "run --set cpu.cpus=2 %s", t);
+    cr_assert_eq(run(args), 2, "%s", errbuf);
+    char want[400];
+    snprintf(want, sizeof want, "mmusim: %s: record 5: CPU 3, but the configuration has 2 (cpu.cpus)\n", t);
+    cr_expect_str_eq(errbuf, want);
+}
+
+/* Memory stays bounded by the machine, not the trace: 10 M instruction
+ * counts before any access (the issue's 860 MB case), from a file and
+ * from a pipe, replayed within 200 MB of address space.  (Not under
+ * AddressSanitizer, which reserves terabytes of address space.) */
+Test(run_cli, long_prefix_in_bounded_memory)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    cr_skip_test("address space limits do not apply under AddressSanitizer");
+#else
+    char path[200];
+    snprintf(path, sizeof path, "%s/instr10m.trace", dir);
+    trace_meta meta = {0};
+    char err[512];
+    trace_writer *w = trace_writer_open(path, &meta, 1u << 24, 0, err, sizeof err);
+    cr_assert_not_null(w, "%s", err);
+    trace_rec in = {.kind = TR_INSTR, .count = 2};
+    for (int i = 0; i < 10000000; i++)
+        cr_assert_eq(trace_write(w, &in), 0);
+    cr_assert_eq(trace_writer_close(w, err, sizeof err), 0, "%s", err);
+    char line[600];
+    snprintf(line, sizeof line, "ulimit -v 204800; \"$M\" run --json %s", path);
+    cr_assert_eq(prog_capture(line, dir, out, sizeof out, errbuf, sizeof errbuf), 0, "%s", errbuf);
+    EXPECT_COUNTER(out, "instructions", 20000000);
+    snprintf(line, sizeof line, "ulimit -v 204800; \"$M\" run --json - < %s", path);
+    cr_assert_eq(prog_capture(line, dir, out, sizeof out, errbuf, sizeof errbuf), 0, "%s", errbuf);
+    EXPECT_COUNTER(out, "instructions", 20000000);
+#endif
 }

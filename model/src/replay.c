@@ -1,12 +1,14 @@
 /* replay.c -- trace replay: the loop behind `mmusim run` (see replay.h).
  *
- * Every trace is a source.  Before the replay each source is read up to its
- * first access (those records are kept, in a small buffer, and replayed
- * first): a trace with an event record there, or with events counted in its
- * footer, carries its own processes; any other trace is "plain" and becomes
- * one process, pid 1000+i.  (From a pipe the footer comes at the end, so
- * only the records before the first access decide: a plain-looking trace
- * that shows an event later is an error.)
+ * Every trace is a source.  A trace with events (any record that is neither
+ * an access nor an instruction count) carries its own processes; any other
+ * trace is "plain" and becomes one process, pid 1000+i.  A file's footer
+ * says which at once (its event count).  From a pipe the footer comes at the
+ * end, so the records before the first access decide: the source is read
+ * ahead up to its first access or event (kept, and replayed first); the
+ * instruction counts on the way are folded into one sum per CPU, so the
+ * read-ahead takes constant memory however many there are (read_ahead).  A
+ * plain-looking pipe that shows an event later is an error.
  *
  * Scheduling.  With one source, the replay reads it straight through.  With
  * several, plain sources run one per CPU (the k-th plain trace on CPU k)
@@ -101,8 +103,15 @@ typedef struct source {
     trace_reader *rd;
     const char *path;
     uint64_t records;      /* records taken from the source so far (pre included) */
-    trace_rec *pre;        /* records read ahead, up to and including the first access */
-    size_t npre, pre_next, pre_cap;
+    /* A pipe's records read ahead (read_ahead), replayed first: pre[0,
+     * nfold) the instruction counts folded per CPU, then pre_idle turns
+     * without effect (the rest of the records they fold, so that every
+     * later record keeps its place in the turns of a workload), then
+     * pre[nfold], the first access or event, if the trace has one. */
+    trace_rec *pre;
+    size_t npre, nfold, pre_next;
+    uint64_t pre_idle;
+    bool footer_says;      /* plain because the footer counts no events (else: the read-ahead) */
     bool plain;            /* no process events of its own: one process, pid, cpu */
     bool done;
     unsigned index;        /* position on the command line */
@@ -376,6 +385,9 @@ static NOINLINE int event(replay *R, source *s, const trace_rec *r)
 {
     if (r->kind >= TR_KIND_COUNT)
         return mm_errf(R->err, R->errlen, "unknown record kind %u", r->kind);
+    if (s->plain && s->footer_says)
+        return mm_errf(R->err, R->errlen, "a %s event, but the trace's footer counts none",
+                       trace_kind_name((trace_kind)r->kind));
     if (s->plain)
         return mm_errf(R->err, R->errlen,
                        "a %s event in a trace that had none before its first access (read from a pipe, "
@@ -457,6 +469,16 @@ static ALWAYS_INLINE int apply(replay *R, os *sys, unsigned ncpus, source *s, co
     }
 }
 
+/* The next record read ahead (see source), or NULL for a turn without
+ * effect. */
+static inline const trace_rec *pre_take(source *s)
+{
+    if (s->pre_next < s->nfold || !s->pre_idle)
+        return &s->pre[s->pre_next++];
+    s->pre_idle--;
+    return NULL;
+}
+
 /* Replay records of s until max_rec records or max_acc accesses (both >= 1)
  * are taken, or the source ends; the counts taken are added to s->records
  * and R->accesses.  With fan (several machines), the records go to the
@@ -473,12 +495,15 @@ static ALWAYS_INLINE slice_end slice_body(replay *R, source *s, uint64_t max_acc
     os *const sys = fan ? NULL : R->live[0].os;
     const unsigned ncpus = R->ncpus;
 
-    /* Records read ahead when the replay began (rare: once per source). */
-    while (UNLIKELY(s->pre_next < s->npre) && left && acc_left) {
+    /* Records read ahead when the replay began (rare: a pipe, once). */
+    while (UNLIKELY(s->pre_next < s->npre || s->pre_idle) && left && acc_left) {
         left--;
+        const trace_rec *p = pre_take(s);
+        if (!p)
+            continue;   /* the turn of a folded instruction count */
         if (fan)
             R->at_index = s->records + (max_rec - left) - 1;
-        a = apply(R, sys, ncpus, s, &s->pre[s->pre_next++], plain, multi, fan);
+        a = apply(R, sys, ncpus, s, p, plain, multi, fan);
         if (a == A_ACCESS)
             acc_left--;
         else if (a != A_OK)
@@ -486,7 +511,7 @@ static ALWAYS_INLINE slice_end slice_body(replay *R, source *s, uint64_t max_acc
         if (fan && R->nbatch >= BATCH_FLUSH && (end = batch_flush(R)) != SL_LIMIT)
             goto flushed;
     }
-    if (UNLIKELY(s->pre != NULL) && s->pre_next == s->npre) {
+    if (UNLIKELY(s->pre != NULL) && s->pre_next == s->npre && !s->pre_idle) {
         free(s->pre);
         s->pre = NULL;
     }
@@ -694,7 +719,68 @@ static void progress_erase(replay *R)
 
 /* ---- set-up ------------------------------------------------------------- */
 
-/* Open the sources and read each up to its first access. */
+/* A pipe's first records, up to its first access or event: whether it
+ * carries its own processes (*events).  The instruction counts on the way
+ * are folded into one record per CPU: os_instructions only adds to that
+ * CPU's counter, so their sums give the same counters, and the read-ahead
+ * takes constant memory (one record per CPU that retired some, and the
+ * first access or event) however many counts precede the first access.
+ * Each record still takes its own turn in a workload (pre_idle); what moves
+ * is only when the counts are added, which a workload's interval rows (-I)
+ * can show: there, the counts a pipe retires before its first access are
+ * all credited at its first turns.  0 or -1 (err filled). */
+static int read_ahead(replay *R, source *s, bool *events)
+{
+    enum { NCPU = 256 };   /* a record's cpu is 8 bits */
+    uint64_t sum[NCPU] = {0}, first[NCPU] = {0}, n = 0;
+    bool seen[NCPU] = {false}, held = false;
+    trace_rec r;
+    for (;;) {
+        int rc = trace_next(s->rd, &r);
+        if (rc < 0)
+            return mm_errf(R->err, R->errlen, "%s", trace_reader_error(s->rd));
+        if (rc == 0)
+            break;
+        n++;
+        if (r.kind != TR_INSTR) {
+            held = true;
+            break;
+        }
+        if (!seen[r.cpu])
+            first[r.cpu] = n - 1;
+        seen[r.cpu] = true;
+        sum[r.cpu] += r.count;   /* modulo 2^64, as the counter itself adds */
+    }
+    *events = held && r.kind != TR_ACCESS;
+    size_t nfold = 0;
+    uint64_t bad = UINT64_MAX;
+    unsigned bad_cpu_no = 0;
+    for (unsigned c = 0; c < NCPU; c++) {
+        nfold += seen[c];
+        /* A trace with its own processes names real CPUs: the first record
+         * on a CPU the machine lacks is the error apply() would report. */
+        if (seen[c] && *events && c >= R->ncpus && first[c] < bad) {
+            bad = first[c];
+            bad_cpu_no = c;
+        }
+    }
+    if (bad != UINT64_MAX) {
+        mm_errf(R->err, R->errlen, "CPU %u, but the configuration has %u (cpu.cpus)", bad_cpu_no, R->ncpus);
+        return fail_at(R, s, bad);
+    }
+    if (!(s->pre = malloc((nfold + 1) * sizeof *s->pre)))
+        return mm_errf(R->err, R->errlen, "out of host memory");
+    for (unsigned c = 0; c < NCPU; c++)
+        if (seen[c])
+            s->pre[s->npre++] = (trace_rec){.kind = TR_INSTR, .cpu = (uint8_t)c, .count = sum[c]};
+    s->nfold = nfold;
+    s->pre_idle = n - held - nfold;
+    if (held)
+        s->pre[s->npre++] = r;
+    return 0;
+}
+
+/* Open the sources and find which carry their own processes. */
 static int open_sources(replay *R)
 {
     const replay_opts *o = R->o;
@@ -706,31 +792,24 @@ static int open_sources(replay *R)
     bool total_known = true;
     for (unsigned i = 0; i < o->ntraces; i++) {
         source *s = &R->src[i];
-        s->path = o->traces[i];
+        bool is_stdin = !strcmp(o->traces[i], "-");
+        s->path = is_stdin ? "<stdin>" : o->traces[i];   /* as the reader's messages name it */
         s->index = i;
-        if (!strcmp(s->path, "-") && stdin_seen++)
+        if (is_stdin && stdin_seen++)
             return mm_errf(R->err, R->errlen, "-: standard input can be replayed only once");
-        if (!(s->rd = trace_reader_open(s->path, R->err, R->errlen)))
+        if (!(s->rd = trace_reader_open(o->traces[i], R->err, R->errlen)))
             return -1;
-        bool events = false;
-        for (;;) {
-            trace_rec r;
-            if (s->npre == s->pre_cap)
-                mm_grow(&s->pre, &s->pre_cap, s->npre, sizeof *s->pre, 16);
-            int rc = trace_next(s->rd, &r);
-            if (rc < 0)
-                return mm_errf(R->err, R->errlen, "%s", trace_reader_error(s->rd));
-            if (rc == 0)
-                break;
-            s->pre[s->npre++] = r;
-            if (r.kind == TR_ACCESS)
-                break;
-            if (r.kind != TR_INSTR)
-                events = true;
-        }
         const trace_meta *m = trace_reader_meta(s->rd);
+        bool events = false;
+        if (m->records) {
+            /* The footer is known (a file with records): it says. */
+            events = m->events != 0;
+            s->footer_says = !events;
+        } else if (read_ahead(R, s, &events) != 0) {
+            return -1;
+        }
         if (m->events)
-            events = true;
+            events = true;   /* a pipe that ended during the read-ahead: its footer says too */
         if (!m->records && !m->accesses)
             total_known = false;   /* a pipe (or an empty trace): counts unknown */
         R->total += m->accesses;

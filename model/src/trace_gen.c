@@ -26,6 +26,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "mmusim/trace_gen.h"
 
+#include "pageset.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -977,7 +979,7 @@ typedef struct info {
     uint64_t kinds[TR_KIND_COUNT];
     uint64_t acc[3], priv[2];
     uint64_t instructions;
-    pairset pages[MM_PS_COUNT];
+    pageset *pages;          /* distinct pages touched, by address space */
     pairset pids;
     bool cpu_seen[256];
     uint32_t running[256];   /* pid on each CPU, from TR_SWITCH */
@@ -995,10 +997,7 @@ static int info_add(info *in, const trace_rec *r)
         in->cpu_seen[r->cpu] = true;
         /* user space: pid + 1; the kernel half: 0 */
         uint64_t space = r->va >> 63 ? 0 : (uint64_t)in->running[r->cpu] + 1;
-        for (int ps = 0; ps < MM_PS_COUNT; ps++)
-            if (pairset_add(&in->pages[ps], space, r->va >> page_shift[ps]))
-                return -1;
-        return 0;
+        return pageset_add(in->pages, space, r->va);
     }
     case TR_INSTR:
         in->instructions += r->count;
@@ -1029,8 +1028,7 @@ static int info_add(info *in, const trace_rec *r)
 
 static void info_free(info *in)
 {
-    for (int ps = 0; ps < MM_PS_COUNT; ps++)
-        free(in->pages[ps].slot);
+    pageset_free(in->pages);
     free(in->pids.slot);
     free(in);
 }
@@ -1076,8 +1074,9 @@ static void info_print(const info *in, const trace_meta *m, const char *path, FI
         fprintf(out, "events.%s: %" PRIu64 "\n", trace_kind_name((trace_kind)k), in->kinds[k]);
     for (int ps = 0; ps < MM_PS_COUNT; ps++) {
         char b[32];
-        fmt_bytes((double)in->pages[ps].n * (double)(1ull << page_shift[ps]), b, sizeof b);
-        fprintf(out, "footprint.%s: %zu pages (%s)\n", mm_ps_name(ps), in->pages[ps].n, b);
+        uint64_t n = pageset_count(in->pages, page_shift[ps]);
+        fmt_bytes((double)n * (double)(1ull << page_shift[ps]), b, sizeof b);
+        fprintf(out, "footprint.%s: %" PRIu64 " pages (%s)\n", mm_ps_name(ps), n, b);
     }
     /* The pids, sorted; the first 16 are listed. */
     uint64_t *pid = malloc((in->pids.n + 1) * sizeof *pid);
@@ -1106,8 +1105,10 @@ static void info_print(const info *in, const trace_meta *m, const char *path, FI
 int trace_info(trace_reader *r, const char *path, FILE *out, char *err, size_t errlen)
 {
     info *in = calloc(1, sizeof *in);
-    if (!in)
+    if (!in || !(in->pages = pageset_create())) {
+        free(in);
         return mm_errf(err, errlen, "%s: out of memory", path ? path : "-");
+    }
     trace_rec rec;
     int rc;
     while ((rc = trace_next(r, &rec)) == 1)

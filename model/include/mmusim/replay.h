@@ -5,13 +5,21 @@
  * os_access, then writes the report.
  *
  * Several traces are one workload.  A trace that carries its own process
- * events (switch/fork/exec/exit/mmap) is replayed as it is.  A trace without
+ * events (switch/fork/exec/exit/mmap) is replayed as it is (a file's footer
+ * says whether it does; a pipe shows it before its first access, and a
+ * plain-looking pipe that shows an event later is an error).  A trace without
  * them (lackey, ChampSim) becomes one process: trace i is pid 1000+i.  When
  * there are at least as many CPUs as such traces, trace i runs on CPU i and
  * the traces are interleaved record by record; otherwise they time-share
  * CPU 0, switching every `os.quantum` accesses, round robin.  Processes of
  * different traces stay apart: a pid that an earlier trace (or a plain
  * trace's 1000+i) has already is renamed (i+1)*1000000 + pid in trace i.
+ *
+ * Memory: constant in the length of the traces.  (A pipe's instruction
+ * counts before its first access are summed per CPU while the replay looks
+ * for that access; in a workload of several traces they are then credited
+ * at the pipe's first turns, which an interval row or an out-of-memory stop
+ * before its first access shows.)
  *
  * Output: the report (text, JSON or CSV, report.h) of os_export_stats on
  * `out` when the replay ends -- at the end of the traces, at an OOM stop, or
