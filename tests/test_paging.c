@@ -274,3 +274,49 @@ Test(paging, la57_walk_levels)
         cr_assert_eq(pgtable_pages(pt, l), 1, "level %u", l);
     pgtable_free(pt);
 }
+
+typedef struct seen_leaves {
+    unsigned n;
+    uint64_t va[8];
+    unsigned level[8];
+} seen_leaves;
+
+static void note_leaf(void *ctx, uint64_t va, unsigned level, uint64_t entry, uint64_t entry_pa)
+{
+    seen_leaves *s = ctx;
+    cr_assert(entry & PTE_P);
+    cr_assert_neq(entry_pa, 0);
+    cr_assert_lt(s->n, 8);
+    s->va[s->n] = va;
+    s->level[s->n++] = level;
+}
+
+/* The leaf visitor: a 2 MiB leaf at 0x40000000, 4 KiB leaves at 0x40200000
+ * and 0x40201000, and a kernel leaf at 0xffffffff80000000.  A range that
+ * starts inside the 2 MiB page and ends inside the second 4 KiB page sees
+ * the 2 MiB leaf whole (level 2, not split: the table count stays) and both
+ * 4 KiB leaves, in address order; the kernel half reports canonical
+ * addresses. */
+Test(paging, visit_leaves_in_order_without_splitting)
+{
+    const paging_mode *m = paging_mode_get(PAGING_X86_64);
+    pgtable *pt = pgtable_create(m, pm, NULL);
+    cr_assert_eq(pgtable_map(pt, 0x40000000, 0x80000000, 2u << 20, 21, PTE_RW), PGT_OK);
+    cr_assert_eq(pgtable_map(pt, 0x40200000, 0x5000, 0x2000, 12, PTE_RW), PGT_OK);
+    cr_assert_eq(pgtable_map(pt, 0xffffffff80000000ull, 0x9000, 0x1000, 12, 0), PGT_OK);
+    uint64_t tables = pgtable_pages(pt, 1);
+    seen_leaves s = {0};
+    pgtable_visit_leaves(pt, 0x40100000, 0x40201fff, note_leaf, &s);
+    cr_assert_eq(s.n, 3);
+    cr_expect_eq(s.va[0], 0x40000000);
+    cr_expect_eq(s.level[0], 2);
+    cr_expect_eq(s.va[1], 0x40200000);
+    cr_expect_eq(s.va[2], 0x40201000);
+    cr_expect_eq(s.level[2], 1);
+    cr_expect_eq(pgtable_pages(pt, 1), tables);
+    s = (seen_leaves){0};
+    pgtable_visit_leaves(pt, 0xffff800000000000ull, 0xffffffffffffffffull, note_leaf, &s);
+    cr_assert_eq(s.n, 1);
+    cr_expect_eq(s.va[0], 0xffffffff80000000ull);
+    pgtable_free(pt);
+}

@@ -298,15 +298,6 @@ static uint64_t level_size(const os *o, unsigned level)
     return 1ull << o->mode->shift[level];
 }
 
-/* Sign-extend a masked address back to its canonical form. */
-static uint64_t canon(const os *o, uint64_t va)
-{
-    unsigned b = o->mode->va_bits;
-    if (!o->mode->canonical)
-        return va;
-    return (uint64_t)((int64_t)(va << (64 - b)) >> (64 - b));
-}
-
 static uint64_t frames_free_now(const os *o)
 {
     return frames_get_counters(o->fr)->free;
@@ -384,38 +375,6 @@ static uint64_t entry_flags(const os *o, uint64_t e)
 }
 
 /* ---- page-table reading ------------------------------------------------ */
-
-typedef void (*leaf_fn)(os *o, void *ctx, uint64_t va, unsigned level, uint64_t entry, uint64_t entry_pa);
-
-static void visit_table(os *o, uint64_t table, unsigned level, uint64_t base, uint64_t lo, uint64_t hi,
-                        leaf_fn fn, void *ctx)
-{
-    const paging_mode *m = o->mode;
-    unsigned sh = m->shift[level];
-    uint64_t first = (lo - base) >> sh, last = (hi - base) >> sh;
-    for (uint64_t i = first; i <= last; i++) {
-        uint64_t epa = table + i * m->entry_bytes;
-        uint64_t e = paging_read_entry(m, o->pm, epa);
-        if (!(e & PTE_P))
-            continue;
-        uint64_t ebase = base + (i << sh), elast = ebase + (1ull << sh) - 1;
-        if (paging_is_leaf(m, level, e))
-            fn(o, ctx, canon(o, ebase), level, e, epa);
-        else
-            visit_table(o, paging_entry_addr(m, level, e), level - 1, ebase, lo > ebase ? lo : ebase,
-                        hi < elast ? hi : elast, fn, ctx);
-    }
-}
-
-/* Call fn for every leaf of pt that maps a byte of [first, last] (one half
- * of the address space).  Only present entries are descended, so a sparse
- * range costs what is mapped in it.  fn may rewrite the leaf it is given
- * but must not add or free tables. */
-static void visit_leaves(os *o, const pgtable *pt, uint64_t first, uint64_t last, leaf_fn fn, void *ctx)
-{
-    uint64_t mask = (1ull << o->mode->va_bits) - 1;
-    visit_table(o, pgtable_root(pt), o->mode->levels, 0, first & mask, last & mask, fn, ctx);
-}
 
 /* Tables pgtable_map will allocate to put a leaf for va at `level`. */
 static unsigned tables_missing(const os *o, const pgtable *pt, uint64_t va, unsigned level)
@@ -921,6 +880,7 @@ static void keylist_add_shmem(void *ctx, const vma *piece)
 /* ---- tearing down ------------------------------------------------------- */
 
 typedef struct unmap_ctx {
+    os *o;
     mm *m;
     bool user;              /* user pages: RSS accounting */
     bool file;              /* the VMA is file- or shmem-backed */
@@ -938,10 +898,11 @@ static void gather(unmap_ctx *u, uint64_t va, uint64_t size, unsigned shift)
         u->shift = shift;
 }
 
-static void unmap_leaf(os *o, void *ctx, uint64_t va, unsigned level, uint64_t e, uint64_t epa)
+static void unmap_leaf(void *ctx, uint64_t va, unsigned level, uint64_t e, uint64_t epa)
 {
     (void)epa;
     unmap_ctx *u = ctx;
+    os *o = u->o;
     uint64_t size = level_size(o, level);
     put_frames(o, paging_entry_addr(o->mode, level, e), size / PAGE);
     if (u->user)
@@ -975,12 +936,12 @@ static void drop_swapped(os *o, mm *m, uint64_t start, uint64_t end)
 static void mm_destroy(os *o, mm *m)
 {
     keylist keys = {0};
-    unmap_ctx u = {.m = m, .user = m != o->init, .lo = UINT64_MAX, .shift = 64};
+    unmap_ctx u = {.o = o, .m = m, .user = m != o->init, .lo = UINT64_MAX, .shift = 64};
     for (size_t i = 0; i < m->vmas.n; i++) {
         const vma *v = &m->vmas.v[i];
         u.file = v->file != 0;
         keylist_add_shmem(&keys, v);
-        visit_leaves(o, m->pt, v->start, v->end - 1, unmap_leaf, &u);
+        pgtable_visit_leaves(m->pt, v->start, v->end - 1, unmap_leaf, &u);
     }
     drop_swapped(o, m, 0, o->user_top);
     vma_set_free(&m->vmas);
@@ -1226,13 +1187,18 @@ static vma *gain(os *o, mm *m, vma *v, mm_kind kind, bool kernel)
 /* Split the huge leaf mapping addr down to 4 KiB around addr (Linux's
  * __split_huge_pmd), keeping the accounting.  False when no frame is left
  * for the tables. */
-static void split_account_leaf(os *o, void *ctx, uint64_t va, unsigned level, uint64_t e, uint64_t epa)
+typedef struct split_ctx {
+    os *o;
+    mm *m;
+} split_ctx;
+
+static void split_account_leaf(void *ctx, uint64_t va, unsigned level, uint64_t e, uint64_t epa)
 {
     (void)e;
     (void)epa;
-    mm *m = ctx;
-    account(o, m, level, true);
-    res_add(o, m, va, level);
+    split_ctx *sp = ctx;
+    account(sp->o, sp->m, level, true);
+    res_add(sp->o, sp->m, va, level);
 }
 
 static bool split_leaf_at(os *o, mm *m, uint64_t addr)
@@ -1250,7 +1216,7 @@ static bool split_leaf_at(os *o, mm *m, uint64_t addr)
     pgtable_err err = pgtable_protect(m->pt, addr & PAGE_MASK, PAGE, 0, 0);
     assert(err == PGT_OK);
     (void)err;
-    visit_leaves(o, m->pt, base, base + size - 1, split_account_leaf, m);
+    pgtable_visit_leaves(m->pt, base, base + size - 1, split_account_leaf, &(split_ctx){o, m});
     return true;
 }
 
@@ -1649,12 +1615,12 @@ static bool unmap_range(os *o, mm *m, uint64_t start, uint64_t end)
         set_oom(o);
         return false;
     }
-    unmap_ctx u = {.m = m, .user = true, .lo = UINT64_MAX, .shift = 64};
+    unmap_ctx u = {.o = o, .m = m, .user = true, .lo = UINT64_MAX, .shift = 64};
     for (i = vma_first_ending_after(&m->vmas, start); i < m->vmas.n && m->vmas.v[i].start < end; i++) {
         const vma *v = &m->vmas.v[i];
         uint64_t a = v->start > start ? v->start : start, b = v->end < end ? v->end : end;
         u.file = v->file != 0;
-        visit_leaves(o, m->pt, a, b - 1, unmap_leaf, &u);
+        pgtable_visit_leaves(m->pt, a, b - 1, unmap_leaf, &u);
     }
     if (u.hi) {
         pgtable_err e = pgtable_unmap(m->pt, start, end - start, NULL);
@@ -1673,14 +1639,16 @@ static bool unmap_range(os *o, mm *m, uint64_t start, uint64_t end)
 }
 
 typedef struct kunmap_ctx {
+    os *o;
     uint64_t lo, hi;
 } kunmap_ctx;
 
 /* Kernel leaves are cleared in place: like vunmap, the kernel's page
  * tables are never freed (every mm shares them). */
-static void kunmap_leaf(os *o, void *ctx, uint64_t va, unsigned level, uint64_t e, uint64_t epa)
+static void kunmap_leaf(void *ctx, uint64_t va, unsigned level, uint64_t e, uint64_t epa)
 {
     kunmap_ctx *u = ctx;
+    os *o = u->o;
     uint64_t size = level_size(o, level);
     paging_write_entry(o->mode, o->pm, epa, 0);
     put_frames(o, paging_entry_addr(o->mode, level, e), size / PAGE);
@@ -1692,14 +1660,15 @@ static void kunmap_leaf(os *o, void *ctx, uint64_t va, unsigned level, uint64_t 
 
 static void kernel_unmap(os *o, uint64_t start, uint64_t end)
 {
-    kunmap_ctx u = {UINT64_MAX, 0};
-    visit_leaves(o, o->init->pt, start, end - 1, kunmap_leaf, &u);
+    kunmap_ctx u = {o, UINT64_MAX, 0};
+    pgtable_visit_leaves(o->init->pt, start, end - 1, kunmap_leaf, &u);
     vma_remove(&o->init->vmas, start, end, NULL, NULL);
     if (u.hi)
         flush_kernel(o, o->cur_cpu, u.lo, u.hi);
 }
 
 typedef struct prot_ctx {
+    os *o;
     mm *m;
     const vma *v;
     uint32_t prot;
@@ -1711,10 +1680,11 @@ typedef struct prot_ctx {
 /* The new permission bits of one leaf.  Adding write to a private mapping
  * leaves the leaf read-only: the write fault decides between reuse and
  * copy (copy-on-write pages stay protected). */
-static void prot_leaf(os *o, void *ctx, uint64_t va, unsigned level, uint64_t e, uint64_t epa)
+static void prot_leaf(void *ctx, uint64_t va, unsigned level, uint64_t e, uint64_t epa)
 {
     (void)epa;
     prot_ctx *p = ctx;
+    os *o = p->o;
     uint64_t old = entry_flags(o, e), nf = old;
     if (!p->kernel) {
         nf = (p->prot & PROT_ANY) ? nf | PTE_US : nf & ~PTE_US;
@@ -1747,11 +1717,11 @@ static void protect_range(os *o, mm *m, uint64_t start, uint64_t end, uint32_t p
         set_oom(o);
         return;
     }
-    prot_ctx p = {.m = m, .prot = prot, .kernel = kernel, .lo = UINT64_MAX, .shift = 64};
+    prot_ctx p = {.o = o, .m = m, .prot = prot, .kernel = kernel, .lo = UINT64_MAX, .shift = 64};
     for (; i < m->vmas.n && m->vmas.v[i].start < end; i++) {
         p.v = &m->vmas.v[i];
         uint64_t a = p.v->start > start ? p.v->start : start, b = p.v->end < end ? p.v->end : end;
-        visit_leaves(o, m->pt, a, b - 1, prot_leaf, &p);
+        pgtable_visit_leaves(m->pt, a, b - 1, prot_leaf, &p);
     }
     vma_protect(&m->vmas, start, end, prot);
     if (p.hi && kernel)
@@ -1777,16 +1747,18 @@ static int ev_switch(os *o, const trace_rec *r)
 }
 
 typedef struct fork_ctx {
+    os *o;
     mm *parent, *child;
     const vma *v;
 } fork_ctx;
 
 /* copy_present_pte(): a private writable page becomes read-only in both;
  * the child's entry is old (A clear), and clean for shared mappings. */
-static void fork_leaf(os *o, void *ctx, uint64_t va, unsigned level, uint64_t e, uint64_t epa)
+static void fork_leaf(void *ctx, uint64_t va, unsigned level, uint64_t e, uint64_t epa)
 {
     (void)epa;
     fork_ctx *f = ctx;
+    os *o = f->o;
     uint64_t size = level_size(o, level), pa = paging_entry_addr(o->mode, level, e);
     uint64_t flags = entry_flags(o, e);
     bool shared = (f->v->flags & TR_MAP_SHARED) != 0;
@@ -1820,10 +1792,10 @@ static mm *mm_fork(os *o, unsigned cpu, mm *p)
         return NULL;
     vma_set_copy(&c->vmas, &p->vmas);
     c->declared = p->declared;
-    fork_ctx f = {p, c, NULL};
+    fork_ctx f = {o, p, c, NULL};
     for (size_t i = 0; i < p->vmas.n; i++) {
         f.v = &p->vmas.v[i];
-        visit_leaves(o, p->pt, f.v->start, f.v->end - 1, fork_leaf, &f);
+        pgtable_visit_leaves(p->pt, f.v->start, f.v->end - 1, fork_leaf, &f);
     }
     mirror_user(o, c, 0, o->user_top - 1);
     if (p->nswapped) {

@@ -4,7 +4,8 @@
  * The builder's one mechanism is a recursive visit of a VA range over the
  * tree (visit_range): mapping descends creating tables; unmapping and
  * protecting visit the leaves in the range, splitting a large leaf that the
- * range covers only in part, and free tables left empty.  The builder frees
+ * range covers only in part, and free tables left empty; a caller's visit
+ * (pgtable_visit_leaves) hands each leaf to a callback, splitting nothing.  The builder frees
  * only tables it allocated: a top-level entry installed with
  * pgtable_set_root_entry (a shared kernel half) is not owned. */
 #include "mmusim/paging.h"
@@ -72,6 +73,15 @@ bool paging_va_ok(const paging_mode *m, uint64_t va)
     /* Canonical: bits 63..va_bits-1 all equal. */
     int64_t sva = (int64_t)(va << (64 - m->va_bits)) >> (64 - m->va_bits);
     return (uint64_t)sva == va;
+}
+
+/* A VA with bits above va_bits masked off (as the tree indexes it) back in
+ * its canonical form: bit va_bits - 1 copied upwards. */
+static uint64_t canonical(const paging_mode *m, uint64_t va)
+{
+    if (!m->canonical)
+        return va;
+    return (uint64_t)((int64_t)(va << (64 - m->va_bits)) >> (64 - m->va_bits));
 }
 
 static uint64_t bits(unsigned hi, unsigned lo)   /* mask of bits hi..lo */
@@ -340,8 +350,10 @@ pgtable_err pgtable_map(pgtable *pt, uint64_t va, uint64_t pa, uint64_t len,
 /* ---- range visits: unmap and protect ---------------------------------- */
 
 typedef struct range_op {
-    bool unmap;             /* else protect */
+    bool unmap;             /* else protect, or with fn a caller's visit */
     uint64_t set, clear;    /* protect */
+    pgtable_leaf_fn fn;     /* a caller's visit: every leaf, none split */
+    void *ctx;
     uint64_t leaves;        /* leaves cleared or changed */
     pgtable_err err;
 } range_op;
@@ -389,6 +401,10 @@ static bool visit_range(pgtable *pt, uint64_t table, unsigned level, uint64_t ba
             continue;
         uint64_t ebase = base + i * span, elast = ebase + span - 1;
         bool whole = lo <= ebase && elast <= hi;
+        if (op->fn && paging_is_leaf(m, level, e)) {
+            op->fn(op->ctx, canonical(m, ebase), level, e, epa);
+            continue;
+        }
         if (paging_is_leaf(m, level, e) && !whole) {
             if (!split_leaf(pt, level, epa, e)) {
                 op->err = PGT_ENOMEM;
@@ -434,6 +450,14 @@ static pgtable_err run_range(pgtable *pt, uint64_t va, uint64_t len, range_op *o
     uint64_t lo = va & mask, hi = (va + len - 1) & mask;
     visit_range(pt, pt->root, m->levels, 0, lo, hi, op);
     return op->err;
+}
+
+void pgtable_visit_leaves(pgtable *pt, uint64_t first, uint64_t last, pgtable_leaf_fn fn, void *ctx)
+{
+    const paging_mode *m = pt->m;
+    uint64_t mask = m->va_bits == 64 ? ~0ull : (1ull << m->va_bits) - 1;
+    range_op op = {.fn = fn, .ctx = ctx};
+    visit_range(pt, pt->root, m->levels, 0, first & mask, last & mask, &op);
 }
 
 pgtable_err pgtable_unmap(pgtable *pt, uint64_t va, uint64_t len, uint64_t *cleared)

@@ -158,6 +158,17 @@ pgtable_err pgtable_unmap(pgtable *pt, uint64_t va, uint64_t len, uint64_t *clea
 /* Change flags of every leaf in [va, va+len): set `set`, clear `clear`. */
 pgtable_err pgtable_protect(pgtable *pt, uint64_t va, uint64_t len, uint64_t set, uint64_t clear);
 
+/* Call fn for every leaf that maps a byte of [first, last] (inclusive, one
+ * half of a canonical space), in address order, with the leaf's first
+ * virtual address (canonical), its level, its entry and the entry's
+ * physical address.  Only present entries are descended, so a sparse range
+ * costs what is mapped in it; a large leaf partly in the range is visited
+ * whole, not split.  fn may rewrite the leaf it is given (through
+ * paging_write_entry or pgtable_protect of exactly that leaf's range) but
+ * must not add or free tables. */
+typedef void (*pgtable_leaf_fn)(void *ctx, uint64_t va, unsigned level, uint64_t entry, uint64_t entry_pa);
+void pgtable_visit_leaves(pgtable *pt, uint64_t first, uint64_t last, pgtable_leaf_fn fn, void *ctx);
+
 /* Set a non-leaf entry directly (the OS model uses this to share the kernel
  * half and to copy top-level entries from init_mm). */
 void pgtable_set_root_entry(pgtable *pt, unsigned index, uint64_t entry);
