@@ -1,4 +1,4 @@
-/* The OS model, driven record by record through os_event and os_access.
+/* The OS model, driven through its API (os_switch, os_mmap, ..., os_access).
  * Every expected counter is derived by hand in the comment above its
  * check.  The machine is a Skylake-like one with a blocking in-order front
  * end (max_outstanding 1: each access issues after the previous one
@@ -17,7 +17,6 @@
 #include "mmusim/frames.h"
 #include "mmusim/os.h"
 #include "mmusim/stats.h"
-#include "mmusim/trace.h"
 
 #define KIB4 4096ull
 #define MIB (1ull << 20)
@@ -25,7 +24,7 @@
 #define A 0x40000000ull                 /* a 1 GiB-aligned user address, valid in every mode */
 #define K1 0xffffc90000000000ull        /* vmalloc area: top-level index 402 */
 #define K2 0xffffc98000000000ull        /* the next top-level entry: index 403 */
-#define RW (TR_PROT_READ | TR_PROT_WRITE)
+#define RW (OS_PROT_READ | OS_PROT_WRITE)
 #define MINOR 1000
 #define MAJOR 100000
 #define COW 2000
@@ -75,28 +74,25 @@ static void build(void)
     cr_assert_not_null(o, "os_create: %s", err);
 }
 
-/* ---- records --------------------------------------------------------------- */
+/* ---- events ---------------------------------------------------------------- */
 
-static void event(trace_rec r)
-{
-    char err[256] = "";
-    cr_assert_eq(os_event(o, &r, err, sizeof err), 0, "os_event(%s): %s", trace_kind_name((trace_kind)r.kind), err);
-}
+/* An event the model must accept: rc 0, else the test fails with os_error. */
+#define EVENT(call) cr_assert_eq((call), 0, "%s: %s", #call, os_error(o))
 
 static void sw(unsigned cpu, uint32_t pid)
 {
-    event((trace_rec){.kind = TR_SWITCH, .cpu = (uint8_t)cpu, .pid = pid});
+    EVENT(os_switch(o, cpu, pid));
 }
 
 static void map(uint32_t pid, uint64_t addr, uint64_t len, uint32_t prot, uint32_t flags, uint32_t file)
 {
-    event((trace_rec){.kind = TR_MMAP, .pid = pid, .addr = addr, .len = len, .prot = prot, .flags = flags,
-                      .file_id = file});
+    os_mapping m = {.addr = addr, .len = len, .prot = prot, .flags = flags, .file = file};
+    EVENT(os_mmap(o, 0, pid, &m));
 }
 
 static void unmap(unsigned cpu, uint32_t pid, uint64_t addr, uint64_t len)
 {
-    event((trace_rec){.kind = TR_MUNMAP, .cpu = (uint8_t)cpu, .pid = pid, .addr = addr, .len = len});
+    EVENT(os_munmap(o, cpu, pid, addr, len));
 }
 
 static os_status acc(unsigned cpu, uint64_t va, mm_kind k, mm_priv p)
@@ -148,7 +144,7 @@ ParameterizedTest(mode_case *c, os, demand_paging)
     cfg.cpu.mode = c->mode;
     build();
     sw(0, 1);
-    map(1, A, 16 * KIB4, RW, TR_MAP_ANON, 0);
+    map(1, A, 16 * KIB4, RW, OS_MAP_ANON, 0);
     for (uint64_t i = 0; i < 16; i++)
         ok(0, A + i * KIB4, MM_LOAD, MM_USER);
     /* One demand-zero fault per page; each a faulting walk and a retry. */
@@ -191,10 +187,10 @@ Test(os, cow_copy_and_reuse)
     build();
     uint64_t free0 = stat("frames.free");
     sw(0, 1);
-    map(1, A, 4 * KIB4, RW, TR_MAP_ANON, 0);
+    map(1, A, 4 * KIB4, RW, OS_MAP_ANON, 0);
     for (uint64_t i = 0; i < 4; i++)
         ok(0, A + i * KIB4, MM_STORE, MM_USER);
-    event((trace_rec){.kind = TR_FORK, .pid = 1, .child = 2});
+    EVENT(os_fork(o, 0, 1, 2));
     cr_expect_stat("os.forks", 1);
     cr_expect_stat("rss.pages", 8);
     sw(0, 2);
@@ -206,7 +202,7 @@ Test(os, cow_copy_and_reuse)
     cr_expect_stat("faults.cow_reuse", 1);
     ok(0, A + 2 * KIB4, MM_STORE, MM_USER);
     cr_expect_stat("faults.cow", 3);
-    event((trace_rec){.kind = TR_EXIT, .pid = 2});
+    EVENT(os_exit(o, 0, 2));
     ok(0, A + 3 * KIB4, MM_STORE, MM_USER);
     cr_expect_stat("faults.cow_reuse", 2);
     cr_expect_stat("faults.demand_zero", 4);
@@ -220,7 +216,7 @@ Test(os, cow_copy_and_reuse)
         ok(0, A + i * KIB4, MM_STORE, MM_USER);
     cr_expect_stat("faults.cow_reuse", 3);
     cr_expect_stat("page-faults", 4 + 3 + 3);
-    event((trace_rec){.kind = TR_EXIT, .pid = 1});
+    EVENT(os_exit(o, 0, 1));
     cr_expect_stat("rss.pages", 0);
     cr_expect_stat("os.processes", 0);
     cr_expect_stat("frames.free", free0);
@@ -234,11 +230,11 @@ Test(os, exec_drops_shared_frames)
     build();
     uint64_t free0 = stat("frames.free");
     sw(0, 1);
-    map(1, A, 2 * KIB4, RW, TR_MAP_ANON, 0);
+    map(1, A, 2 * KIB4, RW, OS_MAP_ANON, 0);
     ok(0, A, MM_STORE, MM_USER);
     ok(0, A + KIB4, MM_STORE, MM_USER);
-    event((trace_rec){.kind = TR_FORK, .pid = 1, .child = 2});
-    event((trace_rec){.kind = TR_EXEC, .pid = 2});
+    EVENT(os_fork(o, 0, 1, 2));
+    EVENT(os_exec(o, 0, 2));
     ok(0, A, MM_STORE, MM_USER);
     ok(0, A + KIB4, MM_STORE, MM_USER);
     cr_expect_stat("faults.cow", 0);
@@ -246,8 +242,8 @@ Test(os, exec_drops_shared_frames)
     cr_expect_stat("os.execs", 1);
     cr_expect_stat("os.processes", 2);
     cr_expect_stat("pagetable.pid2.bytes", KIB4);   /* a fresh root, nothing mapped */
-    event((trace_rec){.kind = TR_EXIT, .pid = 2});
-    event((trace_rec){.kind = TR_EXIT, .pid = 1});
+    EVENT(os_exit(o, 0, 2));
+    EVENT(os_exit(o, 0, 1));
     cr_expect_stat("frames.free", free0);
 }
 
@@ -256,10 +252,10 @@ Test(os, fork_of_existing_child_is_an_error)
     build();
     sw(0, 1);
     sw(0, 2);
-    trace_rec r = {.kind = TR_FORK, .pid = 1, .child = 2};
-    char err[256] = "";
-    cr_assert_eq(os_event(o, &r, err, sizeof err), -1);
-    cr_expect(strstr(err, "exists") != NULL, "%s", err);
+    cr_assert_eq(os_fork(o, 0, 1, 2), -1);
+    cr_expect_str_eq(os_error(o), "fork: pid 1 forks child 2, which exists");
+    cr_assert_eq(os_switch(o, 1, 3), -1);
+    cr_expect_str_eq(os_error(o), "switch on cpu 1, but the machine has 1 CPU (cpu.cpus)");
 }
 
 /* ---- transparent huge pages ---------------------------------------------------- */
@@ -278,10 +274,10 @@ ParameterizedTestParameters(os, thp)
      *    faults, no PT); the retry fills the dTLB's 2M array, so the other
      *    511 touches of the region hit: 1022 hits. */
     static thp_case cases[] = {
-        {THP_NEVER, TR_MAP_ANON, 1024, 0, 2, 0},
-        {THP_ALWAYS, TR_MAP_ANON, 2, 2, 0, 1022},
-        {THP_MADVISE, TR_MAP_ANON, 1024, 0, 2, 0},
-        {THP_MADVISE, TR_MAP_ANON | TR_MAP_THP, 2, 2, 0, 1022},
+        {THP_NEVER, OS_MAP_ANON, 1024, 0, 2, 0},
+        {THP_ALWAYS, OS_MAP_ANON, 2, 2, 0, 1022},
+        {THP_MADVISE, OS_MAP_ANON, 1024, 0, 2, 0},
+        {THP_MADVISE, OS_MAP_ANON | OS_MAP_THP, 2, 2, 0, 1022},
     };
     return cr_make_param_array(thp_case, cases, sizeof cases / sizeof cases[0]);
 }
@@ -316,7 +312,7 @@ Test(os, thp_split_on_partial_munmap)
     cfg.os.thp = THP_ALWAYS;
     build();
     sw(0, 1);
-    map(1, A, 2 * MIB, RW, TR_MAP_ANON, 0);
+    map(1, A, 2 * MIB, RW, OS_MAP_ANON, 0);
     ok(0, A, MM_STORE, MM_USER);
     cr_expect_stat("thp.faults_2m", 1);
     unmap(0, 1, A + 100 * KIB4, KIB4);
@@ -334,7 +330,7 @@ Test(os, hugetlb_1g)
     cfg.os.phys_mem_mib = 2048;
     build();
     sw(0, 1);
-    map(1, A, GIB, RW, TR_MAP_ANON | TR_MAP_HUGE, 0);
+    map(1, A, GIB, RW, OS_MAP_ANON | OS_MAP_HUGE, 0);
     ok(0, A + 12345 * KIB4, MM_STORE, MM_USER);
     ok(0, A + 99999 * KIB4, MM_LOAD, MM_USER);
     cr_expect_stat("thp.faults_1g", 1);
@@ -357,13 +353,13 @@ Test(os, shared_file)
     build();
     uint64_t B = A + GIB;
     sw(0, 1);
-    map(1, A, 8 * KIB4, RW, TR_MAP_SHARED, 7);
+    map(1, A, 8 * KIB4, RW, OS_MAP_SHARED, 7);
     for (uint64_t i = 0; i < 8; i++)
         ok(0, A + i * KIB4, MM_LOAD, MM_USER);
     cr_expect_stat("faults.file_major", 8);
     cr_expect_stat("major-faults", 8);
     sw(0, 2);
-    map(2, B, 8 * KIB4, RW, TR_MAP_SHARED, 7);
+    map(2, B, 8 * KIB4, RW, OS_MAP_SHARED, 7);
     mmu_result r;
     for (uint64_t i = 0; i < 8; i++)
         cr_assert_eq(os_access(o, 0, B + i * KIB4, 8, MM_LOAD, MM_USER, &r), OS_OK);
@@ -402,8 +398,8 @@ Test(os, vmalloc_sync_once_per_mm_and_entry)
     ok(0, A, MM_LOAD, MM_USER);
     sw(0, 2);
     ok(0, A, MM_LOAD, MM_USER);
-    map(0, K1, 16 * KIB4, RW, TR_MAP_KERNEL | TR_MAP_ANON, 0);
-    map(0, K2, 16 * KIB4, RW, TR_MAP_KERNEL | TR_MAP_ANON, 0);
+    map(0, K1, 16 * KIB4, RW, OS_MAP_KERNEL | OS_MAP_ANON, 0);
+    map(0, K2, 16 * KIB4, RW, OS_MAP_KERNEL | OS_MAP_ANON, 0);
     sw(0, 1);
     for (uint64_t i = 0; i < 16; i++) {
         ok(0, K1 + i * KIB4, MM_LOAD, MM_SUPERVISOR);
@@ -482,7 +478,7 @@ Test(os, pcid_reuse_flushes)
     build();
     sw(0, 1);
     ok(0, A, MM_LOAD, MM_USER);
-    event((trace_rec){.kind = TR_EXIT, .pid = 1});
+    EVENT(os_exit(o, 0, 1));
     uint64_t invpcid0 = stat("flush.invpcid_1");
     sw(0, 2);
     cr_expect_stat("flush.invpcid_1", invpcid0 + 1);
@@ -510,7 +506,7 @@ ParameterizedTest(unmap_case *c, os, munmap_flush_ceiling)
 {
     build();
     sw(0, 1);
-    map(1, A, 64 * KIB4, RW, TR_MAP_ANON, 0);
+    map(1, A, 64 * KIB4, RW, OS_MAP_ANON, 0);
     for (uint64_t i = 0; i < 64; i++)
         ok(0, A + i * KIB4, MM_STORE, MM_USER);
     uint64_t invlpg0 = stat("flush.invlpg"), cr30 = stat("flush.cr3");
@@ -539,7 +535,7 @@ Test(os, exhaustion_stop)
     build();
     cr_expect_stat("frames.total", 1024);
     sw(0, 1);
-    map(1, A, 8 * MIB, RW, TR_MAP_ANON, 0);
+    map(1, A, 8 * MIB, RW, OS_MAP_ANON, 0);
     for (uint64_t i = 0; i < 1018; i++)
         ok(0, A + i * KIB4, MM_STORE, MM_USER);
     cr_expect_stat("frames.free", 0);
@@ -562,7 +558,7 @@ Test(os, exhaustion_reclaim)
     cfg.os.exhaustion = EXHAUST_RECLAIM;
     build();
     sw(0, 1);
-    map(1, A, 8 * MIB, RW, TR_MAP_ANON, 0);
+    map(1, A, 8 * MIB, RW, OS_MAP_ANON, 0);
     for (uint64_t i = 0; i < 1100; i++)
         ok(0, A + i * KIB4, MM_STORE, MM_USER);
     cr_expect_stat("os.reclaims", 83);
@@ -603,11 +599,11 @@ Test(os, reclaim_shared_after_fork)
     build();
     uint64_t free0 = stat("frames.free");
     sw(0, 1);
-    map(1, A, 8 * MIB, RW, TR_MAP_ANON, 0);
+    map(1, A, 8 * MIB, RW, OS_MAP_ANON, 0);
     for (uint64_t i = 0; i < 1000; i++)
         ok(0, A + i * KIB4, MM_STORE, MM_USER);
     cr_expect_stat("frames.free", 18);
-    event((trace_rec){.kind = TR_FORK, .pid = 1, .child = 2});
+    EVENT(os_fork(o, 0, 1, 2));
     cr_expect_stat("frames.free", 13);
     sw(0, 2);
     for (uint64_t i = 0; i < 100; i++)
@@ -621,8 +617,8 @@ Test(os, reclaim_shared_after_fork)
     sw(0, 1);
     ok(0, A + 13 * KIB4, MM_LOAD, MM_USER);
     cr_expect_stat("faults.reclaimed", 88);
-    event((trace_rec){.kind = TR_EXIT, .pid = 2});
-    event((trace_rec){.kind = TR_EXIT, .pid = 1});
+    EVENT(os_exit(o, 0, 2));
+    EVENT(os_exit(o, 0, 1));
     cr_expect_stat("frames.free", free0);
 }
 
@@ -640,9 +636,9 @@ ParameterizedTest(mode_case *c, os, virtual_exhaustion)
     cfg.cpu.mode = c->mode;
     build();
     sw(0, 1);
-    map(1, KIB4, 3 * GIB, RW, TR_MAP_ANON, 0);   /* fails: not a replay error */
+    map(1, KIB4, 3 * GIB, RW, OS_MAP_ANON, 0);   /* fails: not a replay error */
     cr_expect_stat("os.mmap_failures", 1);
-    map(1, A, GIB, RW, TR_MAP_ANON, 0);
+    map(1, A, GIB, RW, OS_MAP_ANON, 0);
     cr_expect_stat("os.mmaps", 1);
     ok(0, A + 5 * KIB4, MM_STORE, MM_USER);
     cr_expect_eq(acc(0, KIB4, MM_LOAD, MM_USER), OS_SEGV, "the failed mapping does not exist");
@@ -660,7 +656,7 @@ Test(os, shootdown_two_cpus)
     build();
     sw(0, 1);
     sw(1, 1);
-    map(1, A, 4 * KIB4, RW, TR_MAP_ANON, 0);
+    map(1, A, 4 * KIB4, RW, OS_MAP_ANON, 0);
     ok(0, A, MM_STORE, MM_USER);
     ok(1, A, MM_LOAD, MM_USER);
     ok(1, A, MM_LOAD, MM_USER);
@@ -685,9 +681,9 @@ Test(os, cow_fault_shoots_down)
     cfg.cpu.cpus = 2;
     build();
     sw(0, 1);
-    map(1, A, KIB4, RW, TR_MAP_ANON, 0);
+    map(1, A, KIB4, RW, OS_MAP_ANON, 0);
     ok(0, A, MM_STORE, MM_USER);
-    event((trace_rec){.kind = TR_FORK, .pid = 1, .child = 2});
+    EVENT(os_fork(o, 0, 1, 2));
     sw(1, 1);
     ok(1, A, MM_LOAD, MM_USER);   /* CPU 1 caches the read-only page */
     sw(0, 2);
@@ -724,7 +720,7 @@ ParameterizedTest(kpti_case *c, os, kpti)
     cfg.cpu.context = c->ctx;
     cfg.os.kernel_global = c->global;
     build();
-    map(0, K1, KIB4, RW, TR_MAP_KERNEL | TR_MAP_ANON, 0);
+    map(0, K1, KIB4, RW, OS_MAP_KERNEL | OS_MAP_ANON, 0);
     sw(0, 1);
     ok(0, A, MM_LOAD, MM_USER);
     ok(0, K1, MM_LOAD, MM_SUPERVISOR);
@@ -748,8 +744,8 @@ Test(os, segfaults)
 {
     build();
     sw(0, 1);
-    map(1, A, 4 * KIB4, RW, TR_MAP_ANON, 0);
-    map(1, A + MIB, 4 * KIB4, TR_PROT_READ, TR_MAP_ANON, 0);
+    map(1, A, 4 * KIB4, RW, OS_MAP_ANON, 0);
+    map(1, A + MIB, 4 * KIB4, OS_PROT_READ, OS_MAP_ANON, 0);
     ok(0, A, MM_STORE, MM_USER);
     cr_expect_eq(acc(0, A + 2 * MIB, MM_LOAD, MM_USER), OS_SEGV);
     ok(0, A + MIB, MM_LOAD, MM_USER);
@@ -759,7 +755,7 @@ Test(os, segfaults)
     cr_expect_stat("faults.segv", 4);
     cr_expect_stat("os.implicit_vmas", 0);
     /* mprotect adds write: the page faults once more and is reused. */
-    event((trace_rec){.kind = TR_MPROTECT, .pid = 1, .addr = A + MIB, .len = 4 * KIB4, .prot = RW});
+    EVENT(os_mprotect(o, 0, 1, A + MIB, 4 * KIB4, RW));
     ok(0, A + MIB, MM_STORE, MM_USER);
     cr_expect_stat("faults.cow_reuse", 1);
     cr_expect_stat("faults.segv", 4);
@@ -773,20 +769,20 @@ Test(os, vma_split_and_merge)
 {
     build();
     sw(0, 1);
-    map(1, A, 16 * KIB4, RW, TR_MAP_ANON, 0);
+    map(1, A, 16 * KIB4, RW, OS_MAP_ANON, 0);
     ok(0, A + 5 * KIB4, MM_STORE, MM_USER);
     cr_expect_stat("os.vmas", 1);
-    event((trace_rec){.kind = TR_MPROTECT, .pid = 1, .addr = A + 4 * KIB4, .len = 4 * KIB4, .prot = TR_PROT_READ});
+    EVENT(os_mprotect(o, 0, 1, A + 4 * KIB4, 4 * KIB4, OS_PROT_READ));
     cr_expect_stat("os.vmas", 3);
     cr_expect_stat("flush.invlpg", 1);   /* the one mapped page that changed */
     cr_expect_eq(acc(0, A + 5 * KIB4, MM_STORE, MM_USER), OS_SEGV);
     ok(0, A + 5 * KIB4, MM_LOAD, MM_USER);
-    event((trace_rec){.kind = TR_MPROTECT, .pid = 1, .addr = A + 4 * KIB4, .len = 4 * KIB4, .prot = RW});
+    EVENT(os_mprotect(o, 0, 1, A + 4 * KIB4, 4 * KIB4, RW));
     cr_expect_stat("os.vmas", 1);
     unmap(0, 1, A + 4 * KIB4, 4 * KIB4);
     cr_expect_stat("os.vmas", 2);
     /* mmap over the hole and its neighbours replaces them (MAP_FIXED). */
-    map(1, A, 16 * KIB4, TR_PROT_READ, TR_MAP_ANON, 0);
+    map(1, A, 16 * KIB4, OS_PROT_READ, OS_MAP_ANON, 0);
     cr_expect_stat("os.vmas", 1);
     cr_expect_eq(acc(0, A, MM_STORE, MM_USER), OS_SEGV);
 }
@@ -819,13 +815,21 @@ Test(os, straddling_access)
     cr_expect_eq(r.pa & 0xfff, 0, "the result is the second page's, from its first byte");
 }
 
-Test(os, bad_records)
+/* Every event names a CPU the machine has; a bad one is refused with
+ * os_error's message, and the machine is unchanged. */
+Test(os, bad_events)
 {
     build();
+    os_mapping m = {.addr = A, .len = KIB4, .prot = RW, .flags = OS_MAP_ANON};
+    cr_expect_eq(os_switch(o, 3, 1), -1);
+    cr_expect_str_eq(os_error(o), "switch on cpu 3, but the machine has 1 CPU (cpu.cpus)");
+    cr_expect_eq(os_mmap(o, 1, 1, &m), -1);
+    cr_expect_str_eq(os_error(o), "mmap on cpu 1, but the machine has 1 CPU (cpu.cpus)");
+    cr_expect_eq(os_invlpg(o, 64, A), -1);
+    cr_expect_str_eq(os_error(o), "invlpg on cpu 64, but the machine has 1 CPU (cpu.cpus)");
+    cr_expect_stat("os.mmaps", 0);
+    cr_expect_stat("os.processes", 0);
     char err[256] = "";
-    trace_rec r = {.kind = TR_SWITCH, .cpu = 3, .pid = 1};
-    cr_expect_eq(os_event(o, &r, err, sizeof err), -1);
-    cr_expect(strstr(err, "cpu 3") != NULL, "%s", err);
     cfg.os.phys_mem_mib = 8;
     cr_expect_null(os_create(&cfg, err, sizeof err));
     cr_expect(strstr(err, "phys_mem_mib") != NULL, "%s", err);

@@ -179,7 +179,7 @@ static void map_free(u64map *m)
     free(m->v);
 }
 
-/* A record for the machines: as fed to os_access/os_instructions/os_event
+/* A record for the machines: as fed to os_access/os_instructions/os_apply
  * (cpu resolved, pids mapped), and where it came from, for messages. */
 typedef struct batch_rec {
     trace_rec r;
@@ -248,6 +248,58 @@ static NOINLINE int fail_at(replay *R, const source *s, uint64_t index)
     char msg[512];
     snprintf(msg, sizeof msg, "%s", R->err);
     return mm_errf(R->err, R->errlen, "%s: record %" PRIu64 ": %s", s->path, index, msg);
+}
+
+/* ---- records to the OS model ---------------------------------------------- */
+
+/* The trace format's protection and mapping bits are the OS model's: an
+ * mmap record's fields pass through unchanged. */
+_Static_assert(TR_PROT_READ == OS_PROT_READ && TR_PROT_WRITE == OS_PROT_WRITE && TR_PROT_EXEC == OS_PROT_EXEC,
+               "trace and OS protection bits");
+_Static_assert(TR_MAP_ANON == OS_MAP_ANON && TR_MAP_SHARED == OS_MAP_SHARED && TR_MAP_HUGE == OS_MAP_HUGE &&
+                   TR_MAP_THP == OS_MAP_THP && TR_MAP_KERNEL == OS_MAP_KERNEL,
+               "trace and OS mapping flags");
+
+/* An event record (not an access or an instruction count) as a call of the
+ * OS model's API.  0, or -1 with err filled (without the record's place). */
+static int os_apply(os *sys, const trace_rec *r, char *err, size_t errlen)
+{
+    int rc;
+    switch (r->kind) {
+    case TR_SWITCH:
+        rc = os_switch(sys, r->cpu, r->pid);
+        break;
+    case TR_FORK:
+        rc = os_fork(sys, r->cpu, r->pid, r->child);
+        break;
+    case TR_EXEC:
+        rc = os_exec(sys, r->cpu, r->pid);
+        break;
+    case TR_EXIT:
+        rc = os_exit(sys, r->cpu, r->pid);
+        break;
+    case TR_MMAP: {
+        os_mapping m = {.addr = r->addr, .len = r->len, .prot = r->prot, .flags = r->flags, .file = r->file_id,
+                        .offset = r->offset};
+        rc = os_mmap(sys, r->cpu, r->pid, &m);
+        break;
+    }
+    case TR_MUNMAP:
+        rc = os_munmap(sys, r->cpu, r->pid, r->addr, r->len);
+        break;
+    case TR_MPROTECT:
+        rc = os_mprotect(sys, r->cpu, r->pid, r->addr, r->len, r->prot);
+        break;
+    case TR_CR3:
+        rc = os_reload_cr3(sys, r->cpu, r->noflush);
+        break;
+    case TR_INVLPG:
+        rc = os_invlpg(sys, r->cpu, r->addr);
+        break;
+    default:
+        return mm_errf(err, errlen, "unknown record kind %u", r->kind);
+    }
+    return rc ? mm_errf(err, errlen, "%s", os_error(sys)) : 0;
 }
 
 /* ---- pids --------------------------------------------------------------- */
@@ -339,7 +391,7 @@ static NOINLINE slice_end batch_flush(replay *R)
                 os_instructions(sys, r->cpu, r->count);
                 break;
             default:
-                if (os_event(sys, r, R->err, R->errlen) != 0) {
+                if (os_apply(sys, r, R->err, R->errlen) != 0) {
                     R->nbatch = 0;
                     fail_at(R, &R->src[R->batch[j].src], R->batch[j].index);
                     return SL_ERROR;
@@ -363,7 +415,7 @@ static int event_all(replay *R, const trace_rec *r)
         return 0;
     }
     for (unsigned i = 0; i < R->nlive; i++)
-        if (os_event(R->live[i].os, r, R->err, R->errlen) != 0)
+        if (os_apply(R->live[i].os, r, R->err, R->errlen) != 0)
             return -1;
     return 0;
 }

@@ -36,3 +36,11 @@ int mm_errf(char *err, size_t errlen, const char *fmt, ...)
     }
     return -1;
 }
+
+void *mm_xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n, size);
+    if (!p)
+        abort();   /* out of host memory */
+    return p;
+}

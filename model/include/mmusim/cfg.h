@@ -73,7 +73,7 @@ int exhaust_policy_by_name(const char *name);
 typedef enum thp_policy {
     THP_NEVER = 0,
     THP_ALWAYS,
-    THP_MADVISE,        /* only ranges marked TR_MAP_THP */
+    THP_MADVISE,        /* only ranges marked OS_MAP_THP (madvise) */
     THP_POLICY_COUNT
 } thp_policy;
 const char *thp_policy_name(thp_policy p);   /* "never", "always", "madvise" */

@@ -6,8 +6,8 @@
  * allocator shared by all.  It follows Linux's behaviour where the issue
  * asks for it:
  *
- *  - Address spaces (mm): a page table (pgtable), VMAs from the trace's
- *    mmap/munmap/mprotect, an ASID owner id for mmu_switch_to, RSS, and the
+ *  - Address spaces (mm): a page table (pgtable), VMAs from
+ *    os_mmap/os_munmap/os_mprotect, an ASID owner id for mmu_switch_to, RSS, and the
  *    set of CPUs it has been live on since their last full flush (Linux's
  *    mm_cpumask), which decides TLB shootdowns.
  *  - Traces without mmap events get implicit anonymous mappings on first
@@ -20,9 +20,9 @@
  *    present); os_access calls the handler, which allocates a zeroed frame,
  *    maps it with the VMA's permissions, charges minor_fault_cycles to that
  *    CPU (mmu_advance), and retries the access, which walks again.
- *  - THP: with thp always (or madvise on TR_MAP_THP ranges), an anonymous
+ *  - THP: with thp always (or madvise on OS_MAP_THP ranges), an anonymous
  *    fault in a 2 MiB-aligned region wholly inside one VMA maps a 2 MiB page
- *    when the allocator has a free 2 MiB block.  TR_MAP_HUGE maps 1 GiB
+ *    when the allocator has a free 2 MiB block.  OS_MAP_HUGE maps 1 GiB
  *    pages where a 1 GiB-aligned region fits, else 2 MiB.
  *  - fork copies the parent's user page tables into a new mm; private
  *    writable pages become read-only in both (copy-on-write), frames gain a
@@ -38,14 +38,14 @@
  *    flush the mm's TLB entries above it (tlb_single_page_flush_ceiling).
  *  - Kernel half: one init_mm page table holds the kernel mappings (global
  *    when kernel_global); every mm copies init_mm's top-level kernel entries
- *    when it is created.  A vmalloc mapping (TR_MAP_KERNEL) made later may
+ *    when it is created.  A vmalloc mapping (OS_MAP_KERNEL) made later may
  *    need a top-level entry that older mms lack: their first kernel access
  *    faults and the handler copies the entry from init_mm -- a vmalloc sync
  *    fault, counted once per mm and entry.
  *  - KPTI (optional): each mm has a user page table without the kernel half
  *    (user PCID = kernel PCID | 0x800, as Linux); every change of privilege
  *    between consecutive accesses of a CPU writes CR3 (no-flush with PCID).
- *  - Context switches: TR_SWITCH writes CR3 by mmu_switch_to under the
+ *  - Context switches: os_switch writes CR3 by mmu_switch_to under the
  *    configured PCID policy and charges switch_cycles.
  *  - Physical exhaustion: exhaustion stop ends the replay (os_access returns
  *    OS_OOM, the report says so); reclaim evicts a resident user page
@@ -57,7 +57,7 @@
  *    other CPUs sends shootdowns: each target CPU invalidates (INVLPG or
  *    flush), and the initiator is charged shootdown_cycles per round.
  *
- * Processes are created implicitly: the first record naming an unknown pid
+ * Processes are created implicitly: the first event naming an unknown pid
  * (or an access on a CPU that never switched: pid 0 of that CPU's first
  * trace) creates it with an empty address space. */
 #ifndef MMUSIM_OS_H
@@ -66,9 +66,29 @@
 #include "mmusim/cfg.h"
 #include "mmusim/mmu.h"
 #include "mmusim/stats.h"
-#include "mmusim/trace.h"
 
 typedef struct os os;
+
+/* mmap/mprotect protection bits (as PROT_*). */
+#define OS_PROT_READ 1u
+#define OS_PROT_WRITE 2u
+#define OS_PROT_EXEC 4u
+
+/* mmap flags. */
+#define OS_MAP_ANON 0x01u     /* anonymous (else file-backed: file, offset) */
+#define OS_MAP_SHARED 0x02u   /* shared (else private) */
+#define OS_MAP_HUGE 0x04u     /* MAP_HUGETLB: 1 GiB pages where aligned, else 2 MiB */
+#define OS_MAP_THP 0x08u      /* madvise(MADV_HUGEPAGE) on the range */
+#define OS_MAP_KERNEL 0x10u   /* a kernel mapping (vmalloc space), in init_mm; the pid is ignored */
+
+/* One mmap: [addr, addr + len), page-aligned outward. */
+typedef struct os_mapping {
+    uint64_t addr, len;
+    uint32_t prot;            /* OS_PROT_* */
+    uint32_t flags;           /* OS_MAP_*; other bits are kept, not interpreted */
+    uint32_t file;            /* file-backed: the file's id (the page cache's key) */
+    uint64_t offset;          /* file-backed: byte offset of addr in the file */
+} os_mapping;
 
 /* What os_access did with an access. */
 typedef enum os_status {
@@ -104,10 +124,39 @@ typedef struct os_counters {
 os *os_create(const mm_config *cfg, char *err, size_t errlen);
 void os_free(os *o);
 
-/* Apply one OS-event record (switch, fork, exec, exit, mmap, munmap,
- * mprotect, cr3, invlpg).  Returns 0, or -1 with err filled for a record
- * the model cannot apply (e.g. fork of a child pid that exists). */
-int os_event(os *o, const trace_rec *r, char *err, size_t errlen);
+/* ---- events: processes, address spaces, TLB maintenance --------------
+ *
+ * `cpu` is the CPU an event happens on: it is charged the event's costs
+ * and initiates any shootdown.  A pid names a process; an unknown pid is
+ * created with an empty address space.  Each returns 0, or -1 when the
+ * model cannot apply the event (os_error says why: a CPU the machine lacks,
+ * a fork of a child pid that exists).  Once physical memory ran out under
+ * `exhaustion: stop` (os_access returned OS_OOM) events are ignored: the
+ * replay is ending. */
+
+/* `cpu` now runs process `pid` (a context switch: CR3 under the PCID
+ * policy, switch_cycles charged; nothing if it already runs it). */
+int os_switch(os *o, unsigned cpu, uint32_t pid);
+/* Process pid forks `child` (a new pid): copy-on-write address space. */
+int os_fork(os *o, unsigned cpu, uint32_t pid, uint32_t child);
+/* pid's address space is replaced by an empty one. */
+int os_exec(os *o, unsigned cpu, uint32_t pid);
+/* pid exits; CPUs running it go to init_mm. */
+int os_exit(os *o, unsigned cpu, uint32_t pid);
+/* mmap(MAP_FIXED) in pid (or in init_mm with OS_MAP_KERNEL); a range the
+ * address space cannot hold is a failed mmap (counted), not an error. */
+int os_mmap(os *o, unsigned cpu, uint32_t pid, const os_mapping *map);
+int os_munmap(os *o, unsigned cpu, uint32_t pid, uint64_t addr, uint64_t len);
+int os_mprotect(os *o, unsigned cpu, uint32_t pid, uint64_t addr, uint64_t len, uint32_t prot);
+/* A CR3 write on cpu reloading its current root and PCID (a recorded CR3
+ * value names the recording machine's tables, not these), with or without
+ * the no-flush bit. */
+int os_reload_cr3(os *o, unsigned cpu, bool noflush);
+/* INVLPG of va on cpu. */
+int os_invlpg(os *o, unsigned cpu, uint64_t va);
+
+/* Why the last event returned -1. */
+const char *os_error(const os *o);
 
 /* Retire `n` instructions on `cpu` (for MPKI; and the front end's clock
  * does not move). */

@@ -1,8 +1,9 @@
 /* replay.h -- trace replay: the loop behind `mmusim run`.
  *
  * Reads one or more traces (trace_reader), feeds OS-event records to the OS
- * model (os_event), instruction counts to os_instructions, and accesses to
- * os_access, then writes the report.
+ * model as calls of its API (os_switch, os_fork, os_mmap, ...), instruction
+ * counts to os_instructions and accesses to os_access, then writes the
+ * report.  The OS model knows nothing of the trace format.
  *
  * Several traces are one workload.  A trace that carries its own process
  * events (switch/fork/exec/exit/mmap) is replayed as it is (a file's footer

@@ -56,6 +56,10 @@ typedef uint64_t mm_cycle;
  * of memory -- the model has no sensible way to go on. */
 void mm_grow(void *base, size_t *cap, size_t n, size_t elem, size_t first);
 
+/* calloc that aborts when the host is out of memory, for the model's own
+ * structures (as mm_grow). */
+void *mm_xcalloc(size_t n, size_t size);
+
 /* Write a one-line message into the caller's error buffer (err may be NULL
  * or errlen 0: then nothing is written).  Returns -1, so a failing function
  * can `return mm_errf(err, errlen, "...", ...);`. */

@@ -2,7 +2,7 @@
  * vm_area_struct list), for the OS model (os.h).
  *
  * A VMA set is a sorted array of disjoint [start, end) ranges, each with its
- * protection (TR_PROT_*), its mapping flags (TR_MAP_*) and its backing object
+ * protection (OS_PROT_*), its mapping flags (OS_MAP_*) and its backing object
  * in the page cache.  The operations follow Linux's split and merge rules:
  * removing or re-protecting part of an area splits it (the right piece's
  * file offset moves with it), and areas that touch and agree in every field,
@@ -17,15 +17,15 @@
 #include "mmusim/types.h"
 
 /* Backing-object ids at or above VMA_SHMEM name shared anonymous memory
- * (one per mmap call); below it they are the trace's 32-bit file ids. */
+ * (one per mmap call); below it they are the 32-bit file ids of os_mmap. */
 #define VMA_SHMEM (1ull << 32)
 
 typedef struct vma {
     uint64_t start, end;   /* [start, end), 4 KiB aligned, start < end */
     uint64_t file;         /* page-cache object (file id or VMA_SHMEM + n); 0 for private anonymous */
     uint64_t pgoff;        /* page index in `file` of `start`; private anonymous: start >> 12 */
-    uint32_t prot;         /* TR_PROT_* */
-    uint32_t flags;        /* TR_MAP_* */
+    uint32_t prot;         /* OS_PROT_* */
+    uint32_t flags;        /* OS_MAP_* */
     bool implicit;         /* made on first touch (os.h): gains permissions on demand */
 } vma;
 
