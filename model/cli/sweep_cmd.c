@@ -45,7 +45,9 @@ static const char sweep_usage[] =
     "the effective config and the trace's content); DIR/results.csv and\n"
     "DIR/results.jsonl, one row per finished run, rebuilt as runs finish.  Runs\n"
     "whose file exists are skipped, so re-running an interrupted sweep finishes\n"
-    "it.  A progress line is drawn on stderr when it is a terminal.\n"
+    "it.  A run file that is not its run's (truncated, edited, another run's)\n"
+    "is moved to DIR/damaged/ID.N.json with a warning, and its run replayed.\n"
+    "A progress line is drawn on stderr when it is a terminal.\n"
     "\n"
     "On a Slurm cluster (experiments/README.md, \"Running a sweep on a Slurm\n"
     "cluster\"); the spec, its traces and this program must be at the same\n"
@@ -63,7 +65,8 @@ static const char sweep_usage[] =
     "                      files into DIR/results: runs/, results.csv and\n"
     "                      results.jsonl, the same bytes a local sweep writes.\n"
     "                      Runs without a result are an error naming their\n"
-    "                      shards, unless --partial (the tables leave them out).\n"
+    "                      shards, unless --partial (the tables leave them out);\n"
+    "                      a damaged run file is an error (run its task again).\n"
     "\n"
     "Exit status: 0 every run is done (collect: merged); 2 bad spec, arguments,\n"
     "trace, manifest or run file (one line on stderr); 130 interrupted by\n"
@@ -107,6 +110,13 @@ static void draw(const sweep_progress *p, void *ctx)
 {
     cli_progress *bar = ctx;
     cli_progress_draw(bar, p->done, p->total - p->skipped, "runs", p->done + p->skipped == p->total);
+}
+
+/* sweep_opts.warn: a damaged run file, moved aside; its run is replayed. */
+static void warn_damaged(const char *line, void *ctx)
+{
+    cli_progress_erase(ctx);
+    fprintf(stderr, "mmusim: warning: %s and run again\n", line);
 }
 
 /* `mmusim sweep collect DIR [--partial]` */
@@ -225,6 +235,7 @@ int cmd_sweep(int argc, char **argv)
         .jobs = jobs,
         .stop = &stop_flag,
         .progress = isatty(STDERR_FILENO) == 1 ? draw : NULL,
+        .warn = warn_damaged,
         .ctx = &bar,
         .shard_index = shard_k,
         .shard_count = shard_n,

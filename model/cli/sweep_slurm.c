@@ -5,8 +5,10 @@
  * tasks are plain `mmusim sweep --shard` runs, and collect hands the merged
  * run files to sweep_run with its stop flag already set, so sweep_run starts
  * no worker and only rebuilds the tables -- the same code, hence the same
- * bytes, as a local sweep.  Files are written to a temporary name
- * (".NAME.tmp.PID", as sweep.c names them) and renamed when complete.
+ * bytes, as a local sweep.  Each shard's run file is checked first by the
+ * check a local sweep applies (sweep_runs_check).  Files are written to a
+ * temporary name (".NAME.tmp.PID", as sweep.c names them) and renamed when
+ * complete.
  *
  * The manifest is JSON (read back with libyaml, as sweep.c reads run
  * files), so a damaged one is reported with its line. */
@@ -143,7 +145,7 @@ static char *read_all(const char *path, size_t *len)
     return b;
 }
 
-/* A JSON text (a manifest, a run file) as a libyaml document, or the end:
+/* A JSON text (the manifest) as a libyaml document, or the end:
  * "PATH:LINE: problem". */
 static void load_json(const char *path, const char *buf, size_t len, yaml_document_t *doc)
 {
@@ -175,14 +177,14 @@ static bool is_id(const char *s)
 
 /* ---- emit --------------------------------------------------------------- */
 
-/* The spec's run ids in run order (sweep_run_ids), or the end. */
-static uint64_t *spec_run_ids(const sweep_spec *s, size_t *nruns)
+/* The spec's runs (sweep_runs_create), or the end. */
+static sweep_runs *spec_runs(const sweep_spec *s)
 {
-    uint64_t *ids;
     char err[4608];
-    if (sweep_run_ids(s, &ids, nruns, err, sizeof err) != 0)
+    sweep_runs *r = sweep_runs_create(s, err, sizeof err);
+    if (!r)
         die("%s", err);
-    return ids;
+    return r;
 }
 
 /* A word for sh: single-quoted, a quote inside as '\''. */
@@ -215,7 +217,7 @@ static void check_sbatch_path(const char *dir)
 }
 
 static void write_manifest(const char *dir, const char *spec, uint64_t spec_hash, const char *self,
-                           const uint64_t *ids, size_t nruns, size_t nshards)
+                           const sweep_runs *runs, size_t nshards)
 {
     char *text = NULL, id[17];
     size_t len = 0;
@@ -227,11 +229,12 @@ static void write_manifest(const char *dir, const char *spec, uint64_t spec_hash
     sweep_id_text(spec_hash, id);
     fprintf(m, ",\n  \"spec_hash\": \"%s\",\n  \"mmusim\": ", id);
     report_json_string(m, self);
+    size_t nruns = sweep_runs_count(runs);
     fprintf(m, ",\n  \"runs\": %zu,\n  \"shards\": [", nruns);
     for (size_t k = 0; k < nshards; k++) {
         fprintf(m, "%s\n    [", k ? "," : "");
         for (size_t i = k; i < nruns; i += nshards) {
-            sweep_id_text(ids[i], id);
+            sweep_id_text(sweep_runs_id(runs, i), id);
             fprintf(m, "%s\"%s\"", i == k ? "" : ", ", id);
         }
         fputc(']', m);
@@ -280,9 +283,8 @@ static void write_script(const char *dir, const char *spec, const char *self, si
 
 void slurm_emit(const sweep_spec *spec, const char *spec_path, const slurm_emit_opts *o)
 {
-    size_t nruns;
-    uint64_t *ids = spec_run_ids(spec, &nruns);
-    size_t nshards = o->shards;
+    sweep_runs *runs = spec_runs(spec);
+    size_t nruns = sweep_runs_count(runs), nshards = o->shards;
     if (nshards > nruns)
         die("sweep: --shards %u: more shards than the spec's %zu runs", o->shards, nruns);
     if (!nshards) {
@@ -319,7 +321,7 @@ void slurm_emit(const sweep_spec *spec, const char *spec_path, const slurm_emit_
     char *logs = fmt("%s/logs", dir);
     make_dirs(logs);
 
-    write_manifest(dir, spec_abs, spec_hash, self, ids, nruns, nshards);
+    write_manifest(dir, spec_abs, spec_hash, self, runs, nshards);
     write_script(dir, spec_abs, self, nshards, o->cpus ? o->cpus : 1);
     printf("sweep: %zu runs in %zu shard%s: %s/" SCRIPT ", %s/" MANIFEST "\n"
            "submit:  sbatch %s/" SCRIPT "\n"
@@ -329,7 +331,7 @@ void slurm_emit(const sweep_spec *spec, const char *spec_path, const slurm_emit_
     free(dir);
     free(self);
     free(spec_abs);
-    free(ids);
+    sweep_runs_free(runs);
 }
 
 /* ---- collect ------------------------------------------------------------ */
@@ -438,29 +440,13 @@ static void read_manifest(const char *dir, manifest *m)
     free(buf);
 }
 
-/* Check a shard's run file (a JSON object whose "id" is its name's) and
- * copy it to DST/ID.json. */
+/* Copy a shard's run file, checked already, to DST/ID.json. */
 static void copy_run(const char *src, const char *dst, const char *id)
 {
     size_t len;
     char *buf = read_all(src, &len);
     if (!buf)
         die("%s: %s", src, strerror(errno));
-    yaml_document_t doc;
-    load_json(src, buf, len, &doc);
-    const yaml_node_t *root = yaml_document_get_root_node(&doc);
-    const char *got = NULL;
-    for (yaml_node_pair_t *p = root && root->type == YAML_MAPPING_NODE ? root->data.mapping.pairs.start : NULL;
-         p && p < root->data.mapping.pairs.top; p++) {
-        const char *k = scalar(yaml_document_get_node(&doc, p->key));
-        if (k && !strcmp(k, "id"))
-            got = scalar(yaml_document_get_node(&doc, p->value));
-    }
-    if (!got)
-        die("%s:%u: not a run file (a JSON object with an \"id\")", src, root ? line_of(root) : 1);
-    if (strcmp(got, id))
-        die("%s: holds run %s, not the run %s its name says", src, got, id);
-    yaml_document_delete(&doc);
     char name[32];
     snprintf(name, sizeof name, "%s.json", id);
     write_atomic(dst, name, buf, len, 0666);
@@ -487,6 +473,14 @@ static char *ranges(const size_t *k, size_t n)
     return text;
 }
 
+/* sweep_opts.warn: a damaged file in DIR/results/runs of a run that no
+ * shard has a file for (a stale copy: the fresh ones were checked). */
+static void warn_left_out(const char *line, void *ctx)
+{
+    (void)ctx;
+    fprintf(stderr, "mmusim: warning: %s; the tables leave its run out\n", line);
+}
+
 int slurm_collect(const char *dir, bool partial)
 {
     manifest m = {0};
@@ -500,8 +494,27 @@ int slurm_collect(const char *dir, bool partial)
     sweep_spec *spec = sweep_spec_load(m.spec, err, sizeof err);
     if (!spec)
         die("%s", err);
+    /* The spec's runs must be the manifest's, shard k holding the runs
+     * k, k + N, k + 2N, ... (as emit listed them). */
+    sweep_runs *listed = spec_runs(spec);
+    bool same = sweep_runs_count(listed) == m.nruns;
+    for (size_t k = 0; k < m.nshards && same; k++)
+        for (size_t i = m.first[k], r = k; i < m.first[k + 1] && same; i++, r += m.nshards) {
+            char id[17];
+            if ((same = r < m.nruns)) {
+                sweep_id_text(sweep_runs_id(listed, r), id);
+                same = !strcmp(id, m.ids[i]);
+            }
+        }
+    if (!same)
+        die("collect: %s: the runs of %s are not those of %s any more (a trace or a config file changed?): "
+            "emit and run the sweep again",
+            dir, m.spec, m.path);
 
-    /* Which runs have their file: a shard's folder holds only finished ones. */
+    /* Which runs have their file: a shard's folder holds only finished
+     * ones.  Each is checked as a local sweep checks it (sweep_runs_check);
+     * collect cannot replay, so a damaged one is an error, and the shard's
+     * task, run again, moves it aside and replays the run. */
     bool *have = calloc(m.nruns + 1, sizeof *have);
     size_t *bad_shard = calloc(m.nshards + 1, sizeof *bad_shard);
     if (!have || !bad_shard)
@@ -509,9 +522,12 @@ int slurm_collect(const char *dir, bool partial)
     size_t missing = 0, nbad = 0, first_missing = 0;
     for (size_t k = 0; k < m.nshards; k++) {
         size_t before = missing;
-        for (size_t i = m.first[k]; i < m.first[k + 1]; i++) {
+        for (size_t i = m.first[k], r = k; i < m.first[k + 1]; i++, r += m.nshards) {
             char *src = fmt("%s/shards/%zu/runs/%s.json", dir, k, m.ids[i]);
-            have[i] = access(src, F_OK) == 0;
+            sweep_file f = sweep_runs_check(listed, r, src, err, sizeof err);
+            if (f != SWEEP_FILE_OK && f != SWEEP_FILE_MISSING)
+                die("%s; run its task again (sbatch --array=%zu %s/" SCRIPT ") to replay it", err, k, dir);
+            have[i] = f == SWEEP_FILE_OK;
             free(src);
             if (!have[i] && missing++ == 0)
                 first_missing = i;
@@ -519,6 +535,7 @@ int slurm_collect(const char *dir, bool partial)
         if (missing > before)
             bad_shard[nbad++] = k;
     }
+    sweep_runs_free(listed);
     char *shard_list = ranges(bad_shard, nbad);
     if (missing && !partial)
         die("collect: %s: %zu of %zu runs have no result, in shard%s %s (the first: %s/shards/%zu/runs/%s.json; "
@@ -541,17 +558,10 @@ int slurm_collect(const char *dir, bool partial)
      * flag, set from the start, keeps it from replaying the missing ones
      * (--partial): it only rebuilds results.csv and results.jsonl. */
     volatile sig_atomic_t stop = 1;
-    sweep_opts o = {.out_dir = out, .jobs = 1, .stop = &stop};
-    sweep_progress c;
-    sweep_status st = sweep_run(spec, &o, &c, err, sizeof err);
+    sweep_opts o = {.out_dir = out, .jobs = 1, .stop = &stop, .warn = warn_left_out};
+    sweep_status st = sweep_run(spec, &o, NULL, err, sizeof err);
     if (st == SWEEP_ERROR)
         die("%s", err);
-    /* Copied files the spec does not list: its runs are not the
-     * manifest's (a trace or the base config file changed). */
-    if (c.total != m.nruns || c.skipped < m.nruns - missing)
-        die("collect: %s: the runs of %s are not those of %s any more (a trace or a config file changed?): "
-            "emit and run the sweep again",
-            dir, m.spec, m.path);
     printf("collect: %zu of %zu runs from %zu shards: %s/results.csv, %s/results.jsonl\n", m.nruns - missing,
            m.nruns, m.nshards, out, out);
     if (missing)

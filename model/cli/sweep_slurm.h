@@ -39,11 +39,13 @@ typedef struct slurm_emit_opts {
  * unusable folder) ends the program with exit status 2 and one line. */
 void slurm_emit(const sweep_spec *spec, const char *spec_path, const slurm_emit_opts *o);
 
-/* Check DIR/manifest.json and its spec, then copy every shard's run files
- * into DIR/results and rebuild its tables (nothing is replayed).  A run
- * without a file is an error naming its shards, unless `partial`: then the
- * tables list the runs that have one.  Returns 0; bad input ends the
- * program with exit status 2 and one line naming the file. */
+/* Check DIR/manifest.json and its spec, check every shard's run files as a
+ * local sweep does (sweep_runs_check), then copy them into DIR/results and
+ * rebuild its tables (nothing is replayed).  A run without a file is an
+ * error naming its shards, unless `partial`: then the tables list the runs
+ * that have one.  A damaged run file is always an error (collect cannot
+ * replay it; the shard's task, run again, does).  Returns 0; bad input
+ * ends the program with exit status 2 and one line naming the file. */
 int slurm_collect(const char *dir, bool partial);
 
 #endif

@@ -1,11 +1,15 @@
 /* sweep.c -- parameter sweeps: spec loading, run identity, the worker pool
  * and the result files (see sweep.h).
  *
- * Invariant of the output folder: runs/ID.json exists only complete (it is
- * renamed from a temporary name after fclose succeeded), so "the file
- * exists" is "the run is finished", whatever was killed when.  The
- * aggregates (results.csv, results.jsonl) are derived data: rebuilt from the
- * run files, also via a temporary name, so a reader never sees half a table.
+ * Invariant of the output folder: this program writes runs/ID.json only
+ * complete (it is renamed from a temporary name after fclose succeeded),
+ * whatever was killed when.  What else can put a file there -- a full disk
+ * under another writer, an editor, a copy from elsewhere, a file system
+ * that lost blocks -- is not trusted: a file counts as the run finished
+ * only once check_run_file accepts it as exactly what write_run_file
+ * writes for that run.  The aggregates (results.csv, results.jsonl) are
+ * derived data: rebuilt from the checked run files, also via a temporary
+ * name, so a reader never sees half a table.
  * Temporary names are ".NAME.tmp.PID".  One sweep at a time writes to a
  * folder (a lock on DIR/.lock), so at the start every temporary there is a
  * leftover of a killed sweep and is removed. */
@@ -658,35 +662,94 @@ static int lock_dir(const char *dir, char *err, size_t errlen)
 typedef struct run {
     size_t trace, point;
     uint64_t id;
-    bool have;          /* runs/ID.json exists */
+    bool have;          /* runs/ID.json was checked, or written by this sweep (pool only) */
 } run;
 
-/* A run file's members, parsed back for the aggregates. */
-typedef struct row {
-    bool loaded;
-    size_t n;
-    size_t *col;        /* column index of member i */
-    char **val;
-    bool *quoted;       /* a JSON string (else a bare number or boolean) */
-} row;
-
-typedef struct pool {
+struct sweep_runs {
     const sweep_spec *s;
-    const sweep_opts *o;
+    mm_config *pcfg;    /* each point's effective config */
+    run *runs;          /* in run order */
+    size_t n;
     bool onepass;       /* the runs are made by one pass (onepass.h) */
-    char *runs_dir;
-    run *runs;
-    size_t nruns;
-    row *rows;
-    stats *cols;        /* column name -> index + 1 (stats as an ordered name index) */
-    char **colname;
-    size_t ncols, colcap;
-    char *err;
-    size_t errlen;
-} pool;
+};
 
+sweep_runs *sweep_runs_create(const sweep_spec *s, char *err, size_t errlen)
+{
+    sweep_runs *R = calloc(1, sizeof *R);
+    size_t cap = 2 * s->ntraces * s->npoints + 2, hcap = 16;
+    while (hcap < cap)
+        hcap *= 2;
+    uint64_t *ph = malloc((s->npoints + 1) * sizeof *ph);
+    uint64_t *seen = calloc(hcap, sizeof *seen);   /* open addressing; 0 = empty */
+    bool *seen_used = calloc(hcap, sizeof *seen_used);
+    if (!R || !ph || !seen || !seen_used)
+        abort();
+    R->s = s;
+    R->pcfg = malloc((s->npoints + 1) * sizeof *R->pcfg);
+    R->runs = malloc((s->ntraces * s->npoints + 1) * sizeof *R->runs);
+    if (!R->pcfg || !R->runs)
+        abort();
+    for (size_t p = 0; p < s->npoints; p++) {
+        sweep_point_config(s, p, &R->pcfg[p]);
+        ph[p] = config_hash(&R->pcfg[p]);
+    }
+    /* Decided on the whole spec, so every shard and re-run uses the same method. */
+    R->onepass = s->onepass && s->npoints >= 2 && onepass_applies(R->pcfg, s->npoints, NULL, 0);
+    int rc = 0;
+    for (size_t t = 0; t < s->ntraces && rc == 0; t++) {
+        uint64_t th;
+        if ((rc = sweep_hash_file(s->trace_path[t], &th, err, errlen)) != 0)
+            break;
+        for (size_t p = 0; p < s->npoints; p++) {
+            uint64_t id = with_trace(ph[p], th);
+            size_t k = (size_t)(id ^ (id >> 29)) & (hcap - 1);
+            while (seen_used[k] && seen[k] != id)
+                k = (k + 1) & (hcap - 1);
+            if (seen_used[k])
+                continue;   /* the same config and trace as an earlier run */
+            seen_used[k] = true;
+            seen[k] = id;
+            R->runs[R->n++] = (run){.trace = t, .point = p, .id = id};
+        }
+    }
+    free(ph);
+    free(seen);
+    free(seen_used);
+    if (rc) {
+        sweep_runs_free(R);
+        return NULL;
+    }
+    return R;
+}
+
+void sweep_runs_free(sweep_runs *R)
+{
+    if (!R)
+        return;
+    free(R->pcfg);
+    free(R->runs);
+    free(R);
+}
+
+size_t sweep_runs_count(const sweep_runs *R) { return R->n; }
+uint64_t sweep_runs_id(const sweep_runs *R, size_t i) { return R->runs[i].id; }
+
+/* "DIR/ID.json", malloc'd. */
+static char *run_path(const char *runs_dir, uint64_t id)
+{
+    char idt[17];
+    sweep_id_text(id, idt);
+    size_t n = strlen(runs_dir) + sizeof "/0123456789abcdef.json";
+    char *p = malloc(n);
+    if (!p)
+        abort();
+    snprintf(p, n, "%s/%s.json", runs_dir, idt);
+    return p;
+}
+
+/* What write_run_file needs: the run, its config, how it ended and its counters. */
 typedef struct run_file_ctx {
-    const pool *P;
+    const sweep_spec *s;
     const run *r;
     const mm_config *cfg;
     const stats *st;
@@ -715,15 +778,16 @@ static void emit_cfg_key(const char *key, const char *value, void *p)
     report_json_value(c->out, value);
 }
 
+/* The one writer of run files; check_run_file compares a file with its output. */
 static int write_run_file(FILE *f, void *p)
 {
     const run_file_ctx *c = p;
     char id[17];
     sweep_id_text(c->r->id, id);
     fprintf(f, "{\n  \"id\": \"%s\",\n  \"trace\": ", id);
-    report_json_string(f, c->P->s->trace_name[c->r->trace]);
+    report_json_string(f, c->s->trace_name[c->r->trace]);
     fprintf(f, ",\n  \"status\": \"%s\"", c->status == REPLAY_OOM ? "oom" : "done");
-    cfg_emit e = {f, c->P->s, true};
+    cfg_emit e = {f, c->s, true};
     cfg_foreach(c->cfg, emit_cfg_key, &e);
     /* After the params (whose columns lead the tables), before the counters it qualifies. */
     fprintf(f, ",\n  \"method\": \"%s\"", c->method);
@@ -738,29 +802,353 @@ static int write_run_file(FILE *f, void *p)
     return ferror(f) ? -1 : 0;
 }
 
-/* Was the run file at path written by one pass?  Its "method" member
- * follows id, trace, status and the params; a file without one (written
- * before methods existed) was a direct run. */
-static bool run_file_onepass(const char *path)
+/* ---- checking run files ------------------------------------------------- *
+ *
+ * A run file is checked in two steps.  First it is read back as what it
+ * must be -- one flat JSON object -- and the members a reader could not
+ * check otherwise are checked by value: the id, the method, each counter a
+ * whole number, "cycles" present in a direct run and absent from a
+ * one-pass one.  Then the file is written again from the run (its trace
+ * name, params and config come from the spec) and the counters and status
+ * just read, and the two texts must be equal byte for byte: that one
+ * comparison covers every other member, their order, the layout and
+ * anything after the closing brace, and its first difference is the
+ * message.  What it cannot cover is the counter values and which counters
+ * a replay exports (they depend on the trace, e.g. one per process): a
+ * file edited there consistently is taken as it is. */
+
+/* A run file is ~10 KB (a few hundred members); one far beyond is not one. */
+#define RUN_FILE_MAX (64L << 20)
+
+/* A run file's members as read back, in file order. */
+typedef struct member {
+    char *name, *val;
+    bool quoted;        /* a JSON string (else a bare number or boolean) */
+    unsigned line;
+} member;
+
+typedef struct members {
+    member *m;
+    size_t n;
+} members;
+
+static void members_free(members *ms)
 {
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return false;
-    static const char *const before[] = {"{", "  \"id\"", "  \"trace\"", "  \"status\"", "  \"param."};
-    char line[8192];
-    bool found = false, more = true;
-    while (more && fgets(line, sizeof line, f)) {
-        if (!strncmp(line, "  \"method\": ", 12)) {
-            found = strstr(line, "\"onepass\"") != NULL;
-            break;
-        }
-        more = false;
-        for (size_t i = 0; i < sizeof before / sizeof *before; i++)
-            more = more || !strncmp(line, before[i], strlen(before[i]));
+    for (size_t i = 0; i < ms->n; i++) {
+        free(ms->m[i].name);
+        free(ms->m[i].val);
     }
-    fclose(f);
-    return found;
+    free(ms->m);
+    *ms = (members){0};
 }
+
+static sweep_file file_problem(sweep_file f, char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static sweep_file file_problem(sweep_file f, char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return f;
+}
+
+/* The whole file at path into *buf (malloc'd), if it is a regular file of
+ * a plausible size. */
+static sweep_file read_run_file(const char *path, char **buf, size_t *len, char *err, size_t errlen)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK);   /* a FIFO at the name must not block the sweep */
+    if (fd < 0) {
+        int e = errno;
+        return file_problem(e == ENOENT ? SWEEP_FILE_MISSING : SWEEP_FILE_UNREADABLE, err, errlen, "%s: %s", path,
+                            strerror(e));
+    }
+    struct stat st;
+    sweep_file f = SWEEP_FILE_DAMAGED;
+    if (fstat(fd, &st) != 0)
+        f = file_problem(SWEEP_FILE_UNREADABLE, err, errlen, "%s: %s", path, strerror(errno));
+    else if (S_ISDIR(st.st_mode))
+        file_problem(f, err, errlen, "%s: a directory, not a run file", path);
+    else if (!S_ISREG(st.st_mode))
+        file_problem(f, err, errlen, "%s: not a regular file", path);
+    else if (st.st_size == 0)
+        file_problem(f, err, errlen, "%s: an empty file, not a run file", path);
+    else if (st.st_size > RUN_FILE_MAX)
+        file_problem(f, err, errlen, "%s: %lld bytes, too large for a run file", path, (long long)st.st_size);
+    else
+        f = SWEEP_FILE_OK;
+    if (f == SWEEP_FILE_OK) {
+        size_t cap = (size_t)st.st_size, n = 0;
+        if (!(*buf = malloc(cap + 1)))
+            abort();
+        while (n < cap) {
+            ssize_t got = read(fd, *buf + n, cap - n);
+            if (got < 0 && errno == EINTR)
+                continue;
+            if (got < 0)
+                f = file_problem(SWEEP_FILE_UNREADABLE, err, errlen, "%s: read error: %s", path, strerror(errno));
+            if (got <= 0)
+                break;
+            n += (size_t)got;
+        }
+        (*buf)[n] = 0;
+        *len = n;
+    }
+    close(fd);
+    return f;
+}
+
+/* The members of a flat JSON object (read as YAML, as the spec is). */
+static sweep_file parse_members(const char *path, const char *buf, size_t len, members *ms, char *err,
+                                size_t errlen)
+{
+    yaml_parser_t ps;
+    yaml_document_t doc;
+    yaml_parser_initialize(&ps);
+    yaml_parser_set_input_string(&ps, (const unsigned char *)buf, len);
+    if (!yaml_parser_load(&ps, &doc)) {
+        /* At the end of the input the object was cut short.  (libyaml's
+         * mark there is a line too far when the last line is incomplete:
+         * it ends the stream on a new line.) */
+        if (ps.problem_mark.index >= len) {
+            size_t line = 1;
+            for (size_t i = 0; i < len; i++)
+                line += buf[i] == '\n';
+            file_problem(SWEEP_FILE_DAMAGED, err, errlen, "%s:%zu: the file ends inside its JSON object (truncated)",
+                         path, line);
+        } else {
+            file_problem(SWEEP_FILE_DAMAGED, err, errlen, "%s:%zu: %s", path, ps.problem_mark.line + 1,
+                         ps.problem ? ps.problem : "not JSON");
+        }
+        yaml_parser_delete(&ps);
+        return SWEEP_FILE_DAMAGED;
+    }
+    yaml_parser_delete(&ps);
+    const yaml_node_t *root = yaml_document_get_root_node(&doc);
+    sweep_file f = SWEEP_FILE_OK;
+    if (!root || root->type != YAML_MAPPING_NODE) {
+        f = file_problem(SWEEP_FILE_DAMAGED, err, errlen, "%s:%u: not a run file (a JSON object)", path,
+                         root ? line_of(root) : 1);
+    } else {
+        size_t m = (size_t)(root->data.mapping.pairs.top - root->data.mapping.pairs.start);
+        if (!(ms->m = calloc(m + 1, sizeof *ms->m)))
+            abort();
+        for (size_t i = 0; i < m && f == SWEEP_FILE_OK; i++) {
+            yaml_node_t *k = yaml_document_get_node(&doc, root->data.mapping.pairs.start[i].key);
+            yaml_node_t *v = yaml_document_get_node(&doc, root->data.mapping.pairs.start[i].value);
+            if (!scalar(k) || !scalar(v))
+                f = file_problem(SWEEP_FILE_DAMAGED, err, errlen,
+                                 "%s:%u: %s: a list or object, not a run file's member (a name and a number or "
+                                 "string)",
+                                 path, line_of(k), scalar(k) ? scalar(k) : "?");
+            else
+                ms->m[ms->n++] = (member){dupstr(scalar(k)), dupstr(scalar(v)),
+                                          v->data.scalar.style != YAML_PLAIN_SCALAR_STYLE, line_of(k)};
+        }
+    }
+    yaml_document_delete(&doc);
+    return f;
+}
+
+static const member *find_member(const members *ms, const char *name)
+{
+    for (size_t i = 0; i < ms->n; i++)
+        if (!strcmp(ms->m[i].name, name))
+            return &ms->m[i];
+    return NULL;
+}
+
+/* A counter's value: decimal digits below 2^64. */
+static bool parse_count(const member *m, uint64_t *v)
+{
+    const char *s = m->val;
+    if (m->quoted || !*s)
+        return false;
+    uint64_t x = 0;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return false;
+        unsigned d = (unsigned)(*s - '0');
+        if (x > (UINT64_MAX - d) / 10)
+            return false;
+        x = x * 10 + d;
+    }
+    *v = x;
+    return true;
+}
+
+/* The members every run file has before its counters. */
+static bool fixed_member(const char *name)
+{
+    return !strcmp(name, "id") || !strcmp(name, "trace") || !strcmp(name, "status") || !strcmp(name, "method") ||
+           !strncmp(name, "param.", 6);
+}
+
+/* The line of text that starts at offset `start`, as a message quotes it:
+ * without its indentation and the comma that follows a member, at most 100
+ * characters. */
+static void quote_line(const char *text, size_t len, size_t start, const char **q, int *qlen)
+{
+    size_t e = start;
+    while (e < len && text[e] != '\n')
+        e++;
+    while (start < e && text[start] == ' ')
+        start++;
+    if (e > start && text[e - 1] == ',')
+        e--;
+    *q = text + start;
+    *qlen = e - start > 100 ? 100 : (int)(e - start);
+}
+
+/* The file's text (a) against the text written for its run (b): OK if
+ * equal, else DAMAGED with "PATH:LINE: problem" at the first difference. */
+static sweep_file compare_text(const char *path, const char *id, const char *a, size_t alen, const char *b,
+                               size_t blen, char *err, size_t errlen)
+{
+    size_t d = 0, start = 0;
+    unsigned line = 1;
+    for (; d < alen && d < blen && a[d] == b[d]; d++)
+        if (a[d] == '\n') {
+            line++;
+            start = d + 1;
+        }
+    if (d == alen && d == blen)
+        return SWEEP_FILE_OK;
+    if (d == alen)
+        return file_problem(SWEEP_FILE_DAMAGED, err, errlen, "%s:%u: the file ends before run %s's does (truncated)",
+                            path, line, id);
+    if (d == blen)
+        return file_problem(SWEEP_FILE_DAMAGED, err, errlen, "%s:%u: text after the end of run %s's file", path,
+                            line, id);
+    const char *qa, *qb;
+    int la, lb;
+    quote_line(a, alen, start, &qa, &la);
+    quote_line(b, blen, start, &qb, &lb);
+    return file_problem(SWEEP_FILE_DAMAGED, err, errlen, "%s:%u: %.*s, where run %s has %.*s", path, line, la, qa,
+                        id, lb, qb);
+}
+
+/* The values check_run_file checks, then the text.  ms: the file's members. */
+static sweep_file check_members(const sweep_runs *R, const run *r, const char *path, const char *buf, size_t len,
+                                const members *ms, char *err, size_t errlen)
+{
+    char id[17];
+    sweep_id_text(r->id, id);
+    const member *idm = find_member(ms, "id"), *method = find_member(ms, "method"),
+                 *status = find_member(ms, "status");
+    if (!idm)
+        return file_problem(SWEEP_FILE_DAMAGED, err, errlen, "%s:1: not a run file (a JSON object with an \"id\")",
+                            path);
+    if (strcmp(idm->val, id))
+        return file_problem(SWEEP_FILE_DAMAGED, err, errlen, "%s:%u: holds run %.40s, not the run %s its name says",
+                            path, idm->line, idm->val, id);
+    if (!method)
+        return file_problem(SWEEP_FILE_DAMAGED, err, errlen,
+                            "%s: no \"method\": not a run file of this mmusim (an older one's?)", path);
+    bool by_pass = !strcmp(method->val, "onepass");
+    if (!by_pass && strcmp(method->val, "direct"))
+        return file_problem(SWEEP_FILE_DAMAGED, err, errlen, "%s:%u: method '%.40s': expected direct or onepass",
+                            path, method->line, method->val);
+    /* The counters: from "method" to the first config member. */
+    stats *st = stats_create();
+    const member *cycles = NULL, *end = ms->m + ms->n;
+    sweep_file f = SWEEP_FILE_OK;
+    for (const member *m = method + 1; m < end && strncmp(m->name, "config.", 7) && f == SWEEP_FILE_OK; m++) {
+        uint64_t v = 0;
+        if (fixed_member(m->name))
+            f = file_problem(SWEEP_FILE_DAMAGED, err, errlen, "%s:%u: \"%.40s\" among the counters", path, m->line,
+                             m->name);
+        else if (!parse_count(m, &v))
+            f = file_problem(SWEEP_FILE_DAMAGED, err, errlen,
+                             "%s:%u: counter %.60s: %s%.40s%s is not a count (a whole number below 2^64)", path,
+                             m->line, m->name, m->quoted ? "\"" : "", m->val, m->quoted ? "\"" : "");
+        if (!strcmp(m->name, "cycles"))
+            cycles = m;
+        stats_add(st, m->name, v);
+    }
+    /* A one-pass run carries only the counters exact for its point (onepass.h), cycles never. */
+    if (f == SWEEP_FILE_OK && !by_pass && !cycles)
+        f = file_problem(SWEEP_FILE_DAMAGED, err, errlen,
+                         "%s:%u: method direct, but no \"cycles\" counter (a direct run has every counter)", path,
+                         method->line);
+    if (f == SWEEP_FILE_OK && by_pass && cycles)
+        f = file_problem(SWEEP_FILE_DAMAGED, err, errlen,
+                         "%s:%u: \"cycles\" in a one-pass run's file (one pass leaves it out)", path, cycles->line);
+    if (f == SWEEP_FILE_OK) {
+        run_file_ctx c = {R->s, r, &R->pcfg[r->point], st,
+                          status && !strcmp(status->val, "oom") ? REPLAY_OOM : REPLAY_DONE, method->val};
+        char *text = NULL;
+        size_t tlen = 0;
+        FILE *m = open_memstream(&text, &tlen);
+        if (!m)
+            abort();
+        write_run_file(m, &c);
+        if (fclose(m) != 0)
+            abort();
+        f = compare_text(path, id, buf, len, text, tlen, err, errlen);
+        free(text);
+    }
+    stats_free(st);
+    if (f == SWEEP_FILE_OK && by_pass && !R->onepass)
+        f = file_problem(SWEEP_FILE_ONEPASS, err, errlen,
+                         "%s: a one-pass run's file, but the spec's runs are direct (it lacks counters)", path);
+    return f;
+}
+
+/* sweep_runs_check, keeping the members of an accepted file in *out
+ * (may be NULL). */
+static sweep_file check_run_file(const sweep_runs *R, const run *r, const char *path, members *out, char *err,
+                                 size_t errlen)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    members ms = {0};
+    sweep_file f = read_run_file(path, &buf, &len, err, errlen);
+    if (f == SWEEP_FILE_OK)
+        f = parse_members(path, buf, len, &ms, err, errlen);
+    if (f == SWEEP_FILE_OK)
+        f = check_members(R, r, path, buf, len, &ms, err, errlen);
+    free(buf);
+    if (f == SWEEP_FILE_OK && out)
+        *out = ms;
+    else
+        members_free(&ms);
+    return f;
+}
+
+sweep_file sweep_runs_check(const sweep_runs *R, size_t i, const char *path, char *err, size_t errlen)
+{
+    return check_run_file(R, &R->runs[i], path, NULL, err, errlen);
+}
+
+/* ---- the tables --------------------------------------------------------- */
+
+/* A checked run file's members, for the aggregates. */
+typedef struct row {
+    bool loaded;
+    size_t n;
+    size_t *col;        /* column index of member i */
+    char **val;
+    bool *quoted;       /* a JSON string (else a bare number or boolean) */
+} row;
+
+typedef struct pool {
+    const sweep_spec *s;
+    const sweep_opts *o;
+    sweep_runs *R;
+    bool onepass;       /* the runs are made by one pass (onepass.h) */
+    char *runs_dir;
+    run *runs;          /* the runs of this sweep (of its shard), in run order */
+    size_t nruns;
+    row *rows;
+    stats *cols;        /* column name -> index + 1 (stats as an ordered name index) */
+    char **colname;
+    size_t ncols, colcap;
+    size_t *order;      /* the tables' columns: column indices, first seen in run order */
+    size_t norder;
+    char *err;
+    size_t errlen;
+} pool;
 
 static size_t column(pool *P, const char *name)
 {
@@ -774,58 +1162,42 @@ static size_t column(pool *P, const char *name)
     return P->ncols - 1;
 }
 
-/* Parse runs/ID.json (flat JSON, read as YAML) into *w. */
-static int load_row(pool *P, const run *r, row *w)
+/* Take a checked file's members as row w. */
+static void adopt_row(pool *P, row *w, members *ms)
 {
-    char id[17];
-    sweep_id_text(r->id, id);
-    size_t n = strlen(P->runs_dir) + 32;
-    char *path = malloc(n);
-    if (!path)
+    w->col = calloc(ms->n + 1, sizeof *w->col);
+    w->val = calloc(ms->n + 1, sizeof *w->val);
+    w->quoted = calloc(ms->n + 1, sizeof *w->quoted);
+    if (!w->col || !w->val || !w->quoted)
         abort();
-    snprintf(path, n, "%s/%s.json", P->runs_dir, id);
-    FILE *f = fopen(path, "rb");
-    int rc = -1;
-    yaml_parser_t ps;
-    yaml_document_t doc;
-    if (!f) {
-        rc = mm_errf(P->err, P->errlen, "%s: %s", path, strerror(errno));
-        free(path);
-        return rc;
+    for (size_t i = 0; i < ms->n; i++) {
+        w->col[i] = column(P, ms->m[i].name);
+        w->val[i] = ms->m[i].val;
+        ms->m[i].val = NULL;
+        w->quoted[i] = ms->m[i].quoted;
     }
-    yaml_parser_initialize(&ps);
-    yaml_parser_set_input_file(&ps, f);
-    if (yaml_parser_load(&ps, &doc)) {
-        yaml_node_t *root = yaml_document_get_root_node(&doc);
-        if (root && root->type == YAML_MAPPING_NODE) {
-            size_t m = (size_t)(root->data.mapping.pairs.top - root->data.mapping.pairs.start);
-            w->col = calloc(m + 1, sizeof *w->col);
-            w->val = calloc(m + 1, sizeof *w->val);
-            w->quoted = calloc(m + 1, sizeof *w->quoted);
-            if (!w->col || !w->val || !w->quoted)
-                abort();
-            rc = 0;
-            for (size_t i = 0; i < m; i++) {
-                yaml_node_t *k = yaml_document_get_node(&doc, root->data.mapping.pairs.start[i].key);
-                yaml_node_t *v = yaml_document_get_node(&doc, root->data.mapping.pairs.start[i].value);
-                if (!scalar(k) || !scalar(v)) {
-                    rc = mm_errf(P->err, P->errlen, "%s: not a flat JSON object", path);
-                    break;
-                }
-                w->col[w->n] = column(P, scalar(k));
-                w->val[w->n] = dupstr(scalar(v));
-                w->quoted[w->n++] = v->data.scalar.style != YAML_PLAIN_SCALAR_STYLE;
+    w->n = ms->n;
+    w->loaded = true;
+    members_free(ms);
+}
+
+/* Columns in the order the loaded rows show them, in run order: so the
+ * tables do not depend on when each row was loaded (at the start, or as
+ * its batch finished). */
+static void order_columns(pool *P)
+{
+    bool *placed = calloc(P->ncols + 1, sizeof *placed);
+    P->order = realloc(P->order, (P->ncols + 1) * sizeof *P->order);
+    if (!placed || !P->order)
+        abort();
+    P->norder = 0;
+    for (size_t i = 0; i < P->nruns; i++)
+        for (size_t m = 0; P->rows[i].loaded && m < P->rows[i].n; m++)
+            if (!placed[P->rows[i].col[m]]) {
+                placed[P->rows[i].col[m]] = true;
+                P->order[P->norder++] = P->rows[i].col[m];
             }
-            w->loaded = rc == 0;
-        }
-        yaml_document_delete(&doc);
-    }
-    yaml_parser_delete(&ps);
-    fclose(f);
-    if (rc && !w->loaded && !w->n)
-        mm_errf(P->err, P->errlen, "%s: not a run file (a JSON object)", path);
-    free(path);
-    return rc;
+    free(placed);
 }
 
 static void csv_field(FILE *f, const char *v)
@@ -846,10 +1218,10 @@ static void csv_field(FILE *f, const char *v)
 static int write_csv(FILE *f, void *p)
 {
     pool *P = p;
-    for (size_t c = 0; c < P->ncols; c++) {
+    for (size_t c = 0; c < P->norder; c++) {
         if (c)
             fputc(',', f);
-        csv_field(f, P->colname[c]);
+        csv_field(f, P->colname[P->order[c]]);
     }
     fputc('\n', f);
     const char **cell = calloc(P->ncols + 1, sizeof *cell);
@@ -862,11 +1234,11 @@ static int write_csv(FILE *f, void *p)
         memset(cell, 0, P->ncols * sizeof *cell);
         for (size_t m = 0; m < w->n; m++)
             cell[w->col[m]] = w->val[m];
-        for (size_t c = 0; c < P->ncols; c++) {
+        for (size_t c = 0; c < P->norder; c++) {
             if (c)
                 fputc(',', f);
-            if (cell[c])
-                csv_field(f, cell[c]);
+            if (cell[P->order[c]])
+                csv_field(f, cell[P->order[c]]);
         }
         fputc('\n', f);
     }
@@ -897,16 +1269,62 @@ static int write_jsonl(FILE *f, void *p)
     return ferror(f) ? -1 : 0;
 }
 
-/* Rebuild results.csv and results.jsonl from the run files (parsing each
- * once; the rows stay cached in the pool). */
+/* Rebuild results.csv and results.jsonl from the run files, each checked
+ * and parsed once (the rows stay cached in the pool).  A file this sweep
+ * wrote that fails the check is an error: a bug, or something else
+ * writing in the folder. */
 static int refresh(pool *P)
 {
-    for (size_t i = 0; i < P->nruns; i++)
-        if (P->runs[i].have && !P->rows[i].loaded && load_row(P, &P->runs[i], &P->rows[i]) != 0)
-            return -1;
+    for (size_t i = 0; i < P->nruns; i++) {
+        if (!P->runs[i].have || P->rows[i].loaded)
+            continue;
+        char *path = run_path(P->runs_dir, P->runs[i].id), msg[4608];
+        members ms = {0};
+        sweep_file f = check_run_file(P->R, &P->runs[i], path, &ms, msg, sizeof msg);
+        free(path);
+        if (f != SWEEP_FILE_OK)
+            return mm_errf(P->err, P->errlen, "%s (a run file this sweep wrote)", msg);
+        adopt_row(P, &P->rows[i], &ms);
+    }
+    order_columns(P);
     if (write_atomic(P->o->out_dir, "results.csv", write_csv, P, P->err, P->errlen) != 0)
         return -1;
     return write_atomic(P->o->out_dir, "results.jsonl", write_jsonl, P, P->err, P->errlen);
+}
+
+/* Move what sits at run r's name (path) to DIR/damaged/ID.N.json, N the
+ * first free from 1, and report it with its problem: the run is then
+ * missing.  Holding the folder's lock, nothing else moves files there. */
+static int move_aside(pool *P, const run *r, const char *path, const char *problem)
+{
+    size_t n = strlen(P->o->out_dir) + 64;
+    char *dir = malloc(n), *dst = malloc(n), id[17];
+    if (!dir || !dst)
+        abort();
+    sweep_id_text(r->id, id);
+    snprintf(dir, n, "%s/damaged", P->o->out_dir);
+    int rc = mkdir_p(dir, P->err, P->errlen);
+    struct stat st;
+    for (unsigned k = 1; rc == 0; k++) {
+        snprintf(dst, n, "%s/%s.%u.json", dir, id, k);
+        if (lstat(dst, &st) != 0)
+            break;
+    }
+    if (rc == 0 && rename(path, dst) != 0)
+        rc = mm_errf(P->err, P->errlen, "%s: cannot move it to %s: %s (it is not run %s's file: %s)", path, dst,
+                     strerror(errno), id, problem);
+    if (rc == 0 && P->o->warn) {
+        size_t m = strlen(problem) + n + 16;
+        char *line = malloc(m);
+        if (!line)
+            abort();
+        snprintf(line, m, "%s; moved to %s", problem, dst);
+        P->o->warn(line, P->o->ctx);
+        free(line);
+    }
+    free(dir);
+    free(dst);
+    return rc;
 }
 
 /* ---- the worker pool ---------------------------------------------------- */
@@ -945,7 +1363,7 @@ static int write_runs(const pool *P, const size_t *runs, const mm_config *cfgs, 
 {
     for (size_t i = 0; i < n; i++) {
         const run *r = &P->runs[runs[i]];
-        run_file_ctx c = {P, r, &cfgs[i], out[i], st[i], method};
+        run_file_ctx c = {P->s, r, &cfgs[i], out[i], st[i], method};
         char name[32], id[17];
         sweep_id_text(r->id, id);
         snprintf(name, sizeof name, "%s.json", id);
@@ -1011,7 +1429,7 @@ static int worker_main(pool *P, const batch *b, int fd)
     if (!cfgs)
         abort();
     for (size_t i = 0; i < b->n; i++)
-        sweep_point_config(s, P->runs[b->runs[i]].point, &cfgs[i]);
+        cfgs[i] = P->R->pcfg[P->runs[b->runs[i]].point];
     const char *trace = s->trace_path[P->runs[b->runs[0]].trace];
     replay_opts ro = {.traces = &trace, .ntraces = 1, .format = REPORT_JSON, .out = stdout, .stop = &worker_stop};
     char err[4608];
@@ -1071,67 +1489,6 @@ static void kill_all(const worker *w, size_t n, int sig)
         kill(w[i].pid, sig);
 }
 
-/* Fill P->runs: every (trace, point) with a distinct id, in run order. */
-static int list_runs(pool *P, const mm_config *pcfg)
-{
-    const sweep_spec *s = P->s;
-    uint64_t *ph = malloc((s->npoints + 1) * sizeof *ph);
-    size_t cap = 2 * s->ntraces * s->npoints + 2, hcap = 16;
-    while (hcap < cap)
-        hcap *= 2;
-    uint64_t *seen = calloc(hcap, sizeof *seen);   /* open addressing; 0 = empty */
-    bool *seen_used = calloc(hcap, sizeof *seen_used);
-    P->runs = malloc((s->ntraces * s->npoints + 1) * sizeof *P->runs);
-    if (!ph || !seen || !seen_used || !P->runs)
-        abort();
-    for (size_t p = 0; p < s->npoints; p++)
-        ph[p] = config_hash(&pcfg[p]);
-    int rc = 0;
-    for (size_t t = 0; t < s->ntraces && rc == 0; t++) {
-        uint64_t th;
-        if ((rc = sweep_hash_file(s->trace_path[t], &th, P->err, P->errlen)) != 0)
-            break;
-        for (size_t p = 0; p < s->npoints; p++) {
-            uint64_t id = with_trace(ph[p], th);
-            size_t k = (size_t)(id ^ (id >> 29)) & (hcap - 1);
-            while (seen_used[k] && seen[k] != id)
-                k = (k + 1) & (hcap - 1);
-            if (seen_used[k])
-                continue;   /* the same config and trace as an earlier run */
-            seen_used[k] = true;
-            seen[k] = id;
-            P->runs[P->nruns++] = (run){.trace = t, .point = p, .id = id};
-        }
-    }
-    free(ph);
-    free(seen);
-    free(seen_used);
-    return rc;
-}
-
-int sweep_run_ids(const sweep_spec *s, uint64_t **ids, size_t *n, char *err, size_t errlen)
-{
-    pool P = {.s = s, .err = err, .errlen = errlen};
-    mm_config *pcfg = malloc((s->npoints + 1) * sizeof *pcfg);
-    if (!pcfg)
-        abort();
-    for (size_t p = 0; p < s->npoints; p++)
-        sweep_point_config(s, p, &pcfg[p]);
-    int rc = list_runs(&P, pcfg);
-    free(pcfg);
-    *ids = NULL;
-    *n = 0;
-    if (rc == 0) {
-        if (!(*ids = malloc((P.nruns + 1) * sizeof **ids)))
-            abort();
-        for (size_t i = 0; i < P.nruns; i++)
-            (*ids)[i] = P.runs[i].id;
-        *n = P.nruns;
-    }
-    free(P.runs);
-    return rc == 0 ? 0 : -1;
-}
-
 sweep_status sweep_run(const sweep_spec *s, const sweep_opts *o, sweep_progress *counts, char *err,
                        size_t errlen)
 {
@@ -1143,45 +1500,47 @@ sweep_status sweep_run(const sweep_spec *s, const sweep_opts *o, sweep_progress 
     worker *w = NULL;
     size_t nw = 0;
     int lock = -1;
-    mm_config *pcfg = malloc((s->npoints + 1) * sizeof *pcfg);
     size_t n = strlen(o->out_dir) + 8;
     P.runs_dir = malloc(n);
-    if (!pcfg || !P.runs_dir || !P.cols)
+    if (!P.runs_dir || !P.cols)
         abort();
     snprintf(P.runs_dir, n, "%s/runs", o->out_dir);
     if (mkdir_p(P.runs_dir, err, errlen) != 0 || (lock = lock_dir(o->out_dir, err, errlen)) < 0)
         goto out;
     remove_stale(o->out_dir);
     remove_stale(P.runs_dir);
-    for (size_t p = 0; p < s->npoints; p++)
-        sweep_point_config(s, p, &pcfg[p]);
-    /* Decided on the whole spec, so every shard and re-run uses the same method. */
-    P.onepass = s->onepass && s->npoints >= 2 && onepass_applies(pcfg, s->npoints, NULL, 0);
-    if (list_runs(&P, pcfg) != 0)
+    if (!(P.R = sweep_runs_create(s, err, errlen)))
         goto out;
-    if (o->shard_count > 1) {   /* keep this shard's runs: round-robin, so shards get every trace alike */
-        size_t k = 0;
-        for (size_t i = 0; i < P.nruns; i++)
-            if (i % o->shard_count == o->shard_index)
-                P.runs[k++] = P.runs[i];
-        P.nruns = k;
-    }
+    P.onepass = P.R->onepass;
+    if (!(P.runs = malloc((P.R->n + 1) * sizeof *P.runs)))
+        abort();
+    /* A shard keeps its runs round-robin, so shards get every trace alike. */
+    for (size_t i = 0; i < P.R->n; i++)
+        if (o->shard_count <= 1 || i % o->shard_count == o->shard_index)
+            P.runs[P.nruns++] = P.R->runs[i];
     if (!(P.rows = calloc(P.nruns + 1, sizeof *P.rows)))
         abort();
     c.total = P.nruns;
+    /* Which runs are finished: those whose file passes the check.  A
+     * damaged file is moved aside and its run replayed; a sound one-pass
+     * file in a direct sweep is replayed silently (overwritten). */
     for (size_t i = 0; i < P.nruns; i++) {
-        char id[17], path[64];
-        sweep_id_text(P.runs[i].id, id);
-        snprintf(path, sizeof path, "/%s.json", id);
-        size_t m = strlen(P.runs_dir) + sizeof path;
-        char *full = malloc(m);
-        if (!full)
-            abort();
-        snprintf(full, m, "%s%s", P.runs_dir, path);
-        /* A one-pass run file lacks counters a direct sweep writes: not finished for one. */
-        P.runs[i].have = access(full, F_OK) == 0 && (P.onepass || !run_file_onepass(full));
-        free(full);
-        c.skipped += P.runs[i].have;
+        char *path = run_path(P.runs_dir, P.runs[i].id), msg[4608];
+        members ms = {0};
+        sweep_file f = check_run_file(P.R, &P.runs[i], path, &ms, msg, sizeof msg);
+        int rc = 0;
+        if (f == SWEEP_FILE_OK) {
+            adopt_row(&P, &P.rows[i], &ms);
+            P.runs[i].have = true;
+            c.skipped++;
+        } else if (f == SWEEP_FILE_DAMAGED) {
+            rc = move_aside(&P, &P.runs[i], path, msg);
+        } else if (f == SWEEP_FILE_UNREADABLE) {
+            rc = mm_errf(err, errlen, "%s", msg);
+        }
+        free(path);
+        if (rc)
+            goto out;
     }
     unsigned jobs = o->jobs ? o->jobs : 1;
     size_t missing = c.total - c.skipped;
@@ -1191,7 +1550,7 @@ sweep_status sweep_run(const sweep_spec *s, const sweep_opts *o, sweep_progress 
         bmax = even ? even : 1;
     if (P.onepass)
         bmax = P.nruns;    /* one tapped replay per trace serves all its points: one batch */
-    bs = make_batches(&P, pcfg, bmax, &nb);
+    bs = make_batches(&P, P.R->pcfg, bmax, &nb);
     if (!(w = calloc(jobs, sizeof *w)))
         abort();
     if (o->progress)
@@ -1314,10 +1673,11 @@ out:
     for (size_t i = 0; i < P.ncols; i++)
         free(P.colname[i]);
     free(P.colname);
+    free(P.order);
     stats_free(P.cols);
     free(P.runs);
+    sweep_runs_free(P.R);
     free(P.runs_dir);
-    free(pcfg);
     if (lock >= 0)
         close(lock);
     return status;

@@ -46,7 +46,17 @@
  * Output folder: runs/ID.json (one per finished run, written to a temporary
  * name and renamed), and results.csv / results.jsonl rebuilt from the run
  * files -- rows in run order, runs without a file left out -- after each
- * finished batch (at most once a second) and at the end. */
+ * finished batch (at most once a second) and at the end.
+ *
+ * Trust.  A run file is used (skipped at resume, listed in the tables) only
+ * once sweep_runs_check accepts it as its run's: a whole JSON object whose
+ * id is the one its name says and whose every byte is what this sweep
+ * writes for that run, its counter values aside (each a whole number; a
+ * direct run has "cycles", a one-pass run has not).  A sweep moves a
+ * file that fails to DIR/damaged/ID.N.json (N = 1, 2, ... the first free),
+ * reports it through sweep_opts.warn and replays the run.  Other files in
+ * runs/ (run files of configurations no longer in the spec, anything else)
+ * are neither read nor moved. */
 #ifndef MMUSIM_SWEEP_H
 #define MMUSIM_SWEEP_H
 
@@ -88,12 +98,33 @@ uint64_t sweep_run_id(const mm_config *cfg, uint64_t trace_hash);
 /* As 16 lower-case hex digits. */
 void sweep_id_text(uint64_t id, char out[17]);
 
-/* The ids of the spec's distinct runs in run order: every (trace, point)
- * pair, trace-major, less each pair whose id an earlier pair has -- the
- * order sweep_run and its shards count runs in.  *ids is malloc'd (the
- * caller frees).  0, or -1 with "PATH: problem" in err (a trace that
- * cannot be read). */
-int sweep_run_ids(const sweep_spec *s, uint64_t **ids, size_t *n, char *err, size_t errlen);
+/* The spec's distinct runs in run order: every (trace, point) pair,
+ * trace-major, less each pair whose id an earlier pair has -- the order
+ * sweep_run and its shards count runs in -- with what checking a run file
+ * needs (each run's trace, config and the method of the spec's runs).
+ * Listing hashes every trace file.  NULL with "PATH: problem" in err (a
+ * trace that cannot be read).  The spec must outlive it. */
+typedef struct sweep_runs sweep_runs;
+sweep_runs *sweep_runs_create(const sweep_spec *s, char *err, size_t errlen);
+void sweep_runs_free(sweep_runs *r);
+size_t sweep_runs_count(const sweep_runs *r);
+uint64_t sweep_runs_id(const sweep_runs *r, size_t i);
+
+/* What a file found at a run's name is (sweep_runs_check). */
+typedef enum sweep_file {
+    SWEEP_FILE_OK = 0,        /* the run's file: trusted */
+    SWEEP_FILE_MISSING,       /* nothing at that name */
+    SWEEP_FILE_ONEPASS,       /* a sound one-pass run's file, but the spec's runs are direct:
+                               * it lacks counters, so a sweep replays the run */
+    SWEEP_FILE_DAMAGED,       /* not the run's file (truncated, edited, another run's, not a file) */
+    SWEEP_FILE_UNREADABLE,    /* it could not be read (permissions, I/O) */
+} sweep_file;
+
+/* Check the file at `path` as the run file of run i (in run order): the
+ * one test sweep_run and `sweep collect` apply before they trust a file
+ * (see Trust above).  Every outcome but SWEEP_FILE_OK puts one line in
+ * err: "PATH:LINE: problem" (or "PATH: problem" when no line applies). */
+sweep_file sweep_runs_check(const sweep_runs *r, size_t i, const char *path, char *err, size_t errlen);
 
 /* "DIR/NAME.yaml" -> "DIR/NAME-results" (malloc'd; NULL if out of memory). */
 char *sweep_default_out(const char *spec_path);
@@ -113,7 +144,11 @@ typedef struct sweep_opts {
     /* Called with the counts: once before the first batch (skipped known),
      * about 10 times a second while running, and once at the end. */
     void (*progress)(const sweep_progress *p, void *ctx);
-    void *ctx;
+    /* Called with one line, "PATH:LINE: problem; moved to
+     * DIR/damaged/ID.N.json", for each run file found damaged at the start
+     * (its run is then replayed like a missing one); may be NULL. */
+    void (*warn)(const char *line, void *ctx);
+    void *ctx;                     /* passed to progress and warn */
     /* One shard of the runs (`mmusim sweep --shard`, a Slurm array task):
      * with shard_count > 1 only the runs i, counted from 0 in run order,
      * with i % shard_count == shard_index (< shard_count); the counts and
@@ -131,7 +166,9 @@ typedef enum sweep_status {
     SWEEP_ERROR = -1,     /* err filled: exit status 2 */
 } sweep_status;
 
-/* Run what is missing.  Workers are forked; each batch (one trace, up to
+/* Run what is missing: runs without a file, or whose file
+ * sweep_runs_check does not accept (a damaged one is moved aside, see
+ * Trust above; one that cannot be read is an error).  Workers are forked; each batch (one trace, up to
  * `batch` configs with equal cpu.cpus and os.quantum; by one pass: every
  * missing run of the trace) is one child that replays with
  * replay_run_multi (or onepass_replay) and writes its runs' files.  The caller
