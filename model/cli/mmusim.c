@@ -347,7 +347,7 @@ static const char config_usage[] =
     "       mmusim config list\n"
     "\n"
     "show   print the effective configuration as YAML (default preset: " CFG_DEFAULT_PRESET ")\n"
-    "check  load and validate each file; print 'FILE: ok' or the first error\n"
+    "check  load and validate each file as run --config FILE would; print 'FILE: ok' or the first error\n"
     "list   list the built-in presets\n"
     "\n"
     "Exit status: 0 ok, 2 a bad config or argument.\n";
@@ -397,8 +397,9 @@ static int cmd_config(int argc, char **argv)
                 fputs(config_usage, stdout);
                 return 0;
             }
+            /* the load and validation of run --config FILE */
             mm_config cfg;
-            char err[512];
+            char err[CFG_ERR_MAX];
             cfg_defaults(&cfg);
             if (cfg_load_file(&cfg, argv[i], err, sizeof err) != 0 || cfg_validate(&cfg, err, sizeof err) != 0)
                 die("%s", err);

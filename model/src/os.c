@@ -53,7 +53,6 @@
 #define PAGE 4096ull
 #define PAGE_MASK (~(PAGE - 1))
 #define MAX_CPUS 64
-#define RESERVED_MIB 16                /* frames below this stand for the kernel image and firmware */
 #define IMPLICIT_SPAN (2ull << 20)     /* an implicit VMA covers the 2 MiB-aligned region of the touch */
 #define KPTI_USER_PCID 0x800u          /* Linux: user PCID = kernel PCID | (1 << X86_CR3_PTI_PCID_USER_BIT) */
 #define PCID_OWNERS 4095u              /* CTX_PCID: mmu_switch_to maps owner n to PCID n % 4095 + 1 */
@@ -2039,9 +2038,9 @@ os *os_create(const mm_config *cfg, char *err, size_t errlen)
         mm_errf(err, errlen, "cpu.cpus: %u CPUs (the OS model handles 1..%d)", cfg->cpu.cpus, MAX_CPUS);
         return NULL;
     }
-    if (mib < RESERVED_MIB + 4) {
+    if (mib < OS_MIN_PHYS_MIB) {
         mm_errf(err, errlen, "os.phys_mem_mib: %u MiB is too small (at least %d: %d are reserved for the kernel)",
-                mib, RESERVED_MIB + 4, RESERVED_MIB);
+                mib, OS_MIN_PHYS_MIB, OS_RESERVED_MIB);
         return NULL;
     }
     uint64_t pa_limit = mode->kind == PAGING_X86_32 ? 1ull << 32 : 1ull << cfg->cpu.pa_bits;
@@ -2070,7 +2069,7 @@ os *os_create(const mm_config *cfg, char *err, size_t errlen)
     o->kidx_first = paging_index(mode, mode->levels, o->kernel_base);
     o->kidx_end = 1u << mode->idx_bits[mode->levels];
     o->pm = physmem_create(cfg->cpu.pa_bits, 0, 0);
-    o->fr = frames_create(cfg->os.frames, mib, RESERVED_MIB, cfg->seed);
+    o->fr = frames_create(cfg->os.frames, mib, OS_RESERVED_MIB, cfg->seed);
     o->ms = memsys_create(&cfg->memsys);
     o->talloc = (pgtable_alloc){table_alloc, table_release, o};
     o->cpu = xcalloc(o->ncpus, sizeof *o->cpu);
