@@ -778,8 +778,10 @@ ParameterizedTestParameters(set, errors)
         {"os.exhaustion=swap", "--set os.exhaustion=swap: expected an exhaustion policy (stop, reclaim), got 'swap'"},
         {"os.thp=sometimes", "--set os.thp=sometimes: expected a THP policy (never, always, madvise), got 'sometimes'"},
         {"os.thp=1", "--set os.thp=1: expected a THP policy (never, always, madvise), got '1'"},
-        {"os.phys_mem_mib=4", "--set os.phys_mem_mib=4: 4 is out of range (8..1048576)"},
-        {"os.phys_mem_mib=1048577", "--set os.phys_mem_mib=1048577: 1048577 is out of range (8..1048576)"},
+        /* at least OS_RESERVED_MIB 16 + 4 MiB of frames (os.h) */
+        {"os.phys_mem_mib=4", "--set os.phys_mem_mib=4: 4 is out of range (20..1048576)"},
+        {"os.phys_mem_mib=19", "--set os.phys_mem_mib=19: 19 is out of range (20..1048576)"},
+        {"os.phys_mem_mib=1048577", "--set os.phys_mem_mib=1048577: 1048577 is out of range (20..1048576)"},
         {"os.quantum=0", "--set os.quantum=0: 0 is out of range (at least 1)"},
         {"os.minor_fault_cycles=1000000001",
          "--set os.minor_fault_cycles=1000000001: 1000000001 is out of range (0..1000000000)"},
@@ -849,6 +851,7 @@ ParameterizedTestParameters(load, errors)
         {"os:\n  frames:\n    policy: buddy\n",
          "t.yaml:3: os.frames: expected a frame policy (sequential, shuffled, buddy), got a mapping"},
         {"os:\n  phys_mem_mib: 16g\n", "t.yaml:2: os.phys_mem_mib: expected an unsigned integer, got '16g'"},
+        {"os:\n  phys_mem_mib: 8\n", "t.yaml:2: os.phys_mem_mib: 8 is out of range (20..1048576)"},
         {"os: {quantum: 0}\n", "t.yaml:1: os.quantum: 0 is out of range (at least 1)"},
         {"os:\n  thp: never\n  thp: always\n", "t.yaml:3: os.thp: duplicate key (first set on line 2)"},
         {"os:\n  tlb_flush_ceiling: 33\n", "t.yaml:2: os.tlb_flush_ceiling: unknown key"},
@@ -913,18 +916,31 @@ Test(load, yaml_syntax_errors)
     cr_assert(strncmp(err, "t.yaml:2: YAML error: ", 22) == 0, "%s", err);
 }
 
+/* No key at all (empty, comments, an empty document) is an error: a config
+ * truncated to nothing must not pass for the defaults.  *c is unchanged. */
+Test(load, empty_is_an_error)
+{
+    static const char *const empty[] = {"", "# only a comment\n", "---\n", "---\n...\n", "\n\n"};
+    for (size_t i = 0; i < sizeof empty / sizeof empty[0]; i++) {
+        mm_config c, before;
+        char err[512];
+        cfg_defaults(&c);
+        before = c;
+        cr_assert_eq(cfg_load_string(&c, empty[i], "t.yaml", err, sizeof err), -1, "case %zu", i);
+        cr_assert_str_eq(err, "t.yaml: no configuration keys (the file is empty or only comments)");
+        cr_assert_eq(memcmp(&c, &before, sizeof c), 0);
+    }
+}
+
 Test(load, accepts)
 {
     mm_config c, def;
     char err[512];
     cfg_defaults(&def);
-    /* empty, comments only, an empty document: no keys, nothing changes */
-    static const char *const empty[] = {"", "# only a comment\n", "---\n", "---\n...\n", "\n\n"};
-    for (size_t i = 0; i < sizeof empty / sizeof empty[0]; i++) {
-        c = def;
-        cr_assert_eq(cfg_load_string(&c, empty[i], "t.yaml", err, sizeof err), 0, "%s", err);
-        assert_same(&def, &c, "empty");
-    }
+    /* an empty section is a key: nothing changes */
+    c = def;
+    cr_assert_eq(cfg_load_string(&c, "cpu: {}\n", "t.yaml", err, sizeof err), 0, "%s", err);
+    assert_same(&def, &c, "empty section");
     /* dotted keys, flow style, quoted numbers, scalar holds, bool spellings */
     c = def;
     cr_assert_eq(cfg_load_string(&c,
@@ -1030,30 +1046,63 @@ ParameterizedTest(preset_param *name, load, preset_file_matches_embedded)
 
 /* ---- cfg_validate ----------------------------------------------------------- */
 
+/* The rules between keys, broken by --set on the defaults: the message
+ * names the assignment, and where the other key's value came from.  Of
+ * two keys, the one given last leads (a --set over the default); of two
+ * --sets, the rule's own key (sets before ways, a later slot's holds,
+ * os.phys_mem_mib before cpu.*). */
 typedef struct invalid_case {
     char sets[3][40];    /* --set assignments applied to the defaults */
-    char message[96];
+    char message[200];
 } invalid_case;
 
 ParameterizedTestParameters(validate, errors)
 {
     static invalid_case cases[] = {
-        {{"dtlb.4k.sets=0"}, "dtlb.4k.sets: 0, but the array is present (ways 4) and needs at least one set"},
-        {{"dtlb.4k.sets=12"}, "dtlb.4k.sets: 12 is not a power of two"},
-        {{"stlb.1g.sets=3"}, "stlb.1g.sets: 3 is not a power of two"},
-        {{"stlb.2m.ways=4", "stlb.2m.holds=[2m]"}, "stlb.2m.holds: 2m is also held by stlb.4k"},
-        {{"dtlb.1g.holds=[2m, 1g]"}, "dtlb.1g.holds: 2m is also held by dtlb.2m"},
-        {{"dtlb.2m.holds=[]"}, "dtlb.2m.holds: empty, but the array is present (ways 4)"},
-        {{"itlb.1g.ways=4"}, "itlb.1g.holds: empty, but the array is present (ways 4)"},
-        {{"pwc.pd.sets=6"}, "pwc.pd.sets: 6 is not a power of two"},
+        {{"dtlb.4k.sets=0"},
+         "--set dtlb.4k.sets=0: 0, but the array is present and needs at least one set: dtlb.4k.ways is 4 "
+         "(the default)"},
+        {{"dtlb.4k.sets=12"}, "--set dtlb.4k.sets=12: 12 is not a power of two"},
+        {{"stlb.1g.sets=3"}, "--set stlb.1g.sets=3: 3 is not a power of two"},
+        /* the default stlb.4k slot holds [4k, 2m] */
+        {{"stlb.2m.ways=4", "stlb.2m.holds=[2m]"},
+         "--set stlb.2m.holds=[2m]: 2m is also held by stlb.4k.holds (the default)"},
+        {{"stlb.2m.ways=4"}, "--set stlb.2m.ways=4: 4 makes the array present, but stlb.2m.holds is empty (the default)"},
+        {{"dtlb.1g.holds=[2m, 1g]"}, "--set dtlb.1g.holds=[2m, 1g]: 2m is also held by dtlb.2m.holds (the default)"},
+        /* the earlier slot given last: the message is about it */
+        {{"dtlb.4k.holds=[4k, 1g]"}, "--set dtlb.4k.holds=[4k, 1g]: 1g is also held by dtlb.1g.holds (the default)"},
+        {{"dtlb.2m.holds=[]"}, "--set dtlb.2m.holds=[]: empty, but the array is present: dtlb.2m.ways is 4 (the default)"},
+        {{"itlb.1g.ways=4"}, "--set itlb.1g.ways=4: 4 makes the array present, but itlb.1g.holds is empty (the default)"},
+        {{"itlb.1g.holds=[1g]", "itlb.1g.ways=4", "itlb.1g.sets=0"},
+         "--set itlb.1g.sets=0: 0, but the array is present and needs at least one set: itlb.1g.ways is 4 "
+         "(set by --set itlb.1g.ways=4)"},
+        {{"pwc.pd.sets=6"}, "--set pwc.pd.sets=6: 6 is not a power of two"},
+        /* the default pml5 array is absent (ways 0) */
+        {{"pwc.pml5.sets=5"}, ""},
+        {{"pwc.pml5.sets=5", "pwc.pml5.ways=2"}, "--set pwc.pml5.sets=5: 5 is not a power of two"},
         {{"pwc.design=unified", "pwc.unified.ways=4", "pwc.unified.sets=0"},
-         "pwc.unified.sets: 0, but the array is present (ways 4) and needs at least one set"},
-        {{"memsys.l2.sets=1000"}, "memsys.l2.sets: 1000 is not a power of two"},
-        {{"memsys.line_bytes=48"}, "memsys.line_bytes: 48 is not a power of two"},
-        {{"cpu.pa_bits=32"}, "os.phys_mem_mib: 16384 MiB does not fit cpu.pa_bits 32 (at most 4096 MiB)"},
+         "--set pwc.unified.sets=0: 0, but the array is present and needs at least one set: pwc.unified.ways is 4 "
+         "(set by --set pwc.unified.ways=4)"},
+        {{"memsys.l2.sets=1000"}, "--set memsys.l2.sets=1000: 1000 is not a power of two"},
+        {{"memsys.llc.sets=0"},
+         "--set memsys.llc.sets=0: 0, but the array is present and needs at least one set: memsys.llc.ways is 16 "
+         "(the default)"},
+        {{"memsys.line_bytes=48"}, "--set memsys.line_bytes=48: 48 is not a power of two"},
+        /* memory: 2^pa_bits bytes, 4 GiB in x86-32 mode whatever pa_bits is */
+        {{"cpu.pa_bits=32"}, "--set cpu.pa_bits=32: 32 bits address 4096 MiB, less than os.phys_mem_mib 16384 (the default)"},
         {{"cpu.pa_bits=33", "os.phys_mem_mib=8193"},
-         "os.phys_mem_mib: 8193 MiB does not fit cpu.pa_bits 33 (at most 8192 MiB)"},
-        {{"os.phys_mem_mib=1048576"}, "os.phys_mem_mib: 1048576 MiB does not fit cpu.pa_bits 39 (at most 524288 MiB)"},
+         "--set os.phys_mem_mib=8193: 8193 MiB is more than the 8192 MiB addressable with cpu.pa_bits 33 "
+         "(set by --set cpu.pa_bits=33)"},
+        {{"os.phys_mem_mib=1048576"},
+         "--set os.phys_mem_mib=1048576: 1048576 MiB is more than the 524288 MiB addressable with cpu.pa_bits 39 "
+         "(the default)"},
+        {{"cpu.mode=x86-32"},
+         "--set cpu.mode=x86-32: x86-32 page tables address 4096 MiB, less than os.phys_mem_mib 16384 (the default)"},
+        {{"cpu.pa_bits=52", "cpu.mode=x86-32"},
+         "--set cpu.mode=x86-32: x86-32 page tables address 4096 MiB, less than os.phys_mem_mib 16384 (the default)"},
+        {{"cpu.mode=x86-32", "os.phys_mem_mib=4097"},
+         "--set os.phys_mem_mib=4097: 4097 MiB is more than the 4096 MiB addressable with cpu.mode x86-32 "
+         "(set by --set cpu.mode=x86-32)"},
     };
     return cr_make_param_array(invalid_case, cases, sizeof cases / sizeof cases[0]);
 }
@@ -1065,6 +1114,10 @@ ParameterizedTest(invalid_case *ic, validate, errors)
     cfg_defaults(&c);
     for (int i = 0; i < 3 && ic->sets[i][0]; i++)
         must_set(&c, ic->sets[i]);
+    if (!ic->message[0]) {   /* a control: the rule does not apply */
+        cr_assert_eq(cfg_validate(&c, err, sizeof err), 0, "%s", err);
+        return;
+    }
     cr_assert_eq(cfg_validate(&c, err, sizeof err), -1, "%s", ic->message);
     cr_assert_str_eq(err, ic->message);
 }
@@ -1092,7 +1145,8 @@ Test(validate, ranges)
         {offsetof(mm_config, memsys.line_bytes), 4, "memsys.line_bytes: 4 is out of range (8..4096)"},
         {offsetof(mm_config, memsys.line_bytes), 8192, "memsys.line_bytes: 8192 is out of range (8..4096)"},
         {offsetof(mm_config, cpu.mode), 9, "cpu.mode: 9 is not a paging mode"},
-        {offsetof(mm_config, os.phys_mem_mib), 7, "os.phys_mem_mib: 7 is out of range (8..1048576)"},
+        {offsetof(mm_config, os.phys_mem_mib), 7, "os.phys_mem_mib: 7 is out of range (20..1048576)"},
+        {offsetof(mm_config, dtlb.tlb.array[0].holds), 8, "dtlb.4k.holds: 0x8 is not a set of page sizes (4k, 2m, 1g)"},
         {offsetof(mm_config, os.frames), 3, "os.frames: 3 is not a frame policy"},
         {offsetof(mm_config, os.exhaustion), 2, "os.exhaustion: 2 is not an exhaustion policy"},
         {offsetof(mm_config, os.thp), 99, "os.thp: 99 is not a THP policy"},
@@ -1125,14 +1179,18 @@ Test(validate, accepts)
     must_set(&c, "itlb.1g.holds=1g");
     must_set(&c, "memsys.llc.ways=0");
     must_set(&c, "memsys.llc.sets=0");
-    must_set(&c, "cpu.mode=x86-32");
     must_set(&c, "memsys.line_bytes=4096");
+    must_set(&c, "os.phys_mem_mib=20");   /* the least: 16 reserved + 4 */
     cr_assert_eq(cfg_validate(&c, err, sizeof err), 0, "%s", err);
     /* memory exactly as large as the physical address width allows */
     must_set(&c, "cpu.pa_bits=32");
     must_set(&c, "os.phys_mem_mib=4096");
     cr_assert_eq(cfg_validate(&c, err, sizeof err), 0, "%s", err);
+    /* ... and as x86-32's 32-bit entries reach, whatever pa_bits is */
     must_set(&c, "cpu.pa_bits=52");
+    must_set(&c, "cpu.mode=x86-32");
+    cr_assert_eq(cfg_validate(&c, err, sizeof err), 0, "%s", err);
+    must_set(&c, "cpu.mode=pae");
     must_set(&c, "os.phys_mem_mib=1048576");
     must_set(&c, "os.quantum=4294967295");
     must_set(&c, "os.major_fault_cycles=1000000000");
@@ -1141,4 +1199,143 @@ Test(validate, accepts)
     must_set(&c, "stlb.4k.ways=0");
     must_set(&c, "stlb.1g.ways=0");
     cr_assert_eq(cfg_validate(&c, err, sizeof err), 0, "%s", err);
+}
+
+/* ---- where values came from: cfg_validate's locations ------------------------ */
+
+/* A file over the defaults: the message names the line of the value at
+ * fault; of two keys, the one the file set (the other keeps its default),
+ * or on a tie the rule's own key, with the other's line.  Lines counted
+ * by hand from the texts. */
+ParameterizedTestParameters(origin, file_lines)
+{
+    static bad_case cases[] = {
+        /* the examples */
+        {"dtlb: {4k: {sets: 12}}\n", "m.yaml:1: dtlb.4k.sets: 12 is not a power of two"},
+        {"name: x\npwc.pd.sets: 3\n", "m.yaml:2: pwc.pd.sets: 3 is not a power of two"},
+        {"memsys:\n  l2:\n    sets: 1000\n", "m.yaml:3: memsys.l2.sets: 1000 is not a power of two"},
+        {"dtlb:\n  4k:\n    holds: [1g]\n", "m.yaml:3: dtlb.4k.holds: 1g is also held by dtlb.1g.holds (the default)"},
+        /* both slots in the file: the later slot's line, the earlier's noted */
+        {"dtlb:\n  4k:\n    holds: [1g]\n  1g:\n    holds: [1g]\n",
+         "m.yaml:5: dtlb.1g.holds: 1g is also held by dtlb.4k.holds (set at line 3)"},
+        /* a block sequence: the line of its key */
+        {"dtlb:\n  4k:\n    holds:\n      - 4k\n      - 2m\n",
+         "m.yaml:3: dtlb.4k.holds: 2m is also held by dtlb.2m.holds (the default)"},
+        {"itlb: {1g: {ways: 4}}\n", "m.yaml:1: itlb.1g.ways: 4 makes the array present, but itlb.1g.holds is empty (the default)"},
+        {"itlb:\n  1g:\n    ways: 4\n    holds: []\n",
+         "m.yaml:4: itlb.1g.holds: empty, but the array is present: itlb.1g.ways is 4 (set at line 3)"},
+        {"stlb:\n  4k:\n    sets: 0\n",
+         "m.yaml:3: stlb.4k.sets: 0, but the array is present and needs at least one set: stlb.4k.ways is 12 (the default)"},
+        {"pwc:\n  design: unified\n  unified:\n    ways: 4\n    sets: 0\n",
+         "m.yaml:5: pwc.unified.sets: 0, but the array is present and needs at least one set: pwc.unified.ways is 4 "
+         "(set at line 4)"},
+        {"memsys.line_bytes: 48\n", "m.yaml:1: memsys.line_bytes: 48 is not a power of two"},
+        {"cpu:\n  pa_bits: 32\n", "m.yaml:2: cpu.pa_bits: 32 bits address 4096 MiB, less than os.phys_mem_mib 16384 (the default)"},
+        {"cpu:\n  pa_bits: 33\nos:\n  phys_mem_mib: 8193\n",
+         "m.yaml:4: os.phys_mem_mib: 8193 MiB is more than the 8192 MiB addressable with cpu.pa_bits 33 (set at line 2)"},
+        {"os: {phys_mem_mib: 600000}\n",
+         "m.yaml:1: os.phys_mem_mib: 600000 MiB is more than the 524288 MiB addressable with cpu.pa_bits 39 (the default)"},
+        {"cpu: {mode: x86-32}\n",
+         "m.yaml:1: cpu.mode: x86-32 page tables address 4096 MiB, less than os.phys_mem_mib 16384 (the default)"},
+    };
+    return cr_make_param_array(bad_case, cases, sizeof cases / sizeof cases[0]);
+}
+
+ParameterizedTest(bad_case *bc, origin, file_lines)
+{
+    mm_config c;
+    char err[512] = "";
+    cfg_defaults(&c);
+    cr_assert_eq(cfg_load_string(&c, bc->input, "m.yaml", err, sizeof err), 0, "%s", err);
+    cr_assert_eq(cfg_validate(&c, err, sizeof err), -1, "%s", bc->message);
+    cr_assert_str_eq(err, bc->message);
+}
+
+/* A --set over a preset or a file: the --set leads, the other value is
+ * located in the preset (by the name cfg_load gives it) or the file.
+ * configs/skylake.yaml: stlb's 2m slot is line 55, os.phys_mem_mib line 119. */
+Test(origin, set_over_preset_and_file)
+{
+    mm_config c;
+    char err[512] = "";
+    load_preset(&c, "skylake");
+    must_set(&c, "stlb.2m.ways=4");
+    cr_assert_eq(cfg_validate(&c, err, sizeof err), -1);
+    cr_assert_str_eq(err, "--set stlb.2m.ways=4: 4 makes the array present, but stlb.2m.holds is empty "
+                          "(set at configs/skylake.yaml:55)");
+    load_preset(&c, "skylake");
+    must_set(&c, "cpu.mode=x86-32");
+    cr_assert_eq(cfg_validate(&c, err, sizeof err), -1);
+    cr_assert_str_eq(err, "--set cpu.mode=x86-32: x86-32 page tables address 4096 MiB, less than os.phys_mem_mib "
+                          "16384 (set at configs/skylake.yaml:119)");
+    /* ways given last, sets not a power of two (or 0) in the file */
+    cfg_defaults(&c);
+    cr_assert_eq(cfg_load_string(&c, "stlb:\n  2m:\n    sets: 3\n", "m.yaml", err, sizeof err), 0, "%s", err);
+    cr_assert_eq(cfg_validate(&c, err, sizeof err), 0, "%s", err);   /* absent: sets unused */
+    must_set(&c, "stlb.2m.ways=4");
+    cr_assert_eq(cfg_validate(&c, err, sizeof err), -1);
+    cr_assert_str_eq(err, "--set stlb.2m.ways=4: 4 makes the array present, but stlb.2m.sets is 3, not a power of two "
+                          "(set at m.yaml:3)");
+    must_set(&c, "stlb.2m.sets=0");   /* now both --set: the rule's own key, sets */
+    cr_assert_eq(cfg_validate(&c, err, sizeof err), -1);
+    cr_assert_str_eq(err, "--set stlb.2m.sets=0: 0, but the array is present and needs at least one set: stlb.2m.ways "
+                          "is 4 (set by --set stlb.2m.ways=4)");
+    /* the earlier slot's holds given last */
+    cfg_defaults(&c);
+    cr_assert_eq(cfg_load_string(&c, "dtlb: {2m: {holds: [2m]}}\n", "m.yaml", err, sizeof err), 0, "%s", err);
+    must_set(&c, "dtlb.4k.holds=4k,2m");
+    cr_assert_eq(cfg_validate(&c, err, sizeof err), -1);
+    cr_assert_str_eq(err, "--set dtlb.4k.holds=[4k, 2m]: 2m is also held by dtlb.2m.holds (set at m.yaml:1)");
+}
+
+/* A value a program wrote into mm_config has no place to name: the key
+ * only (a changed default counts as given after the default). */
+Test(origin, direct_writes_name_the_key)
+{
+    mm_config c;
+    char err[512] = "";
+    cfg_defaults(&c);
+    c.cpu.pa_bits = 32;
+    cr_assert_eq(cfg_validate(&c, err, sizeof err), -1);
+    cr_assert_str_eq(err, "cpu.pa_bits: 32 bits address 4096 MiB, less than os.phys_mem_mib 16384 (the default)");
+    cfg_defaults(&c);
+    c.os.phys_mem_mib = 600000;
+    must_set(&c, "cpu.pa_bits=38");
+    cr_assert_eq(cfg_validate(&c, err, sizeof err), -1);
+    cr_assert_str_eq(err, "--set cpu.pa_bits=38: 38 bits address 262144 MiB, less than os.phys_mem_mib 600000");
+}
+
+/* One file name is kept: a second file over the first forgets where the
+ * first one's keys were; the same file again keeps them. */
+Test(origin, second_file_forgets_the_first)
+{
+    mm_config c;
+    char err[512] = "";
+    cfg_defaults(&c);
+    cr_assert_eq(cfg_load_string(&c, "seed: 2\ncpu:\n  pa_bits: 32\n", "a.yaml", err, sizeof err), 0, "%s", err);
+    cr_assert_eq(cfg_load_string(&c, "name: a2\n", "a.yaml", err, sizeof err), 0, "%s", err);
+    cr_assert_eq(cfg_validate(&c, err, sizeof err), -1);
+    cr_assert_str_eq(err, "a.yaml:3: cpu.pa_bits: 32 bits address 4096 MiB, less than os.phys_mem_mib 16384 (the default)");
+    cr_assert_eq(cfg_load_string(&c, "name: b\n", "b.yaml", err, sizeof err), 0, "%s", err);
+    cr_assert_eq(cfg_validate(&c, err, sizeof err), -1);
+    cr_assert_str_eq(err, "cpu.pa_bits: 32 bits address 4096 MiB, less than os.phys_mem_mib 16384 (the default)");
+    /* a key the second file sets is located in it */
+    cr_assert_eq(cfg_load_string(&c, "name: c\nos:\n  phys_mem_mib: 5000\n", "c.yaml", err, sizeof err), 0, "%s", err);
+    cr_assert_eq(cfg_validate(&c, err, sizeof err), -1);
+    cr_assert_str_eq(err, "c.yaml:3: os.phys_mem_mib: 5000 MiB is more than the 4096 MiB addressable with cpu.pa_bits 32");
+}
+
+/* A file name longer than the origin buffer keeps its end. */
+Test(origin, long_file_name_keeps_its_end)
+{
+    char name[400], want[600], err[600] = "";
+    memset(name, 'd', sizeof name);
+    memcpy(name + sizeof name - 8, "/m.yaml", 8);   /* 399 characters, then NUL */
+    mm_config c;
+    cfg_defaults(&c);
+    cr_assert_eq(cfg_load_string(&c, "dtlb: {4k: {sets: 12}}\n", name, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(cfg_validate(&c, err, sizeof err), -1);
+    /* CFG_ORIGIN_FILE_MAX 256: "..." and the last 252 characters */
+    snprintf(want, sizeof want, "...%s:1: dtlb.4k.sets: 12 is not a power of two", name + 399 - 252);
+    cr_assert_str_eq(err, want);
 }

@@ -92,7 +92,7 @@ bool common_option(common_opts *o, int argc, char **argv, int *i, const char *cm
 
 void load_config(const common_opts *o, mm_config *cfg)
 {
-    char err[512];
+    char err[CFG_ERR_MAX];
     if (cfg_load(cfg, o->config ? o->config : CFG_DEFAULT_PRESET, err, sizeof err) != 0)
         die("%s", err);
     if (o->mode) {
@@ -104,7 +104,7 @@ void load_config(const common_opts *o, mm_config *cfg)
     for (unsigned i = 0; i < o->nsets; i++)
         if (cfg_set(cfg, o->sets[i], err, sizeof err) != 0)
             die("%s", err);
-    if (cfg_validate(cfg, err, sizeof err) != 0)
+    if ((o->mmu_only ? cfg_validate_mmu : cfg_validate)(cfg, err, sizeof err) != 0)
         die("%s", err);
 }
 

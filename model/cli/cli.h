@@ -51,6 +51,7 @@ typedef struct common_opts {
     const char *sets[64];    /* --set KEY=VALUE, in order */
     unsigned nsets;
     const char *mode;        /* --mode M = --set cpu.mode=M, applied before the --sets */
+    bool mmu_only;           /* the command builds an MMU, no OS model: cfg_validate_mmu */
 } common_opts;
 
 /* Consume a common option ("--config X", "--config=X", likewise --set and

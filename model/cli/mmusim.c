@@ -283,6 +283,7 @@ static int cmd_walk(int argc, char **argv)
         die("walk: --va ADDR is required (see mmusim walk --help)");
 
     mm_config cfg;
+    o.mmu_only = true;   /* no OS model: its memory need not fit the paging mode */
     load_config(&o, &cfg);
     const paging_mode *pm = cfg_mode(&cfg);
     unsigned va_digits = pm->va_bits > 32 ? 16 : 8;
@@ -347,7 +348,7 @@ static const char config_usage[] =
     "       mmusim config list\n"
     "\n"
     "show   print the effective configuration as YAML (default preset: " CFG_DEFAULT_PRESET ")\n"
-    "check  load and validate each file; print 'FILE: ok' or the first error\n"
+    "check  load and validate each file as run --config FILE would; print 'FILE: ok' or the first error\n"
     "list   list the built-in presets\n"
     "\n"
     "Exit status: 0 ok, 2 a bad config or argument.\n";
@@ -397,8 +398,9 @@ static int cmd_config(int argc, char **argv)
                 fputs(config_usage, stdout);
                 return 0;
             }
+            /* the load and validation of run --config FILE */
             mm_config cfg;
-            char err[512];
+            char err[CFG_ERR_MAX];
             cfg_defaults(&cfg);
             if (cfg_load_file(&cfg, argv[i], err, sizeof err) != 0 || cfg_validate(&cfg, err, sizeof err) != 0)
                 die("%s", err);

@@ -14,6 +14,10 @@
  * never changes a value's meaning.  Loads and sets work on a copy that
  * replaces *c only on success: a failed call leaves *c as it was.
  *
+ * Origins.  A successful load records the line of every key it set, and
+ * cfg_set marks its key, in mm_config.origin (cfg.h); cfg_validate's
+ * messages name those places.  Nothing else reads them.
+ *
  * Derived fields.  Some mm_config fields are not keys; cfg_finalize sets
  * them from the keys after every load, set and defaults, and cfg_validate
  * checks a finalized copy, so callers never set them:
@@ -27,6 +31,7 @@
  * and seed with cfg_set, which refinalizes; the other keys derive nothing. */
 #include "mmusim/cfg.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -35,6 +40,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
+
+#include "mmusim/os.h"   /* OS_MIN_PHYS_MIB */
 
 /* The presets, generated from configs/NAME.yaml by model/embed_presets.cmake. */
 extern const struct mmusim_preset {
@@ -226,8 +233,8 @@ static const cfg_key cfg_keys[] = {
     MEMSYS_CACHE("l2", 1),
     MEMSYS_CACHE("llc", 2),
 
-    /* 8 MiB at least: frames.h manages 4 MiB or more above the OS's reserved low memory */
-    K_UINT("os.phys_mem_mib", os.phys_mem_mib, 8, MAX_PHYS_MIB),
+    /* os.h: frames.h manages 4 MiB or more above the OS's reserved low memory */
+    K_UINT("os.phys_mem_mib", os.phys_mem_mib, OS_MIN_PHYS_MIB, MAX_PHYS_MIB),
     K_ENUM("os.frames", os.frames, enum_frames),
     K_ENUM("os.exhaustion", os.exhaustion, enum_exhaust),
     K_ENUM("os.thp", os.thp, enum_thp),
@@ -244,6 +251,7 @@ static const cfg_key cfg_keys[] = {
 };
 
 #define NKEYS (sizeof cfg_keys / sizeof cfg_keys[0])
+_Static_assert(NKEYS == CFG_NKEYS, "cfg.h: CFG_NKEYS must be the number of keys in cfg_keys[]");
 #define KEY_MAX 128     /* longest dotted path the loader builds (keys are < 32) */
 #define VALUE_MAX 64    /* longest value text other than strings */
 
@@ -300,6 +308,39 @@ static int get_int(const mm_config *c, const cfg_key *k)
 }
 
 static void set_int(mm_config *c, const cfg_key *k, int v) { memcpy(field(c, k), &v, sizeof v); }
+
+/* ---- where values came from (cfg_origin) ------------------------------- */
+
+/* origin.line[] values that are not lines of origin.file.  Lines start at
+ * 1, and a file of at most CFG_FILE_MAX bytes has fewer than AT_EARLIER. */
+#define AT_NONE 0u                    /* not loaded or set: the default, or written directly */
+#define AT_SET UINT32_MAX             /* cfg_set: --set KEY=VALUE */
+#define AT_EARLIER (UINT32_MAX - 1)   /* set by a file loaded before origin.file */
+
+static bool at_file_line(uint32_t at) { return at != AT_NONE && at != AT_SET && at != AT_EARLIER; }
+
+static size_t key_index(const cfg_key *k) { return (size_t)(k - cfg_keys); }
+
+/* After a successful load of `name` that set key i on line key_line[i]
+ * (0 = not set): a different file's lines become AT_EARLIER. */
+static void origin_loaded(cfg_origin *o, const char *name, const unsigned *key_line)
+{
+    char kept[CFG_ORIGIN_FILE_MAX];
+    size_t len = strlen(name);
+    if (len < sizeof kept)
+        memcpy(kept, name, len + 1);
+    else   /* the end names the file; the start of a long path matters less */
+        snprintf(kept, sizeof kept, "...%s", name + len - (sizeof kept - 4));
+    if (strcmp(kept, o->file) != 0) {
+        for (size_t i = 0; i < NKEYS; i++)
+            if (at_file_line(o->line[i]))
+                o->line[i] = AT_EARLIER;
+        memcpy(o->file, kept, sizeof kept);
+    }
+    for (size_t i = 0; i < NKEYS; i++)
+        if (key_line[i])
+            o->line[i] = key_line[i] < AT_EARLIER ? key_line[i] : AT_EARLIER - 1;
+}
 
 /* ---- messages ---------------------------------------------------------- */
 
@@ -678,6 +719,15 @@ typedef struct loader {
     unsigned nmaps;
 } loader;
 
+/* True once the text has set a key or opened a section ("cpu: {}"). */
+static bool loaded_any(const loader *L)
+{
+    for (size_t i = 0; i < NKEYS; i++)
+        if (L->key_line[i])
+            return true;
+    return L->nmaps > 0;
+}
+
 static unsigned line_of_offset(const loader *L, size_t off)
 {
     unsigned line = 1;
@@ -886,7 +936,7 @@ static int load_stream(loader *L)
     yaml_event_type_t t = ev.type;
     yaml_event_delete(&ev);
     if (t == YAML_STREAM_END_EVENT)
-        return 0;             /* empty file, or only comments */
+        return 0;             /* empty file, or only comments: load_text says so */
     /* DOCUMENT-START, then the root node */
     if (next_event(L, &ev))
         return -1;
@@ -936,11 +986,14 @@ static int load_text(mm_config *c, const char *text, size_t len, const char *ori
         rc = load_stream(L);
         yaml_parser_delete(&L->parser);
     }
-    free(L);
+    if (rc == 0 && !loaded_any(L))
+        rc = mm_errf(err, errlen, "%s: no configuration keys (the file is empty or only comments)", origin);
     if (rc == 0) {
+        origin_loaded(&work.origin, origin, L->key_line);
         cfg_finalize(&work);
         *c = work;
     }
+    free(L);
     return rc;
 }
 
@@ -1055,6 +1108,7 @@ int cfg_set(mm_config *c, const char *assignment, char *err, size_t errlen)
         mm_errf(err, errlen, "--set %s: %s", assignment, why);
         return -1;
     }
+    work.origin.line[key_index(k)] = AT_SET;
     cfg_finalize(&work);
     *c = work;
     return 0;
@@ -1062,121 +1116,265 @@ int cfg_set(mm_config *c, const char *assignment, char *err, size_t errlen)
 
 /* ---- cfg_validate ------------------------------------------------------ */
 
+/* Every message names where the value at fault came from, as the loader
+ * and cfg_set do for single values.  A rule between two keys is about the
+ * one given last -- a --set over the last file loaded over a value written
+ * directly (or by an earlier file) over the default; the rule's own key on
+ * a tie -- so the location is the line the user changed, and the message
+ * says where the other key's value came from. */
+
+/* A location: "FILE:LINE", or "--set KEY=VALUE" with a value as long as
+ * a description. */
+#define AT_MAX (CFG_ORIGIN_FILE_MAX + CFG_DESC_MAX + 64)
+
+static const char *value_text(const mm_config *c, const cfg_key *k, char *buf, size_t n);
+
+static const cfg_key *key_named(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static const cfg_key *key_named(const char *fmt, ...)
+{
+    char name[KEY_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(name, sizeof name, fmt, ap);
+    va_end(ap);
+    const cfg_key *k = find_key_n(name, strlen(name));
+    assert(k);   /* the rules name keys of the table */
+    return k;
+}
+
+static bool is_default(const mm_config *c, const cfg_key *k)
+{
+    mm_config def;
+    cfg_defaults(&def);
+    return memcmp(cfield(c, k), cfield(&def, k), k->size) == 0;
+}
+
+typedef enum where_kind { WHERE_DIRECT, WHERE_DEFAULT, WHERE_FILE, WHERE_SET } where_kind;
+
+/* Where k's value came from; "FILE:LINE" or "--set KEY=VALUE" in buf.
+ * WHERE_DIRECT: written into mm_config by a program, or set by a file
+ * loaded before the last one -- no location to name. */
+static where_kind where(const mm_config *c, const cfg_key *k, char *buf, size_t n)
+{
+    uint32_t at = c->origin.line[key_index(k)];
+    if (at == AT_SET) {
+        char v[VALUE_MAX];
+        const char *text = value_text(c, k, v, sizeof v);
+        /* a string field is bounded by its size, NUL or not */
+        snprintf(buf, n, "--set %s=%.*s", k->key, (int)(k->type == CFG_STRING ? k->size : strlen(text)), text);
+        return WHERE_SET;
+    }
+    if (at_file_line(at)) {
+        snprintf(buf, n, "%s:%" PRIu32, c->origin.file, at);
+        return WHERE_FILE;
+    }
+    return at == AT_NONE && is_default(c, k) ? WHERE_DEFAULT : WHERE_DIRECT;
+}
+
+/* How recently k's value was given (see above). */
+static int given_rank(const mm_config *c, const cfg_key *k)
+{
+    char at[AT_MAX];
+    switch (where(c, k, at, sizeof at)) {
+    case WHERE_DEFAULT: return 0;
+    case WHERE_DIRECT: return 1;
+    case WHERE_FILE: return 2;
+    case WHERE_SET: return 3;
+    }
+    return 0;
+}
+
+/* True when the message of a rule between keys a and b is about b. */
+static bool given_later(const mm_config *c, const cfg_key *a, const cfg_key *b)
+{
+    return given_rank(c, b) > given_rank(c, a);
+}
+
+/* The message of a broken rule about k: "FILE:LINE: KEY: why",
+ * "--set KEY=VALUE: why", "default: KEY: why" or "KEY: why", then, when
+ * `other` is a key, where its value came from: " (set at line N)" in the
+ * same file, " (set at FILE:LINE)", " (set by --set KEY=VALUE)" or
+ * " (the default)".  why ends with the other key's name and value. */
+static int fail_key(const mm_config *c, const cfg_key *k, const cfg_key *other, char *err, size_t errlen,
+                    const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static int fail_key(const mm_config *c, const cfg_key *k, const cfg_key *other, char *err, size_t errlen,
+                    const char *fmt, ...)
+{
+    char why[256], at[AT_MAX], oat[AT_MAX], note[AT_MAX + 16] = "";
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    where_kind wk = where(c, k, at, sizeof at);
+    switch (other ? where(c, other, oat, sizeof oat) : WHERE_DIRECT) {
+    case WHERE_FILE:
+        if (wk == WHERE_FILE)   /* one file: its name once */
+            snprintf(note, sizeof note, " (set at line %" PRIu32 ")", c->origin.line[key_index(other)]);
+        else
+            snprintf(note, sizeof note, " (set at %s)", oat);
+        break;
+    case WHERE_SET:
+        snprintf(note, sizeof note, " (set by %s)", oat);
+        break;
+    case WHERE_DEFAULT:
+        snprintf(note, sizeof note, " (the default)");
+        break;
+    case WHERE_DIRECT:
+        break;
+    }
+    switch (wk) {
+    case WHERE_FILE:
+        return mm_errf(err, errlen, "%s: %s: %s%s", at, k->key, why, note);
+    case WHERE_SET:   /* the assignment names the key */
+        return mm_errf(err, errlen, "%s: %s%s", at, why, note);
+    case WHERE_DEFAULT:
+        return mm_errf(err, errlen, "default: %s: %s%s", k->key, why, note);
+    case WHERE_DIRECT:
+        break;
+    }
+    return mm_errf(err, errlen, "%s: %s%s", k->key, why, note);
+}
+
 static bool is_pow2(uint64_t v) { return v && !(v & (v - 1)); }
 
-/* sets of a present array (ways > 0): a power of two >= 1. */
-static int check_sets(const char *key, unsigned sets, unsigned ways, char *err, size_t errlen)
+/* A present array (ways > 0) of PREFIX.{sets,ways} needs a power-of-two
+ * number of sets, at least one. */
+static int check_sets(const mm_config *c, const char *prefix, unsigned sets, unsigned ways, char *err, size_t errlen)
 {
     if (ways == 0 || is_pow2(sets))
         return 0;
+    const cfg_key *ks = key_named("%s.sets", prefix), *kw = key_named("%s.ways", prefix);
+    if (given_later(c, ks, kw))
+        return fail_key(c, kw, ks, err, errlen, "%u makes the array present, but %s is %u%s", ways, ks->key, sets,
+                        sets ? ", not a power of two" : "");
     if (sets == 0)
-        mm_errf(err, errlen, "%s: 0, but the array is present (ways %u) and needs at least one set", key, ways);
-    else
-        mm_errf(err, errlen, "%s: %u is not a power of two", key, sets);
-    return -1;
+        return fail_key(c, ks, kw, err, errlen, "0, but the array is present and needs at least one set: %s is %u",
+                        kw->key, ways);
+    return fail_key(c, ks, NULL, err, errlen, "%u is not a power of two", sets);
 }
 
-static int check_tlb_level(const tlb_level_cfg *l, char *err, size_t errlen)
+/* A TLB level: each present slot holds some page sizes, and no size is
+ * held by two slots (a lookup would not know which to probe). */
+static int check_tlb_level(const mm_config *c, const tlb_level_cfg *l, char *err, size_t errlen)
 {
-    char key[KEY_MAX], other[KEY_MAX];
     unsigned owner[MM_PS_COUNT] = {0};   /* slot index + 1 holding each size */
     for (int s = 0; s < MM_PS_COUNT; s++) {
         const tlb_array_cfg *a = &l->tlb.array[s];
-        snprintf(key, sizeof key, "%s.%s.sets", l->tlb.name, mm_ps_name(s));
-        if (check_sets(key, a->sets, a->ways, err, errlen))
+        char prefix[KEY_MAX];
+        snprintf(prefix, sizeof prefix, "%s.%s", l->tlb.name, mm_ps_name(s));
+        if (check_sets(c, prefix, a->sets, a->ways, err, errlen))
             return -1;
         if (a->ways == 0)
             continue;   /* absent: holds is unused */
-        snprintf(key, sizeof key, "%s.%s.holds", l->tlb.name, mm_ps_name(s));
+        const cfg_key *kh = key_named("%s.holds", prefix);
         if (a->holds == 0) {
-            mm_errf(err, errlen, "%s: empty, but the array is present (ways %u)", key, a->ways);
-            return -1;
+            const cfg_key *kw = key_named("%s.ways", prefix);
+            if (given_later(c, kh, kw))
+                return fail_key(c, kw, kh, err, errlen, "%u makes the array present, but %s is empty", a->ways,
+                                kh->key);
+            return fail_key(c, kh, kw, err, errlen, "empty, but the array is present: %s is %u", kw->key, a->ways);
         }
         for (int ps = 0; ps < MM_PS_COUNT; ps++) {
             if (!(a->holds & MM_PS_BIT(ps)))
                 continue;
             if (owner[ps]) {
-                snprintf(other, sizeof other, "%s.%s", l->tlb.name, mm_ps_name((int)owner[ps] - 1));
-                mm_errf(err, errlen, "%s: %s is also held by %s", key, mm_ps_name(ps), other);
-                return -1;
+                const cfg_key *ko = key_named("%s.%s.holds", l->tlb.name, mm_ps_name((int)owner[ps] - 1));
+                const cfg_key *at = given_later(c, kh, ko) ? ko : kh, *other = at == kh ? ko : kh;
+                return fail_key(c, at, other, err, errlen, "%s is also held by %s", mm_ps_name(ps), other->key);
             }
             owner[ps] = (unsigned)s + 1;
         }
     }
+    /* A backstop: the rules above and the single values cover tlb_cfg_check's. */
     const char *why = tlb_cfg_check(&l->tlb);
-    if (why) {
-        mm_errf(err, errlen, "%s: %s", l->tlb.name, why);
-        return -1;
-    }
+    if (why)
+        return mm_errf(err, errlen, "%s: %s", l->tlb.name, why);
     return 0;
 }
 
-int cfg_validate(const mm_config *c0, char *err, size_t errlen)
+/* Physical memory: every frame must be addressable, by cpu.pa_bits, and
+ * in x86-32 mode by 32-bit page-table entries (os_create's rule). */
+static int check_phys_mem(const mm_config *c, char *err, size_t errlen)
+{
+    bool x32 = c->cpu.mode == PAGING_X86_32;
+    uint64_t reach_mib = (x32 ? 1ull << 32 : 1ull << c->cpu.pa_bits) >> 20;
+    if (c->os.phys_mem_mib <= reach_mib)
+        return 0;
+    const cfg_key *km = key_named("os.phys_mem_mib"), *kr = key_named(x32 ? "cpu.mode" : "cpu.pa_bits");
+    char buf[VALUE_MAX];
+    const char *by = value_text(c, kr, buf, sizeof buf);
+    if (given_later(c, km, kr))
+        return fail_key(c, kr, km, err, errlen, "%s %s address %" PRIu64 " MiB, less than %s %u", by,
+                        x32 ? "page tables" : "bits", reach_mib, km->key, c->os.phys_mem_mib);
+    return fail_key(c, km, kr, err, errlen, "%u MiB is more than the %" PRIu64 " MiB addressable with %s %s",
+                    c->os.phys_mem_mib, reach_mib, kr->key, by);
+}
+
+int cfg_validate(const mm_config *c, char *err, size_t errlen)
+{
+    if (cfg_validate_mmu(c, err, errlen) != 0)
+        return -1;
+    mm_config f = *c;
+    cfg_finalize(&f);
+    return check_phys_mem(&f, err, errlen);
+}
+
+int cfg_validate_mmu(const mm_config *c0, char *err, size_t errlen)
 {
     mm_config c = *c0;
     cfg_finalize(&c);
     char why[256];
 
-    /* single values */
+    /* single values: the loader and cfg_set check these, a program that
+     * writes mm_config directly does not */
     for (size_t i = 0; i < NKEYS; i++) {
         const cfg_key *k = &cfg_keys[i];
-        if (k->type == CFG_UINT && !uint_in_range(k, get_uint(&c, k), why, sizeof why)) {
-            mm_errf(err, errlen, "%s: %s", k->key, why);
-            return -1;
-        }
-        if (k->type == CFG_ENUM && (unsigned)get_int(&c, k) >= (unsigned)k->en->count) {
-            mm_errf(err, errlen, "%s: %d is not %s", k->key, get_int(&c, k), k->en->what);
-            return -1;
-        }
-        if (k->type == CFG_STRING && !memchr(cfield(&c, k), '\0', k->size)) {
-            mm_errf(err, errlen, "%s: not NUL-terminated", k->key);
-            return -1;
+        if (k->type == CFG_UINT && !uint_in_range(k, get_uint(&c, k), why, sizeof why))
+            return fail_key(&c, k, NULL, err, errlen, "%s", why);
+        if (k->type == CFG_ENUM && (unsigned)get_int(&c, k) >= (unsigned)k->en->count)
+            return fail_key(&c, k, NULL, err, errlen, "%d is not %s", get_int(&c, k), k->en->what);
+        if (k->type == CFG_STRING && !memchr(cfield(&c, k), '\0', k->size))
+            return fail_key(&c, k, NULL, err, errlen, "not NUL-terminated");
+        if (k->type == CFG_SIZES) {
+            unsigned mask;
+            memcpy(&mask, cfield(&c, k), sizeof mask);
+            if (mask >> MM_PS_COUNT)
+                return fail_key(&c, k, NULL, err, errlen, "0x%x is not a set of page sizes (4k, 2m, 1g)", mask);
         }
     }
 
     /* TLB levels */
     const tlb_level_cfg *lv[3] = {&c.itlb, &c.dtlb, &c.stlb};
     for (unsigned i = 0; i < 3; i++)
-        if (check_tlb_level(lv[i], err, errlen))
+        if (check_tlb_level(&c, lv[i], err, errlen))
             return -1;
 
     /* page-walk caches: every present array, whatever the design uses */
-    static const char *const pwc_keys[PAGING_MAX_LEVELS + 1] = {
-        NULL, NULL, "pwc.pd.sets", "pwc.pdpt.sets", "pwc.pml4.sets", "pwc.pml5.sets"};
-    for (unsigned l = 2; l <= PAGING_MAX_LEVELS; l++)
-        if (check_sets(pwc_keys[l], c.pwc.level[l].sets, c.pwc.level[l].ways, err, errlen))
+    static const char *const pwc_names[PAGING_MAX_LEVELS + 1] = {NULL, NULL, "pd", "pdpt", "pml4", "pml5"};
+    char prefix[KEY_MAX];
+    for (unsigned l = 2; l <= PAGING_MAX_LEVELS; l++) {
+        snprintf(prefix, sizeof prefix, "pwc.%s", pwc_names[l]);
+        if (check_sets(&c, prefix, c.pwc.level[l].sets, c.pwc.level[l].ways, err, errlen))
             return -1;
-    if (check_sets("pwc.unified.sets", c.pwc.unified.sets, c.pwc.unified.ways, err, errlen))
-        return -1;
-    const char *w = pwc_cfg_check(&c.pwc, cfg_mode(&c));
-    if (w) {
-        mm_errf(err, errlen, "pwc: %s", w);
-        return -1;
     }
+    if (check_sets(&c, "pwc.unified", c.pwc.unified.sets, c.pwc.unified.ways, err, errlen))
+        return -1;
+    const char *w = pwc_cfg_check(&c.pwc, cfg_mode(&c));   /* a backstop, as tlb_cfg_check */
+    if (w)
+        return mm_errf(err, errlen, "pwc: %s", w);
 
-    /* page-table-line caches */
-    if (!is_pow2(c.memsys.line_bytes)) {
-        mm_errf(err, errlen, "memsys.line_bytes: %u is not a power of two", c.memsys.line_bytes);
-        return -1;
-    }
-    static const char *const cache_keys[MEMSYS_MAX_CACHES] = {
-        "memsys.l1d.sets", "memsys.l2.sets", "memsys.llc.sets"};
-    for (unsigned i = 0; i < MEMSYS_MAX_CACHES; i++)
-        if (check_sets(cache_keys[i], c.memsys.cache[i].sets, c.memsys.cache[i].ways, err, errlen))
+    /* page-table-line caches: every present cache, whatever the model */
+    if (!is_pow2(c.memsys.line_bytes))
+        return fail_key(&c, key_named("memsys.line_bytes"), NULL, err, errlen, "%u is not a power of two",
+                        c.memsys.line_bytes);
+    for (unsigned i = 0; i < MEMSYS_MAX_CACHES; i++) {
+        snprintf(prefix, sizeof prefix, "memsys.%s", c.memsys.cache[i].name);
+        if (check_sets(&c, prefix, c.memsys.cache[i].sets, c.memsys.cache[i].ways, err, errlen))
             return -1;
-    w = memsys_cfg_check(&c.memsys);
-    if (w) {
-        mm_errf(err, errlen, "memsys: %s", w);
-        return -1;
     }
-
-    /* physical memory: every frame must be addressable */
-    uint64_t max_mib = (1ull << c.cpu.pa_bits) >> 20;
-    if (c.os.phys_mem_mib > max_mib) {
-        mm_errf(err, errlen, "os.phys_mem_mib: %u MiB does not fit cpu.pa_bits %u (at most %" PRIu64 " MiB)",
-                c.os.phys_mem_mib, c.cpu.pa_bits, max_mib);
-        return -1;
-    }
+    w = memsys_cfg_check(&c.memsys);   /* a backstop */
+    if (w)
+        return mm_errf(err, errlen, "memsys: %s", w);
     return 0;
 }
 

@@ -26,7 +26,10 @@
  *
  * Errors: every failure writes one line "FILE:LINE: KEY: problem" (or
  * "--set KEY=VALUE: problem") into the caller's buffer; the caller prints it
- * and exits with status 2. */
+ * and exits with status 2.  The loader and cfg_set check one value at a
+ * time; cfg_validate checks the rules between values, and names the same
+ * locations: a config remembers where each key's value came from (see
+ * cfg_origin). */
 #ifndef MMUSIM_CFG_H
 #define MMUSIM_CFG_H
 
@@ -87,6 +90,28 @@ typedef struct tlb_level_cfg {
 #define CFG_NAME_MAX 64
 #define CFG_DESC_MAX 256
 
+#define CFG_NKEYS 103          /* keys in cfg.c's table (checked there at build time) */
+#define CFG_ORIGIN_FILE_MAX 256
+
+/* An err buffer this large holds every message whole: a file name, a key,
+ * the problem, and where another key was set ("--set description=..." is
+ * the longest). */
+#define CFG_ERR_MAX 1024
+
+/* Where each key's value came from, for cfg_validate's messages only: the
+ * model never reads it, and nothing but cfg.c writes it.  line[] is in
+ * key-table order; cfg.c encodes "not loaded or set" (the default, or a
+ * value a program wrote into mm_config), "--set" and "set by a file loaded
+ * before `file`" as values no line has.  One file name is kept: loading a
+ * second file over a config forgets where the first one's keys were (their
+ * messages then name the key only).  A name longer than the buffer keeps
+ * its end, after "...".  A program that writes a field after a load
+ * leaves the loaded value's origin in place. */
+typedef struct cfg_origin {
+    char file[CFG_ORIGIN_FILE_MAX];   /* the file or preset loaded last, as messages name it */
+    uint32_t line[CFG_NKEYS];         /* the line of `file` that set the key, or a marker */
+} cfg_origin;
+
 typedef struct mm_config {
     char name[CFG_NAME_MAX];
     char description[CFG_DESC_MAX];
@@ -137,6 +162,8 @@ typedef struct mm_config {
         bool kernel_global;           /* kernel mappings carry the G bit */
         unsigned quantum;             /* accesses per time slice when traces share a CPU (replay.h) */
     } os;
+
+    cfg_origin origin;                /* last: out of the way of the fields the model reads */
 } mm_config;
 
 /* The built-in default (the Skylake preset's values), without any file. */
@@ -144,7 +171,9 @@ void cfg_defaults(mm_config *c);
 
 /* Load YAML from a file over the current contents of *c (start from
  * cfg_defaults or a preset).  Every key present must be known; keys absent
- * keep their value.  Returns 0, or -1 with one line in err. */
+ * keep their value; a file with no key at all (empty, or only comments)
+ * is an error, so a config truncated to nothing does not pass for the
+ * defaults.  Returns 0, or -1 with one line in err. */
 int cfg_load_file(mm_config *c, const char *path, char *err, size_t errlen);
 /* Same from a string; `origin` names it in messages. */
 int cfg_load_string(mm_config *c, const char *yaml, const char *origin, char *err, size_t errlen);
@@ -162,9 +191,25 @@ int cfg_load(mm_config *c, const char *arg, char *err, size_t errlen);
 /* --set KEY=VALUE. */
 int cfg_set(mm_config *c, const char *assignment, char *err, size_t errlen);
 
-/* Cross-field checks (power-of-two sets, a size held twice, ranges,
- * nr_asids, ...).  Returns 0 or -1 with one line in err naming the key. */
+/* Every rule a config must keep for the model to build a machine from it:
+ * ranges and names of single values (for fields written directly), and
+ * the rules between values (power-of-two sets of a present array, a
+ * present array's page sizes, a size held twice at one level, memory the
+ * paging mode and cpu.pa_bits can address, ...): os_create, tlb_create,
+ * pwc_create and memsys_create check no rule a validated config breaks
+ * (config check and run call this same function).
+ * Returns 0, or -1 with one line in err: "FILE:LINE: KEY: problem",
+ * "--set KEY=VALUE: problem", "default: KEY: problem", or "KEY: problem"
+ * for a value written into mm_config directly.  A rule between two keys
+ * names the one set last (--set over a file over the default) and says
+ * where the other was set: "t.yaml:3: dtlb.4k.holds: 1g is also held by
+ * dtlb.1g.holds (the default)". */
 int cfg_validate(const mm_config *c, char *err, size_t errlen);
+/* The rules an MMU alone needs: cfg_validate without the OS model's (the
+ * physical memory os.phys_mem_mib must be addressable by the paging mode and
+ * cpu.pa_bits), for programs that build an MMU without the OS model:
+ * `mmusim walk`, a host simulator's core (model/examples). */
+int cfg_validate_mmu(const mm_config *c, char *err, size_t errlen);
 
 /* Every key with its current value as text, in table order.  The callback
  * gets the dotted key and the value ("16", "lru", "[4k, 2m]", "true"). */

@@ -69,6 +69,13 @@
 
 typedef struct os os;
 
+/* The first OS_RESERVED_MIB MiB of physical memory stand for the kernel
+ * image and firmware: their frames are never allocated.  frames.h manages
+ * at least 4 MiB above them, so os.phys_mem_mib is at least
+ * OS_MIN_PHYS_MIB (cfg.c's range of the key). */
+#define OS_RESERVED_MIB 16
+#define OS_MIN_PHYS_MIB (OS_RESERVED_MIB + 4)
+
 /* mmap/mprotect protection bits (as PROT_*). */
 #define OS_PROT_READ 1u
 #define OS_PROT_WRITE 2u
@@ -120,7 +127,9 @@ typedef struct os_counters {
 } os_counters;
 
 /* Build the machine: frames, physical memory image, memory model, init_mm
- * and one MMU per CPU.  NULL with err filled on failure. */
+ * and one MMU per CPU.  NULL with err filled on failure.  cfg_validate
+ * checks every rule of the config this relies on (with the key's
+ * location); the checks here are a backstop for programs that skip it. */
 os *os_create(const mm_config *cfg, char *err, size_t errlen);
 void os_free(os *o);
 

@@ -88,9 +88,9 @@ os *os_create(const mm_config *cfg, char *err, size_t errlen)
         mm_errf(err, errlen, "cpu.cpus: %u CPUs (the OS model handles 1..%d)", cfg->cpu.cpus, MAX_CPUS);
         return NULL;
     }
-    if (mib < RESERVED_MIB + 4) {
+    if (mib < OS_MIN_PHYS_MIB) {
         mm_errf(err, errlen, "os.phys_mem_mib: %u MiB is too small (at least %d: %d are reserved for the kernel)",
-                mib, RESERVED_MIB + 4, RESERVED_MIB);
+                mib, OS_MIN_PHYS_MIB, OS_RESERVED_MIB);
         return NULL;
     }
     uint64_t pa_limit = mode->kind == PAGING_X86_32 ? 1ull << 32 : 1ull << cfg->cpu.pa_bits;
@@ -119,7 +119,7 @@ os *os_create(const mm_config *cfg, char *err, size_t errlen)
     o->kidx_first = paging_index(mode, mode->levels, o->kernel_base);
     o->kidx_end = 1u << mode->idx_bits[mode->levels];
     o->pm = physmem_create(cfg->cpu.pa_bits, 0, 0);
-    o->fr = frames_create(cfg->os.frames, mib, RESERVED_MIB, cfg->seed);
+    o->fr = frames_create(cfg->os.frames, mib, OS_RESERVED_MIB, cfg->seed);
     o->ms = memsys_create(&cfg->memsys);
     o->talloc = (pgtable_alloc){table_alloc, table_release, o};
     o->cpu = mm_xcalloc(o->ncpus, sizeof *o->cpu);

@@ -53,7 +53,6 @@
 #define PAGE 4096ull
 #define PAGE_MASK (~(PAGE - 1))
 #define MAX_CPUS 64                    /* cpumask is one 64-bit word */
-#define RESERVED_MIB 16                /* frames below this stand for the kernel image and firmware */
 #define IMPLICIT_SPAN (2ull << 20)     /* an implicit VMA covers the 2 MiB-aligned region of the touch */
 #define KPTI_USER_PCID 0x800u          /* Linux: user PCID = kernel PCID | (1 << X86_CR3_PTI_PCID_USER_BIT) */
 #define PCID_OWNERS 4095u              /* CTX_PCID: mmu_switch_to maps owner n to PCID n % 4095 + 1 */
