@@ -14,24 +14,20 @@
 #include <criterion/parameterized.h>
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zstd.h>
 
 #include "mmusim/trace.h"
-
-#include <zlib.h>
-
-/* The format's CRC-32 is zlib's (FORMAT.md). */
-static uint32_t zcrc32(const uint8_t *p, size_t n)
-{
-    return (uint32_t)crc32(0, p, (uInt)n);
-}
+#include "support/trace_enc.h"
 
 #define H 31u               /* header length with test_meta() */
 #define TRAILER(F) (8u + 24u * (F) + 56u)
@@ -189,26 +185,6 @@ static void spit(const char *path, const void *b, size_t n)
     cr_assert_eq(fwrite(b, 1, n, f), n);
     cr_assert_eq(fclose(f), 0);
 }
-
-static uint64_t le64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-static void put_le64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
 
 /* Offset of frame k of a trace image with F frames: H for frame 0, else the
  * seek index's entry k. */
@@ -660,11 +636,112 @@ Test(trace, writer_errors)
     cr_expect_not(exists(fpath("bad.trace.tmp")));
 }
 
+/* trace_writer_errno tells a failed output from a refused record;
+ * trace_writer_tmp_path names the file being written. */
+Test(trace, writer_errno_and_tmp_path)
+{
+    char err[512];
+    trace_meta m = test_meta();
+    trace_writer *w = trace_writer_open(fpath("e.trace"), &m, 0, 0, err, sizeof err);
+    cr_assert_not_null(w, "%s", err);
+    cr_expect_str_eq(trace_writer_tmp_path(w), fpath("e.trace.tmp"));
+    cr_expect_eq(trace_writer_errno(w), 0);
+    trace_rec bad = A(.va = 1, .size = 0);
+    cr_expect_eq(trace_write(w, &bad), -1);
+    cr_expect_eq(trace_writer_errno(w), 0, "a refused record is not a failed output");
+    trace_writer_abort(w);
+
+    /* Standard output has no temporary file (this test's stdout is
+     * /dev/null, not to print a header). */
+    fflush(stdout);
+    int null = open("/dev/null", O_WRONLY);
+    cr_assert_geq(null, 0);
+    cr_assert_eq(dup2(null, STDOUT_FILENO), STDOUT_FILENO);
+    close(null);
+    w = trace_writer_open("-", &m, 0, 0, err, sizeof err);
+    cr_assert_not_null(w, "%s", err);
+    cr_expect_null(trace_writer_tmp_path(w));
+    trace_writer_abort(w);
+
+    /* A failed open says why in errno too. */
+    errno = 0;
+    cr_expect_null(trace_writer_open("/nonexistent-dir/x.trace", &m, 0, 0, err, sizeof err));
+    cr_expect_eq(errno, ENOENT);
+    errno = 0;
+    cr_expect_null(trace_writer_open(fpath("e.trace"), &m, 0, 20, err, sizeof err));
+    cr_expect_eq(errno, EINVAL, "a bad level");
+}
+
+/* A write that fails stops the writer with "PATH: offset N: write failed:
+ * REASON" and errno, and leaves neither PATH nor PATH.tmp.  The failure is
+ * EFBIG past a file-size limit with SIGXFSZ ignored: unlike a full disk,
+ * deterministic.  The limit is per process, so a child writes and sends
+ * back what it saw on a pipe. */
+Test(trace, failed_write_leaves_nothing)
+{
+    const char *p = fpath("big.trace");
+    int fds[2];
+    cr_assert_eq(pipe(fds), 0);
+    pid_t kid = fork();
+    cr_assert_geq(kid, 0);
+    if (kid == 0) {
+        close(fds[0]);
+        struct rlimit rl = {4096, 4096};
+        signal(SIGXFSZ, SIG_IGN);
+        if (setrlimit(RLIMIT_FSIZE, &rl))
+            _exit(3);
+        char err[1024];
+        trace_meta m = test_meta();
+        trace_writer *w = trace_writer_open(p, &m, 1000, 0, err, sizeof err);
+        if (!w)
+            _exit(4);
+        int rc = 0, e = 0;
+        for (int i = 0; i < 100000 && rc == 0; i++) {
+            trace_rec r = rand_rec();   /* 100 frames of ~1000 random records: far over 4 KiB */
+            rc = trace_write(w, &r);
+        }
+        if (rc) {
+            e = trace_writer_errno(w);
+            snprintf(err, sizeof err, "%s", trace_writer_error(w));
+            trace_writer_abort(w);
+        } else {
+            rc = trace_writer_close(w, err, sizeof err);
+            e = errno;
+        }
+        dprintf(fds[1], "%d %d %s", rc, e, err);
+        _exit(0);
+    }
+    close(fds[1]);
+    char got[2048] = "";
+    size_t n = 0;
+    ssize_t k;
+    while ((k = read(fds[0], got + n, sizeof got - 1 - n)) > 0)
+        n += (size_t)k;
+    close(fds[0]);
+    int st;
+    cr_assert_eq(waitpid(kid, &st, 0), kid);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %d", st);
+    int rc, e, used;
+    cr_assert_eq(sscanf(got, "%d %d %n", &rc, &e, &used), 2, "%s", got);
+    cr_expect_eq(rc, -1, "the writer failed");
+    cr_expect_eq(e, EFBIG, "errno %d", e);
+    const char *msg = got + used;
+    char want[600];
+    snprintf(want, sizeof want, "%s: offset ", p);
+    cr_expect_eq(strncmp(msg, want, strlen(want)), 0, "%s", msg);
+    const char *tail = msg + strlen(want);
+    tail += strspn(tail, "0123456789");
+    cr_expect_str_eq(tail, ": write failed: File too large", "%s", msg);
+    cr_expect_not(exists(p));
+    cr_expect_not(exists(fpath("big.trace.tmp")));
+}
+
 /* ---- bad input: truncation ------------------------------------------- */
 
 /* Where a cut or an expected offset is: relative to the start, to frame 0
- * (= H), frame 1, the trailer (T), or the end of the file. */
-enum { AT_ZERO, AT_F0, AT_F1, AT_T, AT_END };
+ * (= H), frame 1, the trailer (T), or the end of the file; or a field
+ * (the header's size S, the footer's magic) that an error names. */
+enum { AT_ZERO, AT_F0, AT_F1, AT_T, AT_END, AT_S, AT_FOOTER_MAGIC };
 
 typedef struct cut_case {
     char name[32];
@@ -704,6 +781,8 @@ static uint64_t where(int at, const uint8_t *b, size_t len)
     case AT_F0: return H;
     case AT_F1: return frame_off(b, len, 3, 1);
     case AT_T: return len - TRAILER(3);
+    case AT_S: return 4;                    /* the header's size field */
+    case AT_FOOTER_MAGIC: return len - 8;
     default: return len;
     }
 }
@@ -736,7 +815,7 @@ ParameterizedTestParameters(trace, flipped_byte)
     static flip_case cases[] = {
         {"skippable magic", AT_ZERO, 0, AT_ZERO, "not an mmusim trace (bad magic)"},
         {"trace magic", AT_ZERO, 8, AT_ZERO, "not an mmusim trace (bad magic)"},
-        {"header size", AT_ZERO, 6, AT_ZERO, "corrupt header: size"},
+        {"header size", AT_ZERO, 6, AT_S, "corrupt header: size"},
         {"metadata", AT_F0, -5, AT_ZERO, "corrupt header (checksum mismatch)"},
         {"header checksum", AT_F0, -1, AT_ZERO, "corrupt header (checksum mismatch)"},
         {"frame 0's middle", AT_F0, MIDDLE, AT_F0, "frame 0 is corrupt (zstd: "},
@@ -744,7 +823,7 @@ ParameterizedTestParameters(trace, flipped_byte)
         {"frame 1's magic", AT_F1, 0, AT_F1, "not a zstd frame"},
         {"a seek index entry", AT_T, 8 + 24 + 1, AT_T, "checksum mismatch"},
         {"the footer's counts", AT_END, -56, AT_T, "checksum mismatch"},
-        {"the footer's magic", AT_END, -1, AT_T, "bad footer magic"},
+        {"the footer's magic", AT_END, -1, AT_FOOTER_MAGIC, "bad footer magic"},
     };
     return cr_make_param_array(flip_case, cases, sizeof cases / sizeof cases[0]);
 }
@@ -845,44 +924,28 @@ Test(trace, unreadable)
 
 /* ---- bad input: hand-made frames ---------------------------------------- */
 
-/* A trace with the test header, one frame compressing `data` (len bytes)
+/* A trace with the test header, one frame holding `data` (len bytes)
  * and a trailer whose index and footer claim nrec records, of which
- * accesses are accesses and events events (instructions: instr).  Returns
- * the trailer's offset. */
+ * accesses are accesses and events events (instructions: instr), made by
+ * the tests' encoder.  Returns the trailer's offset. */
 static uint64_t craft(const char *path, const void *data, size_t len, uint64_t nrec, uint64_t accesses,
                       uint64_t instr, uint64_t events)
 {
-    size_t hl;
-    uint8_t *hdr = std_trace(fpath("donor.trace"), &hl);   /* its first H bytes are the header */
-    ZSTD_CCtx *cc = ZSTD_createCCtx();
-    ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 1);
-    size_t cap = ZSTD_compressBound(len);
-    uint8_t *img = malloc(H + cap + TRAILER(1));
-    memcpy(img, hdr, H);
-    size_t csize = ZSTD_compress2(cc, img + H, cap, data, len);
-    cr_assert(!ZSTD_isError(csize));
-    ZSTD_freeCCtx(cc);
-    uint64_t t = H + csize;
-    uint8_t *q = img + t;
-    put_le32(q, 0x184D2A51);
-    put_le32(q + 4, 24 + 56);
-    put_le64(q + 8, H);
-    put_le64(q + 16, 0);
-    put_le32(q + 24, (uint32_t)nrec);
-    put_le32(q + 28, (uint32_t)csize);
-    uint8_t *ft = q + 32;
-    put_le64(ft, nrec);
-    put_le64(ft + 8, accesses);
-    put_le64(ft + 16, instr);
-    put_le64(ft + 24, events);
-    put_le64(ft + 32, t);
-    put_le32(ft + 40, 1);
-    put_le32(ft + 44, zcrc32(q + 8, 24 + 44));
-    memcpy(ft + 48, "MMUTREND", 8);
-    spit(path, img, t + TRAILER(1));
-    free(img);
-    free(hdr);
-    return t;
+    tenc_trace t;
+    tenc_begin(&t, "t");
+    cr_assert_eq(t.hlen, H, "the encoder's header is test_meta()'s");
+    tenc_recs r = {0};
+    tenc_raw(&r, data, len);
+    r.records = (uint32_t)nrec;
+    r.accesses = accesses;
+    r.instructions = instr;
+    r.events = events;
+    tenc_frame(&t, &r, true, 0);
+    tenc_end(&t);
+    cr_assert_eq(tenc_save(&t, path), 0);
+    uint64_t off = t.T;
+    tenc_trace_free(&t);
+    return off;
 }
 
 Test(trace, format_md_example_decodes)
@@ -978,7 +1041,10 @@ Test(trace, footer_disagrees)
     const char *p = fpath("counts.trace");
     /* Right record count, wrong kinds: found at the end. */
     uint64_t t = craft(p, data, sizeof data, 2, 0, 1, 1);
-    expect_error(p, t, "the footer counts 2 records, 0 accesses, 1 instructions, 1 events; the frames hold 2, 1, 1, 0");
+    /* The error names the first count that differs: accesses, in the
+     * footer after the one index entry. */
+    expect_error(p, t + 8 + 24 + 8,
+                 "the footer counts 2 records, 0 accesses, 1 instructions, 1 events; the frames hold 2, 1, 1, 0");
     /* The index says 3 records in the frame: a file knows at the frame's
      * end, a stream at the trailer. */
     t = craft(p, data, sizeof data, 3, 2, 1, 0);

@@ -16,15 +16,21 @@
  * no file at all.
  *
  * Errors end with exit status 2 and one line on stderr; the library's
- * messages name the file and the offset or line.  An output to stdout that
- * fails (a closed pipe, a full disk) ends with status 1 and one line saying
- * why (cli_output_init). */
+ * messages name the file and the offset or line.  An output that fails (a
+ * closed pipe, a full disk, a file that cannot be created) ends with status
+ * 1 and one line saying why: for stdout, cli_output_init's at exit.
+ *
+ * SIGINT, SIGTERM and SIGHUP while OUT.tmp exists remove it and then kill
+ * the program with the same signal (status 128 + N, as a shell reports
+ * it): the handler unlinks the one registered path and re-raises, so it
+ * works wherever the program is, blocked reading a pipe included. */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
 #include "trace_cmd.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,7 +68,10 @@ static const char trace_usage[] =
     "IN, FILE: '-' reads standard input.  OUT: '-' writes standard output (not\n"
     "with record); a file is written to OUT.tmp and renamed to OUT when complete.\n"
     "\n"
-    "Exit status: 0 ok, 1 standard output closed early, 2 bad arguments or input.\n";
+    "Exit status: 0 ok; 1 the output could not be written (a closed pipe, a full\n"
+    "disk, OUT cannot be created); 2 bad arguments or input; 128+N killed by\n"
+    "signal N (SIGINT 130, SIGTERM 143).  No OUT.tmp remains, and OUT is only\n"
+    "ever complete: on status 1 or 2 it is left as it was.\n";
 
 static const char import_usage[] =
     "usage: mmusim trace import --from lackey|champsim|text IN -o OUT\n"
@@ -73,8 +82,11 @@ static const char import_usage[] =
     "  champsim  a ChampSim binary trace, raw, xz or gzip\n"
     "  text      mmusim's text format, as 'trace export --text' writes it\n"
     "\n"
-    "Exit status: 0 ok, 1 standard output closed early (-o -), 2 bad arguments\n"
-    "or input (the message names the line or offset; OUT is not created).\n";
+    "Exit status: 0 ok; 1 the output could not be written (a closed pipe, a full\n"
+    "disk, OUT cannot be created); 2 bad arguments or input (the message names\n"
+    "the line or offset); 128+N killed by signal N (SIGINT 130, SIGTERM 143).\n"
+    "No OUT.tmp remains, and OUT is only ever complete: on status 1 or 2 it is\n"
+    "left as it was.\n";
 
 static const char export_usage[] =
     "usage: mmusim trace export --text IN [-o OUT]\n"
@@ -83,7 +95,10 @@ static const char export_usage[] =
     "after comment lines with its source and command.  The output goes to\n"
     "standard output, or to OUT (written to OUT.tmp, renamed when complete).\n"
     "\n"
-    "Exit status: 0 ok, 1 standard output closed early, 2 bad arguments or input.\n";
+    "Exit status: 0 ok; 1 the output could not be written (a closed pipe, a full\n"
+    "disk, OUT cannot be created); 2 bad arguments or input; 128+N killed by\n"
+    "signal N (SIGINT 130, SIGTERM 143).  No OUT.tmp remains, and OUT is only\n"
+    "ever complete: on status 1 or 2 it is left as it was.\n";
 
 static const char record_usage[] =
     "usage: mmusim trace record -o OUT -- CMD [ARGS...]\n"
@@ -93,8 +108,12 @@ static const char record_usage[] =
     "mmusim's own (so OUT cannot be '-').  A command that exits with a nonzero\n"
     "status still gives a complete trace (a note says so on stderr).\n"
     "\n"
-    "Exit status: 0 ok, 2 bad arguments, or valgrind or CMD could not run (OUT\n"
-    "is not created).\n";
+    "Exit status: 0 ok (whatever CMD's own status); 1 OUT could not be written\n"
+    "(a full disk, OUT cannot be created); 2 bad arguments, valgrind or CMD could\n"
+    "not run, CMD was killed by a signal, or lackey's log is malformed; 128+N\n"
+    "mmusim was killed by signal N (SIGINT 130, SIGTERM 143; valgrind and CMD\n"
+    "are killed too).  No OUT.tmp remains, and OUT is only ever complete: on\n"
+    "status 1 or 2 it is left as it was.\n";
 
 static const char info_usage[] =
     "usage: mmusim trace info FILE\n"
@@ -105,7 +124,8 @@ static const char info_usage[] =
     "1 GiB pages (per address space), the processes and CPUs seen, and for a\n"
     "file its size and bytes per access.\n"
     "\n"
-    "Exit status: 0 ok, 2 bad arguments or input.\n";
+    "Exit status: 0 ok; 1 standard output could not be written (a closed pipe,\n"
+    "a full disk); 2 bad arguments or input.\n";
 
 static const char cat_usage[] =
     "usage: mmusim trace cat FILE [--from N] [--count M]\n"
@@ -114,7 +134,8 @@ static const char cat_usage[] =
     "one per line: M records (default: all) from record N (0-based, default 0).\n"
     "A file is positioned with its seek index; standard input is read up to N.\n"
     "\n"
-    "Exit status: 0 ok, 1 standard output closed early, 2 bad arguments or input.\n";
+    "Exit status: 0 ok; 1 standard output could not be written (a closed pipe,\n"
+    "a full disk: printing stops there); 2 bad arguments or input.\n";
 
 /* gen's usage: the patterns and options come from trace_gen's tables. */
 static void gen_usage(FILE *f)
@@ -137,8 +158,10 @@ static void gen_usage(FILE *f)
         snprintf(lhs, sizeof lhs, "--%s %s", params[i].name, meta[params[i].type]);
         fprintf(f, "  %-26s%s\n", lhs, params[i].help);
     }
-    fputs("\nExit status: 0 ok, 1 standard output closed early (-o -), 2 bad arguments\n"
-          "(OUT is not created).\n",
+    fputs("\nExit status: 0 ok; 1 the output could not be written (a closed pipe, a full\n"
+          "disk, OUT cannot be created); 2 bad arguments; 128+N killed by signal N\n"
+          "(SIGINT 130, SIGTERM 143).  No OUT.tmp remains, and OUT is only ever\n"
+          "complete: on status 1 or 2 it is left as it was.\n",
           f);
 }
 
@@ -247,6 +270,85 @@ static int stdout_status(void)
     return cli_stdout_failed() ? EXIT_OUTPUT_FAILED : 0;
 }
 
+/* The output failed (status 1, one line): for standard output the line
+ * comes at exit (cli_output_init) with the reason e, else it is msg. */
+static void output_failed(bool to_stdout, int e, const char *msg) __attribute__((noreturn));
+static void output_failed(bool to_stdout, int e, const char *msg)
+{
+    if (to_stdout) {
+        errno = e;
+        if (cli_stdout_failed())
+            exit(EXIT_OUTPUT_FAILED);
+    }
+    fprintf(stderr, "mmusim: %s\n", msg);
+    exit(EXIT_OUTPUT_FAILED);
+}
+
+/* ---- OUT.tmp and fatal signals ----
+ *
+ * While a temporary file exists, SIGINT, SIGTERM and SIGHUP run
+ * tmp_signal, which removes it and re-raises the signal with its default
+ * action.  Creating the file and registering it happen with those signals
+ * blocked (tmp_block), and so do completing it (rename) and unregistering
+ * it, so that no signal finds the file unregistered or the name already
+ * reused; a signal that comes while the file is completed kills the
+ * program once OUT is complete.  A signal ignored when mmusim started
+ * (nohup, a background job) stays ignored. */
+
+static const int tmp_sigs[] = {SIGINT, SIGTERM, SIGHUP};
+#define NSIGS (sizeof tmp_sigs / sizeof tmp_sigs[0])
+static char tmp_name[ERR_LEN];
+static volatile sig_atomic_t tmp_armed;
+static struct sigaction tmp_old[NSIGS];
+
+/* Only async-signal-safe calls: unlink, sigaction, raise. */
+static void tmp_signal(int sig)
+{
+    if (tmp_armed)
+        unlink(tmp_name);
+    struct sigaction dfl = {.sa_handler = SIG_DFL};
+    sigemptyset(&dfl.sa_mask);
+    sigaction(sig, &dfl, NULL);
+    raise(sig);   /* blocked until the handler returns, then fatal */
+}
+
+static void tmp_block(bool block)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    for (size_t i = 0; i < NSIGS; i++)
+        sigaddset(&set, tmp_sigs[i]);
+    sigprocmask(block ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
+}
+
+/* Register `path` (NULL: nothing to remove); call with tmp_block(true). */
+static void tmp_register(const char *path)
+{
+    if (!path)
+        return;
+    snprintf(tmp_name, sizeof tmp_name, "%s", path);
+    struct sigaction sa = {.sa_handler = tmp_signal};
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < NSIGS; i++)
+        sigaddset(&sa.sa_mask, tmp_sigs[i]);
+    for (size_t i = 0; i < NSIGS; i++) {
+        sigaction(tmp_sigs[i], NULL, &tmp_old[i]);
+        if (tmp_old[i].sa_handler != SIG_IGN)
+            sigaction(tmp_sigs[i], &sa, NULL);
+    }
+    tmp_armed = 1;
+}
+
+/* The file is gone (renamed or removed): restore the signals' actions. */
+static void tmp_unregister(void)
+{
+    if (!tmp_armed)
+        return;
+    tmp_armed = 0;
+    for (size_t i = 0; i < NSIGS; i++)
+        sigaction(tmp_sigs[i], &tmp_old[i], NULL);
+}
+
 /* ---- trace file output: opened at the first record ---- */
 
 typedef struct trace_out {
@@ -254,12 +356,21 @@ typedef struct trace_out {
     trace_meta *meta;
     trace_writer *w;
     bool failed;            /* err holds why */
+    int io_errno;           /* the output itself failed (trace_writer_errno) */
     char err[ERR_LEN];
 } trace_out;
 
+static bool out_is_stdout(const trace_out *o) { return !strcmp(o->path, "-"); }
+
 static int trace_out_open(trace_out *o)
 {
+    tmp_block(true);
     o->w = trace_writer_open(o->path, o->meta, 0, 0, o->err, sizeof o->err);
+    if (o->w)
+        tmp_register(trace_writer_tmp_path(o->w));
+    else
+        o->io_errno = errno;   /* the parameters are valid: the output failed */
+    tmp_block(false);
     o->failed = !o->w;
     return o->w ? 0 : -1;
 }
@@ -271,6 +382,10 @@ static int trace_out_put(void *ctx, const trace_rec *r)
         return -1;
     if (trace_write(o->w, r) == 0)
         return 0;
+    /* Standard output's errno is kept at once (cli_stdout_failed). */
+    o->io_errno = trace_writer_errno(o->w);
+    if (o->io_errno && out_is_stdout(o))
+        cli_stdout_failed();
     snprintf(o->err, sizeof o->err, "%s", trace_writer_error(o->w));
     o->failed = true;
     return -1;
@@ -287,25 +402,27 @@ static void meta_init(trace_meta *m)
     snprintf(m->recorder, sizeof m->recorder, "%s", RECORDER);
 }
 
-/* After the producer: on failure (rc < 0) remove what was written and die
- * with the output's error if it failed, else the producer's; on success
- * complete the file. */
+/* After the producer: on failure (rc < 0) remove what was written and end
+ * with the output's error if it failed (status 1, or 2 for a record the
+ * writer refused), else the producer's (2); on success complete the file. */
 static void trace_out_finish(trace_out *o, int rc, const char *producer_err)
 {
-    bool to_stdout = !strcmp(o->path, "-");
     if (rc < 0) {
         trace_writer_abort(o->w);
-        if (o->failed && to_stdout && ferror(stdout))
-            exit(EXIT_OUTPUT_FAILED);
+        tmp_unregister();
+        if (o->failed && o->io_errno)
+            output_failed(out_is_stdout(o), o->io_errno, o->err);
         die("%s", o->failed ? o->err : producer_err);
     }
     if (!o->w && trace_out_open(o))
-        die("%s", o->err);
-    if (trace_writer_close(o->w, o->err, sizeof o->err)) {
-        if (to_stdout && ferror(stdout))
-            exit(EXIT_OUTPUT_FAILED);
-        die("%s", o->err);
-    }
+        output_failed(out_is_stdout(o), o->io_errno, o->err);
+    tmp_block(true);
+    rc = trace_writer_close(o->w, o->err, sizeof o->err);
+    int e = errno;
+    tmp_unregister();
+    tmp_block(false);
+    if (rc)
+        output_failed(out_is_stdout(o), e, o->err);
 }
 
 static const char *require_output(const args *a, const char *out)
@@ -360,32 +477,47 @@ static int trace_export_cmd(int argc, char **argv)
             die("%s", err);
         return 0;
     }
-    /* A file: OUT.tmp, renamed when complete. */
-    char tmp[ERR_LEN];
+    /* A file: OUT.tmp, renamed when complete.  A failed write stops the
+     * export (trace_export_text checks every line). */
+    char tmp[ERR_LEN], msg[3 * ERR_LEN];
     if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", out) >= sizeof tmp)
         die("trace export: %s: path too long", out);
+    tmp_block(true);
     FILE *f = fopen(tmp, "w");
-    if (!f)
-        die("%s: cannot create: %s", tmp, strerror(errno));
+    int e = errno;
+    if (f)
+        tmp_register(tmp);
+    tmp_block(false);
+    if (!f) {
+        snprintf(msg, sizeof msg, "%s: cannot create %s: %s", out, tmp, strerror(e));
+        output_failed(false, e, msg);
+    }
     int rc = trace_export_text(r, f, err, sizeof err);
+    e = errno;
     bool write_failed = ferror(f) != 0;
-    int saved = errno;
+    trace_reader_close(r);
+    tmp_block(true);
     if (fclose(f) != 0 && !write_failed) {
         write_failed = true;
-        saved = errno;
+        e = errno;
     }
-    trace_reader_close(r);
-    if (rc || write_failed) {
+    char what[ERR_LEN + 16] = "";
+    if (write_failed) {
+        snprintf(what, sizeof what, "write failed");
+    } else if (!rc && rename(tmp, out) != 0) {
+        e = errno;
+        snprintf(what, sizeof what, "cannot rename %s", tmp);
+    }
+    if (rc || what[0])
         unlink(tmp);
-        if (write_failed)
-            die("%s: write failed: %s", tmp, strerror(saved));
+    tmp_unregister();
+    tmp_block(false);
+    if (what[0]) {
+        snprintf(msg, sizeof msg, "%s: %s: %s", out, what, strerror(e));
+        output_failed(false, e, msg);
+    }
+    if (rc)
         die("%s", err);
-    }
-    if (rename(tmp, out) != 0) {
-        saved = errno;
-        unlink(tmp);
-        die("%s: cannot rename to %s: %s", tmp, out, strerror(saved));
-    }
     return 0;
 }
 

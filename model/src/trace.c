@@ -14,7 +14,10 @@
  * the buffer, steps over frame boundaries and decodes a frame's last
  * records against a zeroed tail.  A clean end of the trace is only a
  * complete, consistent footer; anything else is an error "PATH: offset N:
- * problem", N the file offset of the header, frame or trailer at fault.
+ * problem", N the file offset of the field at fault when one field is (the
+ * footer's T, a seek-index entry's first record, ...), else of the header,
+ * frame or trailer at fault (FORMAT.md, Reading).  A record frame must
+ * carry a checksum: zstd checks one only when the frame has it.
  * Records are handed out as zstd produces them, before it has checked the
  * frame's checksum at the frame's end: a corrupt frame may yield records
  * before its error (buffering whole frames would cost up to 50 MiB).
@@ -53,6 +56,9 @@
 #define HDR_MAGIC 0x184D2A50u   /* skippable frame holding the header */
 #define TRL_MAGIC 0x184D2A51u   /* skippable frame holding seek index + footer */
 #define ZFRAME_MAGIC 0xFD2FB528u /* ZSTD_MAGICNUMBER: a record frame */
+#define FHD_CHECKSUM 0x04u      /* Content_Checksum_flag of a zstd frame's header descriptor (RFC 8878) */
+#define SKIP_MAGIC 0x184D2A50u  /* zstd skippable frames: 0x184D2A50..0x184D2A5F */
+#define SKIP_MAGIC_MASK 0xFFFFFFF0u
 static const uint8_t trace_magic[8] = {'M', 'M', 'U', 'T', 'R', 'A', 'C', 'E'};
 static const uint8_t footer_magic[8] = {'M', 'M', 'U', 'T', 'R', 'E', 'N', 'D'};
 
@@ -268,6 +274,7 @@ struct trace_writer {
     size_t nidx, idx_cap;
     uint64_t records, accesses, instructions, events;
     bool failed;                /* sticky: every later call fails */
+    int errnum;                 /* errno of the output operation that failed, 0 if none did */
     char err[ERR_MAX];
 };
 
@@ -284,10 +291,20 @@ static int wfail(trace_writer *w, uint64_t off, const char *fmt, ...)
     return -1;
 }
 
+/* The output failed with errno e ("write failed", "cannot rename X"):
+ * errno stays e, so that a caller writing to standard output can say why. */
+static int wfail_io(trace_writer *w, uint64_t off, int e, const char *what)
+{
+    wfail(w, off, "%s: %s", what, strerror(e));
+    w->errnum = e;
+    errno = e;
+    return -1;
+}
+
 static int emit(trace_writer *w, const void *buf, size_t n)
 {
     if (n && fwrite(buf, 1, n, w->f) != n)
-        return wfail(w, w->off, "write failed: %s", strerror(errno));
+        return wfail_io(w, w->off, errno, "write failed");
     w->off += n;
     return 0;
 }
@@ -390,7 +407,10 @@ trace_writer *trace_writer_open(const char *path, const trace_meta *meta, unsign
         memcpy(w->tmp + n, ".tmp", 5);
         w->f = fopen(w->tmp, "wb");
         if (!w->f) {
-            wfail(w, 0, "cannot create %s: %s", w->tmp, strerror(errno));
+            char what[ERR_MAX];
+            int e = errno;
+            snprintf(what, sizeof what, "cannot create %s", w->tmp);
+            wfail_io(w, 0, e, what);
             goto fail;
         }
     }
@@ -414,11 +434,17 @@ trace_writer *trace_writer_open(const char *path, const trace_meta *meta, unsign
 
 fail:
     set_err(err, errlen, w->err);
+    int e = w->errnum ? w->errnum : EINVAL;
     trace_writer_abort(w);
+    errno = e;
     return NULL;
 }
 
 const char *trace_writer_error(const trace_writer *w) { return w->err; }
+
+int trace_writer_errno(const trace_writer *w) { return w->errnum; }
+
+const char *trace_writer_tmp_path(const trace_writer *w) { return w->tmp; }
 
 int trace_write(trace_writer *w, const trace_rec *r)
 {
@@ -545,20 +571,27 @@ int trace_writer_close(trace_writer *w, char *err, size_t errlen)
     }
     if (w->to_stdout) {
         if (fflush(w->f) && !w->failed)
-            wfail(w, w->off, "write failed: %s", strerror(errno));
+            wfail_io(w, w->off, errno, "write failed");
     } else {
         if (fclose(w->f) && !w->failed)
-            wfail(w, w->off, "write failed: %s", strerror(errno));
+            wfail_io(w, w->off, errno, "write failed");
         w->f = NULL;
-        if (!w->failed && rename(w->tmp, w->path))
-            wfail(w, w->off, "cannot rename %s: %s", w->tmp, strerror(errno));
+        if (!w->failed && rename(w->tmp, w->path)) {
+            char what[ERR_MAX];
+            int e = errno;
+            snprintf(what, sizeof what, "cannot rename %s", w->tmp);
+            wfail_io(w, w->off, e, what);
+        }
         if (w->failed)
             unlink(w->tmp);
     }
     int rc = w->failed ? -1 : 0;
+    int e = w->errnum;
     if (rc)
         set_err(err, errlen, w->err);
     writer_free(w);
+    if (rc)
+        errno = e;
     return rc;
 }
 
@@ -607,10 +640,12 @@ struct trace_reader {
     size_t frame_k;             /* index of the current (or next) frame */
     uint64_t rec_base;          /* records in the frames before frame_k */
 
+    uint64_t hlen;              /* the header's length H: where frame 0 starts */
     /* The seek index, for a regular file with a footer (else idx NULL). */
     idx_entry *idx;
     size_t nidx;
-    uint64_t index_off;
+    uint64_t index_off;         /* T, once the trailer is known */
+    uint64_t footer_off;        /* T + 8 + 24 F */
     bool seeked;                /* totals no longer cover the trace from its start */
     uint32_t obs_crc;           /* without an index: CRC of the index entries the frames read imply */
 
@@ -894,43 +929,138 @@ static int finish_frame(trace_reader *r)
     return 0;
 }
 
-/* The trace ended cleanly: compare the footer's counts with what was read. */
+/* The trace ended cleanly: compare the footer's counts with what was
+ * read.  The error names the first count field that disagrees. */
 static int clean_end(trace_reader *r)
 {
     const trace_meta *m = &r->meta;
-    if (!r->seeked && (m->records != r->rec_base || m->accesses != r->n_acc || m->instructions != r->instr_sum ||
-                       m->events != r->n_ev))
-        return rfail(r, r->index_off,
-                     "the footer counts %llu records, %llu accesses, %llu instructions, %llu events; "
-                     "the frames hold %llu, %llu, %llu, %llu",
-                     (unsigned long long)m->records, (unsigned long long)m->accesses,
-                     (unsigned long long)m->instructions, (unsigned long long)m->events,
-                     (unsigned long long)r->rec_base, (unsigned long long)r->n_acc,
-                     (unsigned long long)r->instr_sum, (unsigned long long)r->n_ev);
+    if (!r->seeked) {
+        const uint64_t want[4] = {m->records, m->accesses, m->instructions, m->events};
+        const uint64_t got[4] = {r->rec_base, r->n_acc, r->instr_sum, r->n_ev};
+        for (int i = 0; i < 4; i++)
+            if (want[i] != got[i])
+                return rfail(r, r->footer_off + 8u * (unsigned)i,
+                             "the footer counts %llu records, %llu accesses, %llu instructions, %llu events; "
+                             "the frames hold %llu, %llu, %llu, %llu",
+                             (unsigned long long)want[0], (unsigned long long)want[1], (unsigned long long)want[2],
+                             (unsigned long long)want[3], (unsigned long long)got[0], (unsigned long long)got[1],
+                             (unsigned long long)got[2], (unsigned long long)got[3]);
+    }
     r->st = ST_END;
     r->lim = r->p;
     return 0;
 }
 
-/* Parse a footer (FOOTER_SIZE bytes) into meta's counts, index_off and
- * *frames; "" or the problem. */
-static const char *parse_footer(trace_reader *r, const uint8_t *ft, uint32_t crc, uint32_t *frames)
+/* ---- the trailer ------------------------------------------------------
+ *
+ * A file's trailer is checked at open, a stream's when it is met; both
+ * check it the same way and name the field at fault (FORMAT.md): first
+ * where the trailer is (T and F against its real place), then the CRC,
+ * then the seek index's chain, then the footer's totals against it. */
+
+/* The seek index's entries, checked in order as they come: each frame
+ * starts where the previous one ended (frame 0 at H), its first record
+ * follows the previous frame's, and it holds records and bytes.  The first
+ * problem is kept, to be reported only if the CRC holds: a damaged index
+ * is better called damaged than wrong. */
+typedef struct idx_chain {
+    uint64_t off, first;    /* where the next entry's frame must start, its first record */
+    uint64_t bad_at;        /* the offset of the first bad field, when bad[0] */
+    char bad[160];
+} idx_chain;
+
+static void chain_bad(idx_chain *c, uint64_t at, const char *fmt, ...)
 {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->bad, sizeof c->bad, fmt, ap);
+    va_end(ap);
+    c->bad_at = at;
+}
+
+/* Entry i, whose bytes are at offset `at`. */
+static void idx_chain_add(idx_chain *c, const idx_entry *e, uint64_t i, uint64_t at)
+{
+    unsigned long long k = (unsigned long long)i;
+    if (c->bad[0])
+        ;
+    else if (e->off != c->off)
+        chain_bad(c, at, "corrupt seek index: entry %llu puts its frame at offset %llu, not %llu", k,
+                  (unsigned long long)e->off, (unsigned long long)c->off);
+    else if (e->first != c->first)
+        chain_bad(c, at + 8, "corrupt seek index: entry %llu starts at record %llu, not %llu", k,
+                  (unsigned long long)e->first, (unsigned long long)c->first);
+    else if (e->nrec == 0)
+        chain_bad(c, at + 16, "corrupt seek index: entry %llu has no records", k);
+    else if (e->csize == 0)
+        chain_bad(c, at + 20, "corrupt seek index: entry %llu has a frame of 0 bytes", k);
+    c->off = e->off + e->csize;   /* wraps only in an index already found bad */
+    c->first = e->first + e->nrec;
+}
+
+/* The trailer's size field: 24 bytes per index entry and the footer. */
+static bool trailer_size_ok(uint32_t size)
+{
+    return size >= FOOTER_SIZE && (size - FOOTER_SIZE) % IDX_ENTRY == 0;
+}
+#define TRAILER_SIZE_BAD "corrupt trailer: size %u is not 56 + 24 * frames"
+
+static idx_entry idx_decode(const uint8_t *b)
+{
+    return (idx_entry){get64(b), get64(b + 8), get32(b + 16), get32(b + 20)};
+}
+
+/* The footer `ft` of the trailer at toff with nf index entries, which the
+ * chain c has checked and whose bytes have CRC crc.  Fills meta's counts,
+ * index_off and footer_off; 0, or -1 naming the field at fault. */
+static int check_footer(trace_reader *r, const uint8_t *ft, uint64_t toff, uint64_t nf, uint32_t crc,
+                        const idx_chain *c)
+{
+    uint64_t fo = toff + 8 + nf * IDX_ENTRY;
+    uint64_t t = get64(ft + 32), records = get64(ft), accesses = get64(ft + 8), events = get64(ft + 24);
+    uint32_t f = get32(ft + 40);
     if (memcmp(ft + 48, footer_magic, 8))
-        return "bad footer magic";
+        return rfail(r, fo + 48, "bad footer magic");
+    if (t != toff)
+        return rfail(r, fo + 32, "corrupt footer: T = %llu, but the trailer is at offset %llu",
+                     (unsigned long long)t, (unsigned long long)toff);
+    if (f != nf)
+        return rfail(r, fo + 40, "corrupt footer: F = %u, but the trailer at offset %llu holds %llu index entries",
+                     f, (unsigned long long)toff, (unsigned long long)nf);
     if (crc32_update(crc, ft, FOOTER_CRC_AT) != get32(ft + 44))
-        return "seek index or footer checksum mismatch";
-    r->meta.records = get64(ft);
-    r->meta.accesses = get64(ft + 8);
+        return rfail(r, toff, "seek index or footer checksum mismatch");
+    if (c->bad[0])
+        return rfail(r, c->bad_at, "%s", c->bad);
+    if (c->off != toff) {
+        if (nf == 0)
+            return rfail(r, fo + 40, "corrupt footer: F = 0, but the trailer is at offset %llu, not %llu",
+                         (unsigned long long)toff, (unsigned long long)c->off);
+        return rfail(r, toff + 8 + (nf - 1) * IDX_ENTRY + 20,
+                     "corrupt seek index: the last frame ends at offset %llu, not at the trailer (%llu)",
+                     (unsigned long long)c->off, (unsigned long long)toff);
+    }
+    if (records != c->first)
+        return rfail(r, fo, "corrupt footer: %llu records, the seek index's frames hold %llu",
+                     (unsigned long long)records, (unsigned long long)c->first);
+    if (accesses > records)
+        return rfail(r, fo + 8, "corrupt footer: %llu accesses in %llu records", (unsigned long long)accesses,
+                     (unsigned long long)records);
+    if (events > records - accesses)
+        return rfail(r, fo + 24, "corrupt footer: %llu events and %llu accesses in %llu records",
+                     (unsigned long long)events, (unsigned long long)accesses, (unsigned long long)records);
+    r->meta.records = records;
+    r->meta.accesses = accesses;
     r->meta.instructions = get64(ft + 16);
-    r->meta.events = get64(ft + 24);
-    r->index_off = get64(ft + 32);
-    *frames = get32(ft + 40);
-    return "";
+    r->meta.events = events;
+    r->index_off = toff;
+    r->footer_off = fo;
+    return 0;
 }
 
 /* Without an index (a pipe, or a file without a footer), the trailer is
- * met in sequence: stream it, check it against the frames read, and end. */
+ * met in sequence: stream it, check it against the frames read, and end.
+ * Constant memory: the frames read are summed up by the CRC of the index
+ * entries they imply (obs_crc). */
 static int read_trailer(trace_reader *r)
 {
     uint64_t toff = rpos(r);
@@ -940,28 +1070,27 @@ static int read_trailer(trace_reader *r)
     if (got < 8)
         goto truncated;
     uint32_t size = get32(r->in + r->in_pos + 4);
-    if (size < FOOTER_SIZE || (size - FOOTER_SIZE) % IDX_ENTRY)
-        return rfail(r, toff, "corrupt trailer: size %u is not 56 + 24 * frames", size);
+    if (!trailer_size_ok(size))
+        return rfail(r, toff + 4, TRAILER_SIZE_BAD, size);
     uint64_t nf = (size - FOOTER_SIZE) / IDX_ENTRY;
     r->in_pos += 8;
-    uint32_t crc = 0, icrc = 0;
+    uint32_t crc = 0;
+    idx_chain c = {.off = r->hlen};
     for (uint64_t i = 0; i < nf; i++) {
         if ((got = need(r, IDX_ENTRY)) < IDX_ENTRY)
             goto truncated_or_error;
-        crc = crc32_update(crc, r->in + r->in_pos, IDX_ENTRY);
-        icrc = crc32_update(icrc, r->in + r->in_pos, IDX_ENTRY);
+        const uint8_t *b = r->in + r->in_pos;
+        crc = crc32_update(crc, b, IDX_ENTRY);
+        idx_entry e = idx_decode(b);
+        idx_chain_add(&c, &e, i, toff + 8 + i * IDX_ENTRY);
         r->in_pos += IDX_ENTRY;
     }
+    uint32_t icrc = crc;
     if ((got = need(r, FOOTER_SIZE)) < FOOTER_SIZE)
         goto truncated_or_error;
-    uint32_t frames;
-    const char *bad = parse_footer(r, r->in + r->in_pos, crc, &frames);
-    if (*bad)
-        return rfail(r, toff, "%s", bad);
+    if (check_footer(r, r->in + r->in_pos, toff, nf, crc, &c))
+        return -1;
     r->in_pos += FOOTER_SIZE;
-    if (frames != nf || r->index_off != toff)
-        return rfail(r, toff, "corrupt footer: %u frames at offset %llu, the trailer has %llu at offset %llu", frames,
-                     (unsigned long long)r->index_off, (unsigned long long)nf, (unsigned long long)toff);
     if (nf != r->frame_k || icrc != r->obs_crc)
         return rfail(r, toff, "the seek index (%llu frames) disagrees with the %zu frames read",
                      (unsigned long long)nf, r->frame_k);
@@ -980,7 +1109,7 @@ truncated:
 static int next_structure(trace_reader *r)
 {
     uint64_t off = rpos(r);
-    long got = need(r, 4);
+    long got = need(r, 5);   /* a frame's magic and its frame header descriptor */
     if (got < 0)
         return -1;
     if (got == 0)
@@ -998,10 +1127,19 @@ static int next_structure(trace_reader *r)
             return rfail(r, off, "trailer where the seek index puts frame %zu", r->frame_k);
         return clean_end(r);
     }
+    if ((magic & SKIP_MAGIC_MASK) == SKIP_MAGIC)
+        return rfail(r, off, "a skippable frame (magic 0x%08x) where a record frame or the trailer must be", magic);
     if (magic != ZFRAME_MAGIC)
         return rfail(r, off, "not a zstd frame (magic 0x%08x): corrupt file", magic);
     if (r->idx && (r->frame_k >= r->nidx || r->idx[r->frame_k].off != off))
         return rfail(r, off, "frame %zu is not where the seek index puts it", r->frame_k);
+    if (got < 5)
+        return rfail(r, off, "frame %zu is truncated (the file ends at offset %llu)", r->frame_k,
+                     (unsigned long long)(off + 4));
+    /* zstd checks a checksum only when the frame has one: a frame without
+     * it would decode damaged records unnoticed. */
+    if (!(r->in[r->in_pos + 4] & FHD_CHECKSUM))
+        return rfail(r, off, "frame %zu has no content checksum", r->frame_k);
     ZSTD_DCtx_reset(r->dctx, ZSTD_reset_session_only);
     memset(r->prev, 0, sizeof r->prev);
     r->cpu = 0;
@@ -1102,7 +1240,7 @@ static int read_header(trace_reader *r)
         return rfail(r, 16, "format version %u.%u is not supported", major, minor);
     uint32_t size = get32(h + 4);
     if (size < HDR_CONTENT_MIN || size > HDR_CONTENT_MAX)
-        return rfail(r, 0, "corrupt header: size %u out of range %u..%u", size, HDR_CONTENT_MIN, HDR_CONTENT_MAX);
+        return rfail(r, 4, "corrupt header: size %u out of range %u..%u", size, HDR_CONTENT_MIN, HDR_CONTENT_MAX);
     size_t hlen = 8 + (size_t)size;
     if ((got = need(r, hlen)) < 0)
         return -1;
@@ -1114,32 +1252,35 @@ static int read_header(trace_reader *r)
     r->meta.version_major = major;
     r->meta.version_minor = minor;
     /* Metadata fields: tag byte, varint length, bytes.  Unknown tags are
-     * skipped (later minor versions may add some). */
+     * skipped (later minor versions may add some).  An error names the
+     * field's offset. */
     const uint8_t *p = h + HDR_FIXED, *end = h + hlen - 4;
     while (p < end) {
+        uint64_t at = (uint64_t)(p - h);
         unsigned tag = *p++;
         uint64_t len = 0;
         for (unsigned s = 0;; s += 7) {
             if (p >= end || s > 14)
-                return rfail(r, 0, "corrupt header: bad metadata length");
+                return rfail(r, at, "corrupt header: metadata field %u: bad length", tag);
             len |= (uint64_t)(*p & 0x7f) << s;
             if (*p++ < 0x80)
                 break;
         }
         if (len > (uint64_t)(end - p))
-            return rfail(r, 0, "corrupt header: metadata field %u runs past the header", tag);
+            return rfail(r, at, "corrupt header: metadata field %u runs past the header", tag);
         char *dst = tag == META_SOURCE ? r->meta.source
                   : tag == META_COMMAND ? r->meta.command
                   : tag == META_RECORDER ? r->meta.recorder : NULL;
         if (dst) {
             if (len > TRACE_META_STR - 1 || memchr(p, 0, len))
-                return rfail(r, 0, "corrupt header: metadata field %u too long or holds a NUL", tag);
+                return rfail(r, at, "corrupt header: metadata field %u too long or holds a NUL", tag);
             memcpy(dst, p, len);
             dst[len] = 0;
         }
         p += len;
     }
     r->in_pos = hlen;
+    r->hlen = hlen;
     return 0;
 }
 
@@ -1159,29 +1300,62 @@ static int pread_full(int fd, void *buf, size_t n, uint64_t off)
     return 0;
 }
 
+/* Is there a trailer header at `off` announcing nf index entries?  1, 0,
+ * or -1 after a read error. */
+static int trailer_at(trace_reader *r, uint64_t off, uint64_t nf)
+{
+    uint8_t th[8];
+    if (pread_full(r->fd, th, sizeof th, off))
+        return rfail(r, off, "read error: %s", strerror(errno));
+    return get32(th) == TRL_MAGIC && get32(th + 4) == nf * IDX_ENTRY + FOOTER_SIZE;
+}
+
 /* A regular file: load the seek index from the footer at its end.  A file
  * without a footer magic there is read in sequence instead, so that its
- * truncation is reported where it happened. */
+ * truncation is reported where it happened.
+ *
+ * The footer's F places the trailer 8 + 24 F bytes before it, its T says
+ * where the trailer is; the trailer's own header must be there.  When F
+ * does not lead to a trailer but T does, F is the field at fault; when
+ * both lead to the same place and no trailer is there, its header is. */
 static int load_index(trace_reader *r, uint64_t fsize)
 {
-    uint64_t hlen = rpos(r);
+    uint64_t hlen = r->hlen;
     if (fsize < hlen + 8 + FOOTER_SIZE)
         return 0;
-    uint8_t ft[FOOTER_SIZE], th[8];
-    uint64_t foff = fsize - FOOTER_SIZE;
-    if (pread_full(r->fd, ft, sizeof ft, foff))
-        return rfail(r, foff, "read error: %s", strerror(errno));
+    uint8_t ft[FOOTER_SIZE];
+    uint64_t fo = fsize - FOOTER_SIZE;
+    if (pread_full(r->fd, ft, sizeof ft, fo))
+        return rfail(r, fo, "read error: %s", strerror(errno));
     if (memcmp(ft + 48, footer_magic, 8))
         return 0;
-    uint64_t toff = get64(ft + 32);
+    uint64_t t = get64(ft + 32), room = fo - 8 - hlen;   /* room: bytes for the frames and the index */
     uint32_t nf = get32(ft + 40);
-    if (toff < hlen || toff > fsize - 8 - FOOTER_SIZE || (fsize - 8 - FOOTER_SIZE - toff) != (uint64_t)nf * IDX_ENTRY)
-        return rfail(r, foff, "corrupt footer: trailer at offset %llu with %u frames does not end the file",
-                     (unsigned long long)toff, nf);
-    if (pread_full(r->fd, th, sizeof th, toff))
-        return rfail(r, toff, "read error: %s", strerror(errno));
-    if (get32(th) != TRL_MAGIC || get32(th + 4) != (uint64_t)nf * IDX_ENTRY + FOOTER_SIZE)
-        return rfail(r, toff, "corrupt trailer header");
+    uint64_t toff = fo - 8 - (uint64_t)nf * IDX_ENTRY;
+    int ok = (uint64_t)nf * IDX_ENTRY <= room ? trailer_at(r, toff, nf) : 0;
+    if (ok < 0)
+        return -1;
+    if (!ok) {
+        uint64_t tnf = (fo - 8 - t) / IDX_ENTRY;   /* the entries a trailer at T would hold */
+        int at_t = t >= hlen && t <= fo - 8 && (fo - 8 - t) % IDX_ENTRY == 0 ? trailer_at(r, t, tnf) : 0;
+        if (at_t < 0)
+            return -1;
+        if (at_t)
+            return rfail(r, fo + 40, "corrupt footer: F = %u, but the trailer at offset %llu holds %llu index entries",
+                         nf, (unsigned long long)t, (unsigned long long)tnf);
+        if ((uint64_t)nf * IDX_ENTRY > room)
+            return rfail(r, fo + 40, "corrupt footer: F = %u index entries do not fit in the file", nf);
+        uint8_t th[8];
+        if (pread_full(r->fd, th, sizeof th, toff))
+            return rfail(r, toff, "read error: %s", strerror(errno));
+        uint32_t size = get32(th + 4);
+        if (get32(th) != TRL_MAGIC)
+            return rfail(r, toff, "corrupt trailer: bad magic 0x%08x", get32(th));
+        if (!trailer_size_ok(size))
+            return rfail(r, toff + 4, TRAILER_SIZE_BAD, size);
+        return rfail(r, toff + 4, "corrupt trailer: size %u, but F = %u makes it %llu", size, nf,
+                     (unsigned long long)nf * IDX_ENTRY + FOOTER_SIZE);
+    }
     size_t ib = (size_t)nf * IDX_ENTRY;
     uint8_t *raw = malloc(ib ? ib : 1);
     r->idx = malloc((nf ? nf : 1) * sizeof *r->idx);
@@ -1189,32 +1363,19 @@ static int load_index(trace_reader *r, uint64_t fsize)
         abort();
     if (pread_full(r->fd, raw, ib, toff + 8)) {
         free(raw);
-        return rfail(r, toff, "read error: %s", strerror(errno));
+        return rfail(r, toff + 8, "read error: %s", strerror(errno));
     }
-    uint32_t frames;
-    const char *bad = parse_footer(r, ft, crc32_update(0, raw, ib), &frames);
-    for (uint32_t i = 0; i < nf && !*bad; i++) {
-        const uint8_t *b = raw + (size_t)i * IDX_ENTRY;
-        idx_entry *e = &r->idx[i];
-        *e = (idx_entry){get64(b), get64(b + 8), get32(b + 16), get32(b + 20)};
-        uint64_t want_off = i ? r->idx[i - 1].off + r->idx[i - 1].csize : hlen;
-        uint64_t want_first = i ? r->idx[i - 1].first + r->idx[i - 1].nrec : 0;
-        if (e->off != want_off || e->first != want_first || e->nrec == 0 || e->csize == 0)
-            bad = "corrupt seek index: entries do not follow each other";
+    idx_chain c = {.off = hlen};
+    for (uint32_t i = 0; i < nf; i++) {
+        r->idx[i] = idx_decode(raw + (size_t)i * IDX_ENTRY);
+        idx_chain_add(&c, &r->idx[i], i, toff + 8 + (uint64_t)i * IDX_ENTRY);
     }
+    uint32_t crc = crc32_update(0, raw, ib);
     free(raw);
-    if (!*bad) {
-        uint64_t end_off = nf ? r->idx[nf - 1].off + r->idx[nf - 1].csize : hlen;
-        uint64_t nrec = nf ? r->idx[nf - 1].first + r->idx[nf - 1].nrec : 0;
-        if (end_off != toff || nrec != r->meta.records)
-            bad = "corrupt seek index: frames do not add up to the footer";
-        else if (r->meta.accesses > nrec || r->meta.events > nrec - r->meta.accesses)
-            bad = "corrupt footer: more accesses and events than records";
-    }
-    if (*bad) {
+    if (check_footer(r, ft, toff, nf, crc, &c)) {
         free(r->idx);
         r->idx = NULL;
-        return rfail(r, toff, "%s", bad);
+        return -1;
     }
     r->nidx = nf;
     return 0;

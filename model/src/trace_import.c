@@ -62,6 +62,9 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -1216,6 +1219,7 @@ int trace_record(char *const argv[], trace_sink sink, trace_meta *meta, char *er
     vargv[3] = logfd;
     memcpy(vargv + VG_ARGS, argv, argc * sizeof *argv);
 
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         mm_errf(err, errlen, "trace record: fork: %s", strerror(errno));
@@ -1227,7 +1231,15 @@ int trace_record(char *const argv[], trace_sink sink, trace_meta *meta, char *er
         /* The recorded command gets the default SIGPIPE action, whatever
          * its recorder ignores (an ignored signal stays ignored across exec). */
         signal(SIGPIPE, SIG_DFL);
-        execvp(vargv[0], vargv);
+        /* A recorder killed by a signal (it has no trace to finish) takes
+         * valgrind and the command with it, instead of leaving them running
+         * until their next write to the closed log.  (If it died before
+         * prctl, nobody waits for this child: do not start valgrind.) */
+#ifdef __linux__
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) == 0 && getppid() == parent)
+#endif
+            execvp(vargv[0], vargv);
+        (void)parent;
         int e = errno;
         ssize_t w = write(status_pipe[1], &e, sizeof e);
         (void)w;

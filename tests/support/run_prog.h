@@ -15,7 +15,7 @@
 
 #define MMUSIM_PROG MMUSIM_BIN_DIR "/mmusim"
 
-static void prog_slurp(const char *path, char *buf, size_t len)
+static inline void prog_slurp(const char *path, char *buf, size_t len)
 {
     FILE *f = fopen(path, "r");
     size_t n = f ? fread(buf, 1, len - 1, f) : 0;
@@ -25,7 +25,7 @@ static void prog_slurp(const char *path, char *buf, size_t len)
 }
 
 /* dir: a scratch directory for the capture files and $D ("/tmp" if NULL). */
-static int prog_capture(const char *line, const char *dir, char *out, size_t outlen, char *err, size_t errlen)
+static inline int prog_capture(const char *line, const char *dir, char *out, size_t outlen, char *err, size_t errlen)
 {
     char o[256], e[256], cmd[8192];
     if (!dir)
@@ -41,7 +41,7 @@ static int prog_capture(const char *line, const char *dir, char *out, size_t out
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-static unsigned prog_lines(const char *s)
+static inline unsigned prog_lines(const char *s)
 {
     unsigned n = 0;
     for (; *s; s++)

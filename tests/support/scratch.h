@@ -12,20 +12,20 @@
 #include <stdlib.h>
 
 /* dir = "/tmp/NAME.XXXXXX", created. */
-static void scratch_make(char dir[64], const char *name)
+static inline void scratch_make(char dir[64], const char *name)
 {
     snprintf(dir, 64, "/tmp/%s.XXXXXX", name);
     cr_assert_not_null(mkdtemp(dir));
 }
 
-static void scratch_remove(const char *dir)
+static inline void scratch_remove(const char *dir)
 {
     char cmd[256];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     cr_assert_eq(system(cmd), 0);
 }
 
-static void scratch_write(const char *path, const char *text)
+static inline void scratch_write(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
     cr_assert_not_null(f, "%s", path);
@@ -34,7 +34,7 @@ static void scratch_write(const char *path, const char *text)
 }
 
 /* A whole file, malloc'd and NUL-terminated; NULL if it cannot be read. */
-static char *scratch_slurp(const char *path)
+static inline char *scratch_slurp(const char *path)
 {
     FILE *f = fopen(path, "rb");
     if (!f)

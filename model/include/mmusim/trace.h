@@ -15,9 +15,10 @@
  * one trace.
  *
  * Errors: functions that can fail write one line into the caller's buffer,
- * "FILE: offset N: problem" (byte offset in the file), and the command line
- * prints it and exits with status 2.  Writers write to FILE.tmp and rename
- * to FILE only when the trace is complete. */
+ * "FILE: offset N: problem" (N: the byte offset in the file of the field
+ * at fault, or of the structure when no one field is; FORMAT.md, Reading),
+ * and the command line prints it and exits with status 2.  Writers write to
+ * FILE.tmp and rename to FILE only when the trace is complete. */
 #ifndef MMUSIM_TRACE_H
 #define MMUSIM_TRACE_H
 
@@ -115,15 +116,28 @@ typedef struct trace_writer trace_writer;
 /* Open a writer on `path` ("-" = standard output, written straight
  * through).  A file is written to "PATH.tmp" and renamed on close.
  * frame_records: records per frame (0 = TRACE_FRAME_RECORDS); level: zstd
- * level (0 = the library's default, 3..19).  NULL with err filled on
- * failure. */
+ * level (0 = the library's default, 1..19).  NULL with err filled on
+ * failure, and errno set: the failed creation's, EINVAL for a bad level. */
 trace_writer *trace_writer_open(const char *path, const trace_meta *meta, unsigned frame_records, int level,
                                 char *err, size_t errlen);
 int trace_write(trace_writer *w, const trace_rec *r);    /* 0, or -1 (see trace_writer_error) */
+/* Why the writer stopped: one line "PATH: offset N: problem" (N: the
+ * output's offset where it stopped), "" while it has not. */
 const char *trace_writer_error(const trace_writer *w);
+/* The errno of the output operation (create, write, flush, close, rename)
+ * that stopped the writer; 0 while none failed, and when the writer stopped
+ * on an invalid record instead.  A failing trace_write leaves errno at this
+ * value too.  Callers tell a failed output (a full disk, a closed pipe)
+ * from a bad record by it. */
+int trace_writer_errno(const trace_writer *w);
+/* "PATH.tmp", the file being written, or NULL when writing to standard
+ * output: a program that removes it on a fatal signal needs its name.
+ * Valid until the writer is closed or aborted. */
+const char *trace_writer_tmp_path(const trace_writer *w);
 /* Finish the last frame, write the seek index and footer, close, rename.
- * Frees the writer; 0 or -1 with err filled (the temporary file is
- * removed on failure). */
+ * Frees the writer; 0, or -1 with err filled and errno as
+ * trace_writer_errno said (0 if the writer had stopped on an invalid
+ * record); the temporary file is removed on failure. */
 int trace_writer_close(trace_writer *w, char *err, size_t errlen);
 /* Give up: close and remove the temporary file, free the writer. */
 void trace_writer_abort(trace_writer *w);
