@@ -402,7 +402,7 @@ static void expected(char *buf, size_t len, const char *name, const layout *l, s
 static void expect_refused(const char *cmd, const char *want)
 {
     cr_expect_eq(sh("%s", cmd), 2, "%s: %s", cmd, err);
-    cr_expect_str_eq(err, want, "%s", cmd);
+    cr_expect_str_eq(err, want, "%s:\n got: %s want: %s", cmd, err, want);
     cr_expect_str_eq(out, "", "%s", cmd);
 }
 

@@ -233,6 +233,7 @@ typedef struct replay {
 
     char *err;
     size_t errlen;
+    bool err_located;      /* err already names its place (a reader's message): fail_at leaves it */
 } replay;
 
 static double now_s(void)
@@ -245,6 +246,10 @@ static double now_s(void)
 /* Prefix R->err (which holds the OS model's message) with "FILE: record N: ". */
 static NOINLINE int fail_at(replay *R, const source *s, uint64_t index)
 {
+    if (R->err_located) {
+        R->err_located = false;
+        return -1;   /* the reader's own message: it names the offset */
+    }
     char msg[512];
     snprintf(msg, sizeof msg, "%s", R->err);
     return mm_errf(R->err, R->errlen, "%s: record %" PRIu64 ": %s", s->path, index, msg);
@@ -430,6 +435,24 @@ static NOINLINE int switch_to(replay *R, unsigned cpu, uint32_t pid)
     return 0;
 }
 
+/* A trace whose footer counts no events shows one: the footer or the record
+ * is damaged.  Read on to the end, so that the reader's check of the counts
+ * names the footer's field and its offset, as reading from a pipe would;
+ * if it finds nothing, name the record.  -1, err filled. */
+static NOINLINE int footer_lied(replay *R, source *s, const trace_rec *r)
+{
+    trace_rec rest;
+    int rc;
+    while ((rc = trace_next(s->rd, &rest)) > 0)
+        continue;
+    if (rc < 0) {
+        R->err_located = true;
+        return mm_errf(R->err, R->errlen, "%s", trace_reader_error(s->rd));
+    }
+    return mm_errf(R->err, R->errlen, "a %s event, but the trace's footer counts none",
+                   trace_kind_name((trace_kind)r->kind));
+}
+
 /* An event record: in a workload, give its pids their workload pids and
  * keep the books of switches; hand it to the OS model.  0 or -1 (err
  * filled, without the record's place). */
@@ -438,8 +461,7 @@ static NOINLINE int event(replay *R, source *s, const trace_rec *r)
     if (r->kind >= TR_KIND_COUNT)
         return mm_errf(R->err, R->errlen, "unknown record kind %u", r->kind);
     if (s->plain && s->footer_says)
-        return mm_errf(R->err, R->errlen, "a %s event, but the trace's footer counts none",
-                       trace_kind_name((trace_kind)r->kind));
+        return footer_lied(R, s, r);
     if (s->plain)
         return mm_errf(R->err, R->errlen,
                        "a %s event in a trace that had none before its first access (read from a pipe, "
