@@ -69,7 +69,8 @@ static const char walk_usage[] =
     "  --json, --csv    print the walk's counters as JSON or CSV instead of text\n"
     "  --mode M         paging mode (same as --set cpu.mode=M)\n"
     "\n"
-    "Exit status: 0 translated, 1 the access faulted, 2 bad arguments or config.\n";
+    "Exit status: 0 translated; 1 the access faulted, or standard output could\n"
+    "not be written (then one line on stderr says so); 2 bad arguments or config.\n";
 
 typedef struct page_map {
     uint64_t va, pa, flags;
@@ -351,7 +352,8 @@ static const char config_usage[] =
     "check  load and validate each file as run --config FILE would; print 'FILE: ok' or the first error\n"
     "list   list the built-in presets\n"
     "\n"
-    "Exit status: 0 ok, 2 a bad config or argument.\n";
+    "Exit status: 0 ok; 1 standard output could not be written (a closed pipe, a\n"
+    "full disk); 2 a bad config or argument.\n";
 
 static int cmd_config(int argc, char **argv)
 {

@@ -54,10 +54,11 @@ static const char run_usage[] =
     "A progress line is drawn on stderr when it is a terminal.  Ctrl-C stops the\n"
     "replay and prints the counters so far; a second Ctrl-C kills it.\n"
     "\n"
-    "Exit status: 0 replayed; 2 bad arguments, configuration or trace (one line\n"
-    "on stderr); 3 physical memory ran out under os.exhaustion=stop (the counters\n"
-    "up to that access are printed); 130 interrupted (the counters so far are\n"
-    "printed).\n";
+    "Exit status: 0 replayed; 1 the report could not be written to standard\n"
+    "output (a closed pipe, a full disk); 2 bad arguments, configuration or trace\n"
+    "(one line on stderr); 3 physical memory ran out under os.exhaustion=stop (the\n"
+    "counters up to that access are printed); 130 interrupted (the counters so\n"
+    "far are printed).\n";
 
 static volatile sig_atomic_t stop_flag;
 

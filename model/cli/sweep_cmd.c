@@ -68,8 +68,9 @@ static const char sweep_usage[] =
     "                      shards, unless --partial (the tables leave them out);\n"
     "                      a damaged run file is an error (run its task again).\n"
     "\n"
-    "Exit status: 0 every run is done (collect: merged); 2 bad spec, arguments,\n"
-    "trace, manifest or run file (one line on stderr); 130 interrupted by\n"
+    "Exit status: 0 every run is done (collect: merged); 1 standard output could\n"
+    "not be written; 2 bad spec, arguments, trace, manifest or run file, or a file\n"
+    "in DIR that could not be written (one line on stderr); 130 interrupted by\n"
     "Ctrl-C (finished runs are kept).\n";
 
 static volatile sig_atomic_t stop_flag;
