@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mmusim/frames.h"
+#include "frames.h"
 
 #define KIB4 0x1000ull
 #define MIB 0x100000ull

@@ -14,7 +14,7 @@
 #include <criterion/parameterized.h>
 
 #include "mmusim/cfg.h"
-#include "mmusim/frames.h"
+#include "frames.h"
 #include "mmusim/os.h"
 #include "mmusim/stats.h"
 

@@ -11,8 +11,9 @@
 #include <stdint.h>
 
 #include "mmusim/cfg.h"
+#include "mmusim/version.h"
 
-#define MMUSIM_VERSION "mmusim 0.1.0"
+#define CLI_VERSION "mmusim " MMUSIM_VERSION_STRING   /* --version, and the recorder of traces it writes */
 
 /* Exit status of bad arguments and bad input. */
 #define EXIT_BAD_INPUT 2

@@ -441,7 +441,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(cmd, "--version")) {
-        puts(MMUSIM_VERSION);
+        puts(CLI_VERSION);
         return 0;
     }
     if (!strcmp(cmd, "run"))

@@ -42,7 +42,7 @@
 #include "mmusim/trace_gen.h"
 #include "mmusim/trace_import.h"
 
-#define RECORDER MMUSIM_VERSION
+#define RECORDER CLI_VERSION
 
 /* Library messages: a path of PATH_MAX and the problem. */
 #define ERR_LEN 4608

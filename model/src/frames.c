@@ -49,7 +49,7 @@
  * that for the summaries.  For 16 GiB: 8 MiB + 0.5 or 1 MiB.  For 1 TiB:
  * 512 MiB of counts, allocated with calloc so untouched pages stay
  * uncommitted. */
-#include "mmusim/frames.h"
+#include "frames.h"
 
 #include <assert.h>
 #include <stdlib.h>

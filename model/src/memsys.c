@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mmusim/sa_array.h"
+#include "sa_array.h"
 
 #define MEMSYS_MIN_LINE 8u
 #define MEMSYS_MAX_LINE 4096u

@@ -27,7 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mmusim/sa_array.h"
+#include "sa_array.h"
 
 #define PWC_TAG_PCID_SHIFT 40
 #define PWC_TAG_LEVEL_SHIFT 56

@@ -8,7 +8,7 @@
  *              (so ways <= 64), heap order: node n's children are 2n+1, 2n+2.
  *   SRRIP:     one RRPV (0..3) per way in a byte.
  *   random:    the xorshift64* state. */
-#include "mmusim/repl.h"
+#include "repl.h"
 
 #include <assert.h>
 #include <stdlib.h>

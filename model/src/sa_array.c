@@ -5,7 +5,7 @@
  * `index` is index & set_mask, sets being a power of two.  The valid bits live
  * here; repl.c only orders the valid ways of a set, so every fill and hit is
  * reported to it. */
-#include "mmusim/sa_array.h"
+#include "sa_array.h"
 
 #include <assert.h>
 #include <stdlib.h>

@@ -27,6 +27,8 @@
 #include <assert.h>
 #include <stdlib.h>
 
+#include "repl.h"
+
 #define TLB_KEY_VALID (1ull << 63)
 #define TLB_KEY_VPN_BITS 57          /* vpn field width: bits 6..62 */
 #define TLB_PTAG_LOCAL 0xFFFF0000u   /* ptag mask half of a non-global entry */

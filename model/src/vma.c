@@ -4,7 +4,7 @@
  * non-empty.  Every change keeps it; merging is applied locally around the
  * change, as Linux's vma_merge does, so no two adjacent compatible areas
  * survive an operation that touched them. */
-#include "mmusim/vma.h"
+#include "vma.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -41,6 +41,10 @@
 #include "mmusim/tlb.h"
 #include "mmusim/types.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* How a context switch (a CR3 write) treats the TLBs. */
 typedef enum ctx_policy {
     CTX_NOPCID = 0,  /* no PCID: every CR3 write flushes all non-global entries */
@@ -220,5 +224,9 @@ void cfg_write_yaml(const mm_config *c, FILE *out);
 
 /* The paging mode the config selects. */
 const paging_mode *cfg_mode(const mm_config *c);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

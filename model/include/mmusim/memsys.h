@@ -18,8 +18,11 @@
 #ifndef MMUSIM_MEMSYS_H
 #define MMUSIM_MEMSYS_H
 
-#include "mmusim/repl.h"
 #include "mmusim/types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 #define MEMSYS_MAX_CACHES 3
 
@@ -77,5 +80,9 @@ unsigned memsys_rmw(memsys *ms, uint64_t pa, mm_cycle now, memsys_source *src);
 
 /* Drop every cached line (e.g. between experiments). */
 void memsys_flush(memsys *ms);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -27,6 +27,10 @@
 #include "mmusim/tlb.h"
 #include "mmusim/walker.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct mmu mmu;
 
 /* How an access was translated. */
@@ -164,5 +168,9 @@ const walk_result *mmu_last_walk(const mmu *m);
 /* Export counters into s under their report names (summed across CPUs when
  * several MMUs export into one list). */
 void mmu_export_stats(const mmu *m, stats *s);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -90,6 +90,10 @@
 #include "mmusim/replay.h"
 #include "mmusim/stats.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct onepass onepass;
 
 /* Conditions 1-4 above for cfgs[0..k), k >= 2.  False with the first
@@ -123,5 +127,9 @@ bool onepass_counters(const onepass *op, size_t i, const stats *tapped, stats *o
  * caller replays directly.  o->tap must be NULL (this sets its own). */
 replay_status onepass_replay(const mm_config *cfgs, size_t k, const replay_opts *o, stats **out,
                              replay_status *status, bool *exact, char *err, size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -67,6 +67,10 @@
 #include "mmusim/mmu.h"
 #include "mmusim/stats.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct os os;
 
 /* The first OS_RESERVED_MIB MiB of physical memory stand for the kernel
@@ -190,5 +194,9 @@ const os_counters *os_get_counters(const os *o);
  * process, THP coverage = bytes mapped by huge pages / bytes mapped,
  * translation stall cycles), the frame allocator's. */
 void os_export_stats(const os *o, stats *s);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

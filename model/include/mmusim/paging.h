@@ -19,6 +19,10 @@
 #include "mmusim/physmem.h"
 #include "mmusim/types.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* ---- x86 paging-entry bits (Intel SDM vol. 3A, 4.5) ------------------ */
 #define PTE_P (1ull << 0)    /* present */
 #define PTE_RW (1ull << 1)   /* writable */
@@ -182,5 +186,9 @@ uint64_t pgtable_lookup(const pgtable *pt, uint64_t va, unsigned *level, uint64_
  * bytes = pages * 4096 (PAE's 32-byte PDPT is counted as one page). */
 uint64_t pgtable_pages(const pgtable *pt, unsigned level);
 uint64_t pgtable_bytes(const pgtable *pt);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

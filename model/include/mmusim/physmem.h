@@ -16,6 +16,10 @@
 
 #include "mmusim/types.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct physmem physmem;
 
 #define PHYSMEM_FRAME_SHIFT 12
@@ -47,5 +51,9 @@ void physmem_release_frame(physmem *pm, uint64_t pa);
 
 /* Frames currently materialised in the image (for memory accounting). */
 size_t physmem_frames_present(const physmem *pm);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

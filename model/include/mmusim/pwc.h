@@ -30,8 +30,11 @@
 #define MMUSIM_PWC_H
 
 #include "mmusim/paging.h"
-#include "mmusim/repl.h"
 #include "mmusim/types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 typedef enum pwc_design {
     PWC_NONE = 0,
@@ -105,5 +108,9 @@ unsigned pwc_occupancy(const pwc *c, unsigned level);
 void pwc_foreach(const pwc *c,
                  void (*fn)(unsigned level, uint16_t pcid, uint64_t va_base, uint64_t entry, void *ctx),
                  void *ctx);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

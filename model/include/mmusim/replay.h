@@ -47,6 +47,10 @@
 #include "mmusim/report.h"
 #include "mmusim/stats.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct replay_opts {
     const char *const *traces;   /* paths; "-" = stdin (at most one) */
     unsigned ntraces;            /* >= 1 */
@@ -86,5 +90,9 @@ replay_status replay_run(const mm_config *cfg, const replay_opts *o, char *err, 
  * *stop was set, else REPLAY_DONE. */
 replay_status replay_run_multi(const mm_config *cfgs, unsigned k, const replay_opts *o, stats **out,
                                replay_status *status, char *err, size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -16,6 +16,10 @@
 #include "mmusim/cfg.h"
 #include "mmusim/stats.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum report_format {
     REPORT_TEXT = 0,
     REPORT_JSON,
@@ -31,5 +35,9 @@ void report_json_value(FILE *out, const char *v);
 /* title: what was measured (perf's "for 'COMMAND'"); cfg may be NULL.
  * Returns 0, or -1 if writing failed. */
 int report_write(FILE *out, report_format fmt, const stats *s, const mm_config *cfg, const char *title);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

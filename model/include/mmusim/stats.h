@@ -12,6 +12,10 @@
 
 #include "mmusim/types.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct stats stats;
 
 stats *stats_create(void);
@@ -28,5 +32,9 @@ const char *stats_name(const stats *s, size_t i);
 uint64_t stats_value(const stats *s, size_t i);
 /* Value of `name`, or 0 if absent (*found set if non-NULL). */
 uint64_t stats_get(const stats *s, const char *name, bool *found);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

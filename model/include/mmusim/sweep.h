@@ -66,6 +66,10 @@
 #include "mmusim/cfg.h"
 #include "mmusim/types.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct sweep_spec sweep_spec;
 
 /* Load, check and expand a spec; NULL with "SPEC:LINE: problem" in err. */
@@ -175,5 +179,9 @@ typedef enum sweep_status {
  * must not have other children it waits for with waitpid(-1). */
 sweep_status sweep_run(const sweep_spec *s, const sweep_opts *o, sweep_progress *counts, char *err,
                        size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

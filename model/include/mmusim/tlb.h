@@ -20,8 +20,11 @@
 #ifndef MMUSIM_TLB_H
 #define MMUSIM_TLB_H
 
-#include "mmusim/repl.h"
 #include "mmusim/types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /* Permission/state bits cached in an entry. */
 #define TLB_W 0x01u  /* writable: R/W=1 at every level */
@@ -100,5 +103,9 @@ unsigned tlb_occupancy(const tlb *t);
 
 /* Visit every valid entry (array order, set order, way order). */
 void tlb_foreach(const tlb *t, void (*fn)(const tlb_entry *e, void *ctx), void *ctx);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -24,6 +24,10 @@
 
 #include "mmusim/types.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Format version written by this library.  A reader refuses a file whose
  * major version is newer than TRACE_VERSION_MAJOR. */
 #define TRACE_VERSION_MAJOR 1
@@ -170,5 +174,9 @@ int trace_seek(trace_reader *r, uint64_t index);
 size_t trace_frames(const trace_reader *r);
 uint64_t trace_frame_first(const trace_reader *r, size_t i);
 void trace_reader_close(trace_reader *r);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -57,6 +57,10 @@
 
 #include "mmusim/trace.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum trace_gen_pattern {
     TG_SEQUENTIAL = 0,
     TG_STRIDED,
@@ -167,5 +171,9 @@ int trace_gen(int pattern, const trace_gen_opts *o, trace_sink sink, trace_meta 
  * space.  Memory grows with the distinct pages only.  0, or -1 with err
  * filled from the reader's error. */
 int trace_info(trace_reader *r, const char *path, FILE *out, char *err, size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -58,6 +58,10 @@
 
 #include "mmusim/trace.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum import_format {
     IMPORT_LACKEY,
     IMPORT_CHAMPSIM,
@@ -126,5 +130,9 @@ int trace_export_text(trace_reader *r, FILE *out, char *err, size_t errlen);
  * trace), the command is killed by a signal, the log is malformed, or the
  * sink stops (valgrind is then killed). */
 int trace_record(char *const argv[], trace_sink sink, trace_meta *meta, char *err, size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

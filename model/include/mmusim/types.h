@@ -11,6 +11,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum mm_kind {
     MM_LOAD = 0,
     MM_STORE = 1,
@@ -48,6 +52,23 @@ static inline int mm_ps_of_shift(unsigned shift)
 /* Short name of a page-size index: "4k", "2m", "1g". */
 const char *mm_ps_name(int ps);
 
+/* Replacement policies of the set-associative structures (TLBs, page-walk
+ * caches, page-table-line caches): their configurations name one; the
+ * policies themselves live in repl.c. */
+typedef enum repl_policy {
+    REPL_LRU = 0,
+    REPL_PLRU,
+    REPL_FIFO,
+    REPL_RANDOM,
+    REPL_SRRIP,
+    REPL_COUNT
+} repl_policy;
+
+/* Name <-> policy: "lru", "plru", "fifo", "random", "srrip".
+ * repl_by_name returns -1 for an unknown name. */
+const char *repl_name(repl_policy p);
+int repl_by_name(const char *name);
+
 /* Cycles: every time in the model is an absolute core-cycle number. */
 typedef uint64_t mm_cycle;
 
@@ -64,5 +85,9 @@ void *mm_xcalloc(size_t n, size_t size);
  * or errlen 0: then nothing is written).  Returns -1, so a failing function
  * can `return mm_errf(err, errlen, "...", ...);`. */
 int mm_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -22,6 +22,10 @@
 #include "mmusim/tlb.h"
 #include "mmusim/types.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* x86 page-fault error code bits (Intel SDM vol. 3A, 4.7). */
 #define PF_P (1u << 0)     /* 0: not present; 1: protection or reserved-bit violation */
 #define PF_WR (1u << 1)    /* the access was a write */
@@ -185,5 +189,9 @@ pwc *walker_pwc(walker *w);
 
 /* Names of error-code bits for messages: "P W U RSVD I". */
 void walker_ec_string(uint32_t ec, char *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -39,13 +39,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mmusim/frames.h"
+#include "../frames.h"
 #include "mmusim/memsys.h"
 #include "mmusim/os.h"
 #include "mmusim/paging.h"
 #include "mmusim/physmem.h"
 #include "mmusim/tlb.h"
-#include "mmusim/vma.h"
+#include "../vma.h"
 #include "mmusim/walker.h"
 
 #include "../base/pairmap.h"

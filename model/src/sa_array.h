@@ -20,7 +20,7 @@
 #ifndef MMUSIM_SA_ARRAY_H
 #define MMUSIM_SA_ARRAY_H
 
-#include "mmusim/repl.h"
+#include "repl.h"
 #include "mmusim/types.h"
 
 #define SA_MAX_WAYS 64   /* repl.h keeps a set's PLRU tree in one 64-bit word */

@@ -20,21 +20,7 @@
 #ifndef MMUSIM_REPL_H
 #define MMUSIM_REPL_H
 
-#include "mmusim/types.h"
-
-typedef enum repl_policy {
-    REPL_LRU = 0,
-    REPL_PLRU,
-    REPL_FIFO,
-    REPL_RANDOM,
-    REPL_SRRIP,
-    REPL_COUNT
-} repl_policy;
-
-/* Name <-> policy: "lru", "plru", "fifo", "random", "srrip".
- * repl_by_name returns -1 for an unknown name. */
-const char *repl_name(repl_policy p);
-int repl_by_name(const char *name);
+#include "mmusim/types.h"   /* repl_policy, repl_name, repl_by_name */
 
 typedef struct repl repl;
 
