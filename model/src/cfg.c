@@ -43,6 +43,8 @@
 
 #include "mmusim/os.h"   /* OS_MIN_PHYS_MIB */
 
+#include "base/rng.h"
+
 /* The presets, generated from configs/NAME.yaml by model/embed_presets.cmake. */
 extern const struct mmusim_preset {
     const char *name;
@@ -585,14 +587,6 @@ static int parse_value(mm_config *c, const cfg_key *k, const char *text, char *w
 
 /* ---- derived fields ---------------------------------------------------- */
 
-static uint64_t splitmix64(uint64_t seed, unsigned salt)
-{
-    uint64_t z = seed + (uint64_t)salt * 0x9e3779b97f4a7c15ull;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 /* Set every derived field (see the top of this file) from the keys. */
 static void cfg_finalize(mm_config *c)
 {
@@ -603,10 +597,10 @@ static void cfg_finalize(mm_config *c)
         lv[i]->tlb.name = tlb_names[i];
         lv[i]->tlb.narrays = MM_PS_COUNT;
         lv[i]->tlb.large_shift = c->cpu.mode == PAGING_X86_32 ? 22 : 21;
-        lv[i]->tlb.seed = splitmix64(c->seed, i + 1);
+        lv[i]->tlb.seed = mm_splitmix64_nth(c->seed, i + 1);
     }
-    c->pwc.seed = splitmix64(c->seed, 4);
-    c->memsys.seed = splitmix64(c->seed, 5);
+    c->pwc.seed = mm_splitmix64_nth(c->seed, 4);
+    c->memsys.seed = mm_splitmix64_nth(c->seed, 5);
     c->memsys.ncaches = MEMSYS_MAX_CACHES;
     for (unsigned i = 0; i < MEMSYS_MAX_CACHES; i++)
         c->memsys.cache[i].name = cache_names[i];

@@ -55,6 +55,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/rng.h"
+
 #define FRAME_SHIFT 12
 #define FRAMES_PER_MIB 256u
 #define FRAMES_MAX_MIB (1u << 20)      /* 1 TiB: the largest machine (2^28 frames) */
@@ -197,10 +199,7 @@ struct frames {
 
 static uint64_t rnd(frames *f)
 {
-    uint64_t z = f->rng += 0x9e3779b97f4a7c15ull;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
+    return mm_splitmix64(&f->rng);
 }
 
 /* frames_counters slot of an order, or -1 for an order not supported. */

@@ -82,9 +82,7 @@ static void grow(physmem *pm)
     frame_slot *old = pm->slot;
     size_t oldcap = pm->cap;
     pm->cap *= 2;
-    pm->slot = calloc(pm->cap, sizeof *pm->slot);
-    if (!pm->slot)
-        abort(); /* out of host memory: nothing sensible to do */
+    pm->slot = mm_xcalloc(pm->cap, sizeof *pm->slot);
     for (size_t i = 0; i < oldcap; i++)
         if (old[i].fn)
             *find_slot(pm, old[i].fn - 1) = old[i];

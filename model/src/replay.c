@@ -63,19 +63,8 @@
 #include "mmusim/stats.h"
 #include "mmusim/trace.h"
 
-#if defined(__GNUC__)
-#define LIKELY(x) __builtin_expect(!!(x), 1)
-#define UNLIKELY(x) __builtin_expect(!!(x), 0)
-#define EXPECT(x, v) __builtin_expect((x), (v))
-#define NOINLINE __attribute__((noinline))
-#define ALWAYS_INLINE inline __attribute__((always_inline))
-#else
-#define LIKELY(x) (x)
-#define UNLIKELY(x) (x)
-#define EXPECT(x, v) (x)
-#define NOINLINE
-#define ALWAYS_INLINE inline
-#endif
+#include "base/compiler.h"
+#include "base/pairmap.h"
 
 /* Records between two looks at *stop and the clock: 64 Ki records take a
  * millisecond or two, so Ctrl-C answers at once and the progress bar's
@@ -120,65 +109,6 @@ typedef struct source {
     uint32_t *view;        /* not plain, in a workload: pid it last switched to, per CPU */
 } source;
 
-/* A map of 64-bit keys to 64-bit values: open addressing, linear probing,
- * load <= 1/2; key 0 marks a free slot (callers store keys + 1). */
-typedef struct u64map {
-    uint64_t *k, *v;
-    size_t cap, n;
-} u64map;
-
-static size_t map_slot(const u64map *m, uint64_t key)
-{
-    size_t mask = m->cap - 1, i = (size_t)((key * 0x9E3779B97F4A7C15ull) >> 20) & mask;
-    while (m->k[i] && m->k[i] != key)
-        i = (i + 1) & mask;
-    return i;
-}
-
-static bool map_get(const u64map *m, uint64_t key, uint64_t *v)
-{
-    if (!m->cap)
-        return false;
-    size_t i = map_slot(m, key);
-    if (!m->k[i])
-        return false;
-    *v = m->v[i];
-    return true;
-}
-
-static int map_put(u64map *m, uint64_t key, uint64_t v)
-{
-    if (2 * (m->n + 1) > m->cap) {
-        u64map old = *m;
-        m->cap = old.cap ? 2 * old.cap : 64;
-        m->k = calloc(m->cap, sizeof *m->k);
-        m->v = calloc(m->cap, sizeof *m->v);
-        if (!m->k || !m->v) {
-            free(m->k);
-            free(m->v);
-            *m = old;
-            return -1;
-        }
-        m->n = 0;
-        for (size_t i = 0; i < old.cap; i++)
-            if (old.k[i])
-                map_put(m, old.k[i], old.v[i]);
-        free(old.k);
-        free(old.v);
-    }
-    size_t i = map_slot(m, key);
-    m->n += !m->k[i];
-    m->k[i] = key;
-    m->v[i] = v;
-    return 0;
-}
-
-static void map_free(u64map *m)
-{
-    free(m->k);
-    free(m->v);
-}
-
 /* A record for the machines: as fed to os_access/os_instructions/os_apply
  * (cpu resolved, pids mapped), and where it came from, for messages. */
 typedef struct batch_rec {
@@ -213,8 +143,8 @@ typedef struct replay {
     bool multi;            /* several sources: pid bookkeeping on */
     bool timeshare;        /* plain sources share CPU 0 */
     uint32_t *cur;         /* per CPU: the pid the OS model runs there (as fed), NO_PID */
-    u64map taken;          /* pid + 1 -> the source that owns it */
-    u64map alias;          /* (source + 1) << 32 | pid -> the pid the OS model knows it as */
+    pairmap taken;         /* (pid, 0) -> the source that owns it */
+    pairmap alias;         /* (source + 1, pid) -> the pid the OS model knows it as */
 
     uint64_t accesses;     /* replayed so far */
     uint64_t total;        /* accesses of every trace, from the footers; 0 = unknown */
@@ -311,29 +241,23 @@ static int os_apply(os *sys, const trace_rec *r, char *err, size_t errlen)
 
 /* Give pid p of source s its pid in the workload: p itself unless another
  * source has it, else (i+1)*1000000 + p mod 1000000 (the next free one
- * from there).  Pid 0 (the kernel's mappings) is everyone's.  0, or -1 out
- * of host memory. */
-static int pid_map(replay *R, const source *s, uint32_t p, uint32_t *out)
+ * from there).  Pid 0 (the kernel's mappings) is everyone's. */
+static uint32_t pid_map(replay *R, const source *s, uint32_t p)
 {
-    uint64_t v, key = ((uint64_t)s->index + 1) << 32 | p;
-    if (p == 0 || !R->multi) {
-        *out = p;
-        return 0;
-    }
-    if (map_get(&R->alias, key, &v)) {
-        *out = (uint32_t)v;
-        return 0;
-    }
+    uint64_t v;
+    if (p == 0 || !R->multi)
+        return p;
+    if (pairmap_get(&R->alias, (uint64_t)s->index + 1, p, &v))
+        return (uint32_t)v;
     uint64_t cand = p;
-    if (map_get(&R->taken, cand + 1, &v)) {
+    if (pairmap_get(&R->taken, cand, 0, NULL)) {
         cand = ((uint64_t)s->index + 1) * PID_SPACE + p % PID_SPACE;
-        while (cand >= NO_PID || map_get(&R->taken, cand + 1, &v))
+        while (cand >= NO_PID || pairmap_get(&R->taken, cand, 0, NULL))
             cand = cand >= NO_PID ? PID_SPACE : cand + 1;
     }
-    if (map_put(&R->taken, cand + 1, s->index) != 0 || map_put(&R->alias, key, cand) != 0)
-        return mm_errf(R->err, R->errlen, "out of host memory");
-    *out = (uint32_t)cand;
-    return 0;
+    pairmap_put(&R->taken, cand, 0, s->index);
+    pairmap_put(&R->alias, (uint64_t)s->index + 1, p, cand);
+    return (uint32_t)cand;
 }
 
 /* ---- records ------------------------------------------------------------ */
@@ -472,8 +396,7 @@ static NOINLINE int event(replay *R, source *s, const trace_rec *r)
     trace_rec e = *r;
     switch (r->kind) {
     case TR_FORK:
-        if (pid_map(R, s, r->child, &e.child) != 0)
-            return -1;
+        e.child = pid_map(R, s, r->child);
         /* fall through */
     case TR_SWITCH:
     case TR_EXEC:
@@ -481,8 +404,7 @@ static NOINLINE int event(replay *R, source *s, const trace_rec *r)
     case TR_MMAP:
     case TR_MUNMAP:
     case TR_MPROTECT:
-        if (pid_map(R, s, r->pid, &e.pid) != 0)
-            return -1;
+        e.pid = pid_map(R, s, r->pid);
         break;
     default:
         break;
@@ -912,8 +834,8 @@ static void free_replay(replay *R)
     }
     free(R->src);
     free(R->cur);
-    map_free(&R->taken);
-    map_free(&R->alias);
+    pairmap_free(&R->taken);
+    pairmap_free(&R->alias);
     for (size_t i = 0; i < R->nnames; i++)
         free(R->names ? R->names[i] : NULL);
     free(R->names);
@@ -984,8 +906,8 @@ static int replay_open(replay *R)
         return -1;
     for (unsigned i = 0; i < R->nsrc; i++) {
         source *s = &R->src[i];
-        if (s->plain && R->multi && map_put(&R->taken, (uint64_t)s->pid + 1, i) != 0)
-            return mm_errf(R->err, R->errlen, "out of host memory");
+        if (s->plain && R->multi)
+            pairmap_put(&R->taken, s->pid, 0, i);
         if (!s->plain && R->multi) {
             if (!(s->view = malloc(R->ncpus * sizeof *s->view)))
                 return mm_errf(R->err, R->errlen, "out of host memory");

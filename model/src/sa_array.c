@@ -10,6 +10,8 @@
 #include <assert.h>
 #include <stdlib.h>
 
+#include "base/rng.h"
+
 struct sa_array {
     unsigned sets, ways;
     uint64_t set_mask;   /* sets - 1 */
@@ -26,10 +28,7 @@ uint64_t sa_seed(uint64_t seed, unsigned n)
 {
     /* splitmix64 of seed advanced n+1 steps: distinct arrays get unrelated,
      * never-zero-in-practice streams from one config seed. */
-    uint64_t z = seed + (uint64_t)(n + 1) * 0x9e3779b97f4a7c15ull;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
+    return mm_splitmix64_nth(seed, (uint64_t)n + 1);
 }
 
 sa_array *sa_create(unsigned sets, unsigned ways, repl_policy p, uint64_t seed)

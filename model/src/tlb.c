@@ -27,6 +27,7 @@
 #include <assert.h>
 #include <stdlib.h>
 
+#include "base/rng.h"
 #include "repl.h"
 
 #define TLB_KEY_VALID (1ull << 63)
@@ -176,10 +177,7 @@ const char *tlb_cfg_check(const tlb_cfg *cfg)
  * victim sequence, and the result depends on nothing but the config. */
 static uint64_t tlb_array_seed(uint64_t seed, unsigned i)
 {
-    uint64_t z = seed + (uint64_t)(i + 1) * 0x9e3779b97f4a7c15ull;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
+    return mm_splitmix64_nth(seed, i + 1);
 }
 
 tlb *tlb_create(const tlb_cfg *cfg)

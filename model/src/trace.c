@@ -39,17 +39,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
-#if defined(__GNUC__)
-#define LIKELY(x) __builtin_expect(!!(x), 1)
-#define UNLIKELY(x) __builtin_expect(!!(x), 0)
-#define NOINLINE __attribute__((noinline))
-#define ALWAYS_INLINE inline __attribute__((always_inline))
-#else
-#define ALWAYS_INLINE inline
-#define LIKELY(x) (x)
-#define UNLIKELY(x) (x)
-#define NOINLINE
-#endif
+#include "base/compiler.h"
 
 /* ---- layout constants (FORMAT.md) ------------------------------------ */
 
@@ -372,11 +362,9 @@ static void set_err(char *err, size_t errlen, const char *msg)
 trace_writer *trace_writer_open(const char *path, const trace_meta *meta, unsigned frame_records, int level,
                                 char *err, size_t errlen)
 {
-    trace_writer *w = calloc(1, sizeof *w);
-    if (!w)
-        abort();
+    trace_writer *w = mm_xcalloc(1, sizeof *w);
     w->to_stdout = strcmp(path, "-") == 0;
-    w->path = strdup(path);
+    w->path = mm_xstrdup(path);
     w->name = w->to_stdout ? "<stdout>" : w->path;
     w->frame_records = frame_records ? frame_records : TRACE_FRAME_RECORDS;
     if (level == 0)
@@ -386,11 +374,11 @@ trace_writer *trace_writer_open(const char *path, const trace_meta *meta, unsign
         goto fail;
     }
     w->cctx = ZSTD_createCCtx();
-    w->raw = malloc(RAW_CAP);
+    w->raw = mm_xmalloc(RAW_CAP);
     w->zout_cap = ZSTD_CStreamOutSize();
-    w->zout = malloc(w->zout_cap);
-    if (!w->path || !w->cctx || !w->raw || !w->zout)
-        abort();
+    w->zout = mm_xmalloc(w->zout_cap);
+    if (!w->cctx)
+        abort();   /* zstd's own allocation: out of host memory */
     if (ZSTD_isError(ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, level)) ||
         ZSTD_isError(ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_checksumFlag, 1))) {
         wfail(w, 0, "zstd refuses level %d", level);
@@ -400,9 +388,7 @@ trace_writer *trace_writer_open(const char *path, const trace_meta *meta, unsign
         w->f = stdout;
     } else {
         size_t n = strlen(path);
-        w->tmp = malloc(n + 5);
-        if (!w->tmp)
-            abort();
+        w->tmp = mm_xmalloc(n + 5);
         memcpy(w->tmp, path, n);
         memcpy(w->tmp + n, ".tmp", 5);
         w->f = fopen(w->tmp, "wb");
@@ -549,9 +535,7 @@ int trace_writer_close(trace_writer *w, char *err, size_t errlen)
     if (!w->failed) {
         /* Trailer: a skippable frame of the seek index and the footer. */
         size_t tsize = 8 + IDX_ENTRY * w->nidx + FOOTER_SIZE;
-        uint8_t *t = malloc(tsize);
-        if (!t)
-            abort();
+        uint8_t *t = mm_xmalloc(tsize);
         uint64_t toff = w->off;
         put32(t, TRL_MAGIC);
         put32(t + 4, (uint32_t)(tsize - 8));
@@ -1357,10 +1341,8 @@ static int load_index(trace_reader *r, uint64_t fsize)
                      (unsigned long long)nf * IDX_ENTRY + FOOTER_SIZE);
     }
     size_t ib = (size_t)nf * IDX_ENTRY;
-    uint8_t *raw = malloc(ib ? ib : 1);
-    r->idx = malloc((nf ? nf : 1) * sizeof *r->idx);
-    if (!raw || !r->idx)
-        abort();
+    uint8_t *raw = mm_xmalloc(ib);   /* ib fits in the file: the trailer's place was checked */
+    r->idx = mm_xmalloc(nf * sizeof *r->idx);
     if (pread_full(r->fd, raw, ib, toff + 8)) {
         free(raw);
         return rfail(r, toff + 8, "read error: %s", strerror(errno));
@@ -1383,17 +1365,15 @@ static int load_index(trace_reader *r, uint64_t fsize)
 
 trace_reader *trace_reader_open(const char *path, char *err, size_t errlen)
 {
-    trace_reader *r = calloc(1, sizeof *r);
-    if (!r)
-        abort();
+    trace_reader *r = mm_xcalloc(1, sizeof *r);
     r->is_stdin = strcmp(path, "-") == 0;
-    r->path = strdup(path);
+    r->path = mm_xstrdup(path);
     r->name = r->is_stdin ? "<stdin>" : r->path;
-    r->ob = malloc(OB_CAP + REC_MAX);
-    r->in = malloc(IN_CAP);
+    r->ob = mm_xmalloc(OB_CAP + REC_MAX);
+    r->in = mm_xmalloc(IN_CAP);
     r->dctx = ZSTD_createDCtx();
-    if (!r->path || !r->ob || !r->in || !r->dctx)
-        abort();
+    if (!r->dctx)
+        abort();   /* zstd's own allocation: out of host memory */
     ZSTD_DCtx_setParameter(r->dctx, ZSTD_d_windowLogMax, WINDOW_LOG_MAX);
     r->p = r->end = r->lim = r->ob;
     r->st = ST_BOUNDARY;

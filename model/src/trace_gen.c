@@ -26,6 +26,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "mmusim/trace_gen.h"
 
+#include "base/pairmap.h"
+#include "base/rng.h"
 #include "pageset.h"
 
 #include <errno.h>
@@ -57,23 +59,15 @@ typedef struct rng {
     uint64_t s[4];
 } rng;
 
-static uint64_t splitmix64(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 /* Purposes of the generators derived from one seed. */
 enum { RNG_LAYOUT = 1, RNG_STREAM, RNG_PERM, RNG_KERNEL, RNG_CHILD };
 
 static void rng_init(rng *r, uint64_t seed, uint64_t pid, uint64_t purpose)
 {
     uint64_t x = seed;
-    x = splitmix64(&x) ^ (pid * 0x100000001b3ull) ^ (purpose << 56);
+    x = mm_splitmix64(&x) ^ (pid * 0x100000001b3ull) ^ (purpose << 56);
     for (int i = 0; i < 4; i++)
-        r->s[i] = splitmix64(&x);
+        r->s[i] = mm_splitmix64(&x);
 }
 
 static inline uint64_t rotl(uint64_t x, int k)
@@ -913,62 +907,6 @@ int trace_gen(int pattern, const trace_gen_opts *o, trace_sink sink, trace_meta 
 
 /* ---- trace_info ------------------------------------------------------ */
 
-/* A set of (space, number) pairs: open addressing, linear probing, at most
- * half full.  A slot is two words, {space, number + 1}; 0 marks it empty. */
-typedef struct pairset {
-    uint64_t *slot;
-    size_t cap, n;          /* cap: slots, a power of two */
-    uint64_t last_space, last_num;   /* the last pair added: repeats are common */
-} pairset;
-
-static size_t pair_hash(uint64_t space, uint64_t num)
-{
-    return (size_t)mix64(num * 0x9e3779b97f4a7c15ull ^ space);
-}
-
-static int pairset_grow(pairset *s)
-{
-    size_t cap = s->cap ? s->cap * 2 : 1024;
-    uint64_t *slot = calloc(cap, 2 * sizeof *slot);
-    if (!slot)
-        return -1;
-    for (size_t i = 0; i < s->cap; i++) {
-        if (!s->slot[2 * i + 1])
-            continue;
-        size_t h = pair_hash(s->slot[2 * i], s->slot[2 * i + 1]) & (cap - 1);
-        while (slot[2 * h + 1])
-            h = (h + 1) & (cap - 1);
-        slot[2 * h] = s->slot[2 * i];
-        slot[2 * h + 1] = s->slot[2 * i + 1];
-    }
-    free(s->slot);
-    s->slot = slot;
-    s->cap = cap;
-    return 0;
-}
-
-/* Add (space, num); num < UINT64_MAX.  0, or -1 out of memory. */
-static int pairset_add(pairset *s, uint64_t space, uint64_t num)
-{
-    num++;
-    if (s->n && space == s->last_space && num == s->last_num)
-        return 0;
-    s->last_space = space;
-    s->last_num = num;
-    if (2 * (s->n + 1) > s->cap && pairset_grow(s))
-        return -1;
-    size_t h = pair_hash(space, num) & (s->cap - 1);
-    while (s->slot[2 * h + 1]) {
-        if (s->slot[2 * h] == space && s->slot[2 * h + 1] == num)
-            return 0;
-        h = (h + 1) & (s->cap - 1);
-    }
-    s->slot[2 * h] = space;
-    s->slot[2 * h + 1] = num;
-    s->n++;
-    return 0;
-}
-
 static int cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -980,7 +918,7 @@ typedef struct info {
     uint64_t acc[3], priv[2];
     uint64_t instructions;
     pageset *pages;          /* distinct pages touched, by address space */
-    pairset pids;
+    pairmap pids;            /* (pid, 0): the processes named */
     bool cpu_seen[256];
     uint32_t running[256];   /* pid on each CPU, from TR_SWITCH */
 } info;
@@ -1006,18 +944,23 @@ static int info_add(info *in, const trace_rec *r)
     case TR_SWITCH:
         in->running[r->cpu] = r->pid;
         in->cpu_seen[r->cpu] = true;
-        return pairset_add(&in->pids, 0, r->pid);
+        pairmap_put(&in->pids, r->pid, 0, 1);
+        return 0;
     case TR_FORK:
-        return pairset_add(&in->pids, 0, r->pid) || pairset_add(&in->pids, 0, r->child) ? -1 : 0;
+        pairmap_put(&in->pids, r->pid, 0, 1);
+        pairmap_put(&in->pids, r->child, 0, 1);
+        return 0;
     case TR_MMAP:
         if (r->flags & TR_MAP_KERNEL)
             return 0;
-        return pairset_add(&in->pids, 0, r->pid);
+        pairmap_put(&in->pids, r->pid, 0, 1);
+        return 0;
     case TR_EXEC:
     case TR_EXIT:
     case TR_MUNMAP:
     case TR_MPROTECT:
-        return pairset_add(&in->pids, 0, r->pid);
+        pairmap_put(&in->pids, r->pid, 0, 1);
+        return 0;
     case TR_CR3:
     case TR_INVLPG:
         in->cpu_seen[r->cpu] = true;
@@ -1029,7 +972,7 @@ static int info_add(info *in, const trace_rec *r)
 static void info_free(info *in)
 {
     pageset_free(in->pages);
-    free(in->pids.slot);
+    pairmap_free(&in->pids);
     free(in);
 }
 
@@ -1082,8 +1025,8 @@ static void info_print(const info *in, const trace_meta *m, const char *path, FI
     uint64_t *pid = malloc((in->pids.n + 1) * sizeof *pid);
     size_t npid = 0;
     for (size_t i = 0; pid && i < in->pids.cap; i++)
-        if (in->pids.slot[2 * i + 1])
-            pid[npid++] = in->pids.slot[2 * i + 1] - 1;
+        if (in->pids.s[i].a != PAIRMAP_EMPTY)
+            pid[npid++] = in->pids.s[i].a;
     qsort(pid, npid, sizeof *pid, cmp_u64);
     fprintf(out, "processes: %zu", in->pids.n);
     for (size_t i = 0; i < npid && i < 16; i++)

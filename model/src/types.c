@@ -21,7 +21,7 @@ void mm_grow(void *base, size_t *cap, size_t n, size_t elem, size_t first)
     size_t c = *cap ? 2 * *cap : first;
     p = realloc(p, c * elem);
     if (!p)
-        abort();
+        abort();   /* out of host memory */
     memcpy(base, &p, sizeof p);
     *cap = c;
 }
@@ -37,10 +37,24 @@ int mm_errf(char *err, size_t errlen, const char *fmt, ...)
     return -1;
 }
 
-void *mm_xcalloc(size_t n, size_t size)
+void *mm_xmalloc(size_t size)
 {
-    void *p = calloc(n, size);
+    void *p = malloc(size ? size : 1);
     if (!p)
         abort();   /* out of host memory */
     return p;
+}
+
+void *mm_xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p)
+        abort();
+    return p;
+}
+
+char *mm_xstrdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    return memcpy(mm_xmalloc(n), s, n);
 }

@@ -77,9 +77,13 @@ typedef uint64_t mm_cycle;
  * of memory -- the model has no sensible way to go on. */
 void mm_grow(void *base, size_t *cap, size_t n, size_t elem, size_t first);
 
-/* calloc that aborts when the host is out of memory, for the model's own
- * structures (as mm_grow). */
+/* Allocation for the model's own structures: when the host is out of
+ * memory there is no sensible way to go on, so these abort instead of
+ * returning NULL (as mm_grow does).  Sizes that come from input are bounded
+ * by their readers before they get here. */
+void *mm_xmalloc(size_t size);
 void *mm_xcalloc(size_t n, size_t size);
+char *mm_xstrdup(const char *s);
 
 /* Write a one-line message into the caller's error buffer (err may be NULL
  * or errlen 0: then nothing is written).  Returns -1, so a failing function

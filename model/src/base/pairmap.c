@@ -39,9 +39,7 @@ bool pairmap_get(const pairmap *p, uint64_t a, uint64_t b, uint64_t *v)
 static void resize(pairmap *p, size_t cap)
 {
     pairmap old = *p;
-    p->s = malloc(cap * sizeof *p->s);
-    if (!p->s)
-        abort();   /* out of host memory: the model cannot go on */
+    p->s = mm_xmalloc(cap * sizeof *p->s);
     memset(p->s, 0xff, cap * sizeof *p->s);
     p->cap = cap;
     p->n = 0;
