@@ -247,24 +247,6 @@ bool MemPort::respond(uint64_t c, uint32_t *id, uint64_t *rdata, bool *out_of_or
 
 // ---- the C walker on the same schedule ---------------------------------------------
 
-namespace {
-// walker_mem.last_issue is new; set it where the header has it.
-template <typename T>
-auto set_last_issue(T &m, mm_cycle (*f)(void *), int) -> decltype(m.last_issue = f, void())
-{
-    m.last_issue = f;
-}
-template <typename T>
-void set_last_issue(T &, mm_cycle (*)(void *), long)
-{
-}
-
-struct PortCtx {
-    CWalker *w;
-    bool write;
-};
-}  // namespace
-
 CWalker::CWalker(const Params &p, Schedule *s, physmem *pm, const paging_mode *m) : sched_(s), m_(m), pm_(pm)
 {
     pwc_cfg pc;
@@ -283,23 +265,30 @@ CWalker::CWalker(const Params &p, Schedule *s, physmem *pm, const paging_mode *m
     wc.merge = false;
     wc.pa_bits = p.pa_bits;
     wc.pwc_latency = p.pwc_latency;
+    // The C side's image serves the values (an update is an OR into it, as
+    // MemPort does for the RTL side); the schedule serves the latencies.
     walker_mem mem;
     std::memset(&mem, 0, sizeof mem);
-    mem.read = [](void *ctx, uint64_t pa, unsigned level, mm_cycle now, unsigned *src) -> unsigned {
-        (void)level;
+    mem.read = [](void *ctx, uint64_t pa, unsigned, mm_cycle now, uint64_t *value, unsigned *src) -> unsigned {
+        CWalker *c = static_cast<CWalker *>(ctx);
         *src = 0;
-        return static_cast<CWalker *>(ctx)->step(pa, false, now);
+        *value = paging_read_entry(c->m_, c->pm_, pa);
+        return c->step(pa, false, now);
     };
-    mem.rmw = [](void *ctx, uint64_t pa, unsigned level, mm_cycle now, unsigned *src) -> unsigned {
-        (void)level;
+    mem.rmw = [](void *ctx, uint64_t pa, unsigned, mm_cycle now, uint64_t bits, uint64_t *old,
+                 unsigned *src) -> unsigned {
+        CWalker *c = static_cast<CWalker *>(ctx);
         *src = 0;
-        return static_cast<CWalker *>(ctx)->step(pa, true, now);
+        *old = paging_read_entry(c->m_, c->pm_, pa);
+        unsigned lat = c->step(pa, true, now);
+        paging_write_entry(c->m_, c->pm_, pa, *old | bits);
+        return lat;
     };
     mem.ctx = this;
-    set_last_issue(mem, &CWalker::last_issue_cb, 0);
+    mem.last_issue = &CWalker::last_issue_cb;
     if (!pwc_)
         throw std::runtime_error("pwc_create failed");
-    w_ = walker_create(&wc, m, pm, pwc_, &mem);
+    w_ = walker_create(&wc, m, pwc_, &mem);
     if (!w_)
         throw std::runtime_error("walker_create failed");
 }
