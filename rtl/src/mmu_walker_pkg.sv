@@ -54,11 +54,7 @@ package mmu_walker_pkg;
   function automatic int unsigned idx_lsb(int unsigned level);
     case (level)
       1:       idx_lsb = 12;
-`ifdef MMU_BUG_IDX_L2
-      2:       idx_lsb = 20;
-`else
       2:       idx_lsb = 21;
-`endif
       3:       idx_lsb = 30;
       4:       idx_lsb = 39;
       default: idx_lsb = 48;
