@@ -1343,18 +1343,18 @@ void Cosim::plan_event()
         if (!trace && r.chance(0.2))
             pcide_ = !pcide_;
         unsigned as = trace ? 0 : (unsigned)r.below(world_->spaces());
-        flush_.flush_kind = 0;
+        flush_.flush_kind = kFlushCr3;
         flush_.flush_root = world_->root(as);
         flush_.flush_pcid = pcide_ ? (uint16_t)(as + 1) : 0;
         flush_.flush_noflush = pcide_ && r.chance(0.4);
         as_ = as;
     } else if (k < 8) {
-        flush_.flush_kind = 1;
+        flush_.flush_kind = kFlushInvlpg;
         flush_.flush_pcid = regs_.pcid;
         flush_.flush_va = recent_.empty() ? world_->targets(as_, World::Mapped)[0].va
                                           : recent_[r.below(recent_.size())] | r.below(4096);
     } else {
-        flush_.flush_kind = 2;
+        flush_.flush_kind = kFlushAll;
     }
     if (!trace)
         recent_.clear();
@@ -1365,7 +1365,7 @@ void Cosim::apply_flush_c()
     pwc *c = cw_->cache();
     flushes_++;
     switch (flush_.flush_kind) {
-    case 0:
+    case kFlushCr3:
         regs_.root = flush_.flush_root;
         regs_.pcid = flush_.flush_pcid;
         if (!pcide_) {
@@ -1378,7 +1378,7 @@ void Cosim::apply_flush_c()
             cov_.hit("flush.cr3_noflush");
         }
         break;
-    case 1:
+    case kFlushInvlpg:
         pwc_flush_va(c, flush_.flush_va, flush_.flush_pcid);
         cov_.hit("flush.invlpg");
         break;
@@ -1418,7 +1418,7 @@ void Cosim::sample(const PinsOut &out)
             flush_ = PinsIn();
             flush_.rst_n = true;
             flush_.flush_valid = true;
-            flush_.flush_kind = 0;
+            flush_.flush_kind = kFlushCr3;
             flush_.flush_root = world_->root(0);
             phase_ = Start;
         }

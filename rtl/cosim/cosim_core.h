@@ -106,6 +106,10 @@ int parse_options(int argc, char **argv, Options *o, const char *prog);
 
 // ---- pins -------------------------------------------------------------------
 
+// The flush command encoding of flush_kind_i (rtl/README.md, "Ports";
+// mmu_walker_pkg.sv Flush*, checked against these by mmusim-pkg-check).
+enum FlushKind : uint8_t { kFlushCr3 = 0, kFlushInvlpg = 1, kFlushAll = 2 };
+
 // Inputs of the walker for one cycle (names as the ports, without _i).
 struct PinsIn {
     bool rst_n = false;
