@@ -130,9 +130,10 @@ typedef struct walk_result {
  *   another walk has set A since, as on x86 hardware.
  *
  * peek: the entry's current value, with no time and no side effect.  Only
- *   the PTE cache (pwc design pte) uses it: that cache keeps tags only, and
+ *   the PTE cache (pwc design pte) needs it: that cache keeps tags only, and
  *   a hit costs the page-walk-cache latency and takes the value from peek
- *   (model/README.md, "Known simplifications").  May be NULL for a walker
+ *   (model/README.md, "Known simplifications"); walker_path uses it to find
+ *   the entries INVLPG drops from that cache.  May be NULL for a walker
  *   without a PTE cache.
  *
  * last_issue (may be NULL): the cycle the access just made was actually
