@@ -8,6 +8,7 @@ pkgs=(
   build-essential gcc g++ cmake pkg-config ninja-build
   libzstd-dev zstd libyaml-dev libcriterion-dev liblzma-dev zlib1g-dev
   valgrind verilator libsystemc-dev yosys
+  patch                    # rtl/teeth: the broken walker variants are patches (Priority optional)
   clang llvm libclang-rt-14-dev
   python3 python3-matplotlib
   sqlite3 gzip coreutils   # workloads of traces/regen.sh

@@ -421,14 +421,28 @@ Test(mmu, deterministic_counters)
     mmu_free(m2);
 }
 
-/* mmu_set_walker_mem: a port of the caller's serves the walks (7 cycles a
- * read), and NULL gives the MMU's memsys port back (READ a read). */
-static unsigned port7(void *ctx, uint64_t pa, unsigned level, mm_cycle now, unsigned *src)
+/* mmu_set_walker_mem: a port of the caller's serves the walks (the
+ * entries' values from the image, 7 cycles a read), and NULL gives the
+ * MMU's own port back (READ a read). */
+typedef struct port7_ctx {
+    walker_physmem image;   /* values only: no memsys */
+    unsigned reads;
+} port7_ctx;
+
+static unsigned port7_read(void *ctx, uint64_t pa, unsigned level, mm_cycle now, uint64_t *value, unsigned *src)
 {
-    (void)pa, (void)level, (void)now;
-    (*(unsigned *)ctx)++;
-    *src = 0;
-    return 7;
+    port7_ctx *p = ctx;
+    walker_mem values = walker_mem_physmem(&p->image);
+    p->reads++;
+    return values.read(values.ctx, pa, level, now, value, src) + 7;
+}
+
+static unsigned port7_rmw(void *ctx, uint64_t pa, unsigned level, mm_cycle now, uint64_t bits, uint64_t *old,
+                          unsigned *src)
+{
+    port7_ctx *p = ctx;
+    walker_mem values = walker_mem_physmem(&p->image);
+    return values.rmw(values.ctx, pa, level, now, bits, old, src) + 7;
 }
 
 Test(mmu, walker_mem_replaced_and_restored)
@@ -437,15 +451,15 @@ Test(mmu, walker_mem_replaced_and_restored)
     map(0x400000, 0x800000, F);
     map(0x401000, 0x801000, F);
     warm(0x400000, 10000);
-    unsigned reads = 0;
-    walker_mem mine = {.read = port7, .rmw = port7, .ctx = &reads};
+    port7_ctx ctx = {.image = {.m = cfg_mode(&cfg), .pm = pm, .ms = NULL}, .reads = 0};
+    walker_mem mine = {.read = port7_read, .rmw = port7_rmw, .ctx = &ctx};
     mmu_set_walker_mem(m, &mine);
     mmu_result r = access(0x400000, MM_LOAD);
     cr_assert_eq(r.done - r.issue, L1 + L2 + 4 * 7);
-    cr_assert_eq(reads, 4);
+    cr_assert_eq(ctx.reads, 4);
     mmu_set_walker_mem(m, NULL);
     mmu_advance(m, 20000);   /* the one walker is free again */
     r = access(0x401000, MM_LOAD);
     cr_assert_eq(r.done - r.issue, L1 + L2 + 4 * READ);
-    cr_assert_eq(reads, 4);
+    cr_assert_eq(ctx.reads, 4);
 }

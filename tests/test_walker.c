@@ -1,8 +1,11 @@
 /* The walk loop, its timing, A/D updates, faults and the walker pool.
  * The memory port costs READ cycles per entry read and RMW per locked
- * read-modify-write, so every cycle count below is a sum done by hand. */
+ * read-modify-write, so every cycle count below is a sum done by hand.
+ * Most tests build tables with the C builder in a physmem image; the
+ * `port` tests give the walker a port whose memory is a plain array. */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
+#include <string.h>
 
 #include "mmusim/paging.h"
 #include "mmusim/pwc.h"
@@ -12,18 +15,22 @@
 #define RMW 30
 #define PWC_LAT 1
 
-static unsigned port_read(void *ctx, uint64_t pa, unsigned level, mm_cycle now, unsigned *src)
+/* The rig's port: the image's port without a memsys (values, 0 cycles)
+ * with the latencies READ and RMW added. */
+static walker_physmem image;
+static walker_mem image_port;
+
+static unsigned port_read(void *ctx, uint64_t pa, unsigned level, mm_cycle now, uint64_t *value, unsigned *src)
 {
-    (void)ctx, (void)pa, (void)level, (void)now;
-    *src = 0;
-    return READ;
+    (void)ctx;
+    return image_port.read(image_port.ctx, pa, level, now, value, src) + READ;
 }
 
-static unsigned port_rmw(void *ctx, uint64_t pa, unsigned level, mm_cycle now, unsigned *src)
+static unsigned port_rmw(void *ctx, uint64_t pa, unsigned level, mm_cycle now, uint64_t bits, uint64_t *old,
+                         unsigned *src)
 {
-    (void)ctx, (void)pa, (void)level, (void)now;
-    *src = 0;
-    return RMW;
+    (void)ctx;
+    return image_port.rmw(image_port.ctx, pa, level, now, bits, old, src) + RMW;
 }
 
 static physmem *pm;
@@ -44,8 +51,10 @@ static void rig(paging_kind k, pwc_design d, unsigned walkers, bool merge)
     pc.unified = (pwc_array_cfg){.sets = 4, .ways = 4, .repl = REPL_LRU};
     cache = pwc_create(&pc, m);
     walker_cfg wc = {.walkers = walkers, .merge = merge, .pa_bits = 46, .pwc_latency = PWC_LAT};
-    walker_mem port = {.read = port_read, .rmw = port_rmw};
-    w = walker_create(&wc, m, pm, cache, &port);
+    image = (walker_physmem){.m = m, .pm = pm, .ms = NULL};
+    image_port = walker_mem_physmem(&image);
+    walker_mem port = {.read = port_read, .rmw = port_rmw, .peek = image_port.peek, .ctx = image_port.ctx};
+    w = walker_create(&wc, m, cache, &port);
     regs = (walk_regs){.root = pgtable_root(pt), .pcid = 0, .wp = true, .smep = true, .smap = true};
 }
 
@@ -475,4 +484,227 @@ Test(walk, pwc_fills_visible_only_after_walk_ends)
     cr_assert_eq(c.nsteps, 1);
     cr_assert_eq(walker_idle_at(w), c.end);
     unrig();
+}
+
+/* ---- a port of the test's own: the tables in a plain array ----
+ *
+ * Physical memory 0..0x8000 is arr[] (8-byte entries); no physmem.  One
+ * 4-level path, built by hand: PML4 at 0x1000, PDPT 0x2000, PD 0x3000, PT
+ * 0x4000; AVA = 0x100c0805123 has indices 2, 3, 4, 5 and offset 0x123.
+ * Upper entries are P|RW|US without A; the PT maps indices 5, 6 and 7 to
+ * frames 0x7000, 0x8000, 0x9000 (P|RW|US, no A) and index 8 to nothing.
+ * A read of a level-L entry costs 10 * L cycles, a locked update 3 + L:
+ * a cold walk reads for 40 + 30 + 20 + 10 = 100 and sets four A bits for
+ * 7 + 6 + 5 + 4 = 22. */
+#define AVA 0x100c0805123ull
+#define AUP (PTE_P | PTE_RW | PTE_US)
+
+typedef struct arr_port {
+    uint64_t mem[0x8000 / 8];
+    unsigned reads, rmws, peeks;
+    uint64_t rmw_pa[8], rmw_bits[8];   /* the updates asked, in order */
+} arr_port;
+
+static arr_port ap;
+
+static uint64_t *arr_entry(uint64_t pa)
+{
+    cr_assert(pa < sizeof ap.mem && pa % 8 == 0, "entry address 0x%llx outside the array", (unsigned long long)pa);
+    return &ap.mem[pa / 8];
+}
+
+static unsigned arr_read(void *ctx, uint64_t pa, unsigned level, mm_cycle now, uint64_t *value, unsigned *src)
+{
+    arr_port *p = ctx;
+    (void)now;
+    p->reads++;
+    *value = *arr_entry(pa);
+    *src = 0;
+    return 10 * level;
+}
+
+static unsigned arr_rmw(void *ctx, uint64_t pa, unsigned level, mm_cycle now, uint64_t bits, uint64_t *old,
+                        unsigned *src)
+{
+    arr_port *p = ctx;
+    (void)now;
+    if (p->rmws < 8) {
+        p->rmw_pa[p->rmws] = pa;
+        p->rmw_bits[p->rmws] = bits;
+    }
+    p->rmws++;
+    *old = *arr_entry(pa);
+    *arr_entry(pa) = *old | bits;
+    *src = 0;
+    return 3 + level;
+}
+
+static uint64_t arr_peek(void *ctx, uint64_t pa)
+{
+    arr_port *p = ctx;
+    p->peeks++;
+    return *arr_entry(pa);
+}
+
+/* Entry addresses of AVA's path (the PTE of page `pte`, 5 by default). */
+#define A_L4 (0x1000 + 2 * 8)
+#define A_L3 (0x2000 + 3 * 8)
+#define A_L2 (0x3000 + 4 * 8)
+#define A_L1(pte) (0x4000 + (pte) * 8)
+#define A_VA(pte) ((AVA & ~0x1ff000ull) | ((uint64_t)(pte) << 12))
+
+static void arr_rig(pwc_design d, unsigned walkers)
+{
+    memset(&ap, 0, sizeof ap);
+    *arr_entry(A_L4) = 0x2000 | AUP;
+    *arr_entry(A_L3) = 0x3000 | AUP;
+    *arr_entry(A_L2) = 0x4000 | AUP;
+    for (unsigned i = 5; i <= 7; i++)
+        *arr_entry(A_L1(i)) = (0x7000 + (i - 5) * 0x1000ull) | AUP;
+    const paging_mode *m = paging_mode_get(PAGING_X86_64);
+    pwc_cfg pc = {.design = d, .latency = PWC_LAT, .seed = 1};
+    pc.unified = (pwc_array_cfg){.sets = 4, .ways = 4, .repl = REPL_LRU};   /* the PTE cache's array */
+    cache = d == PWC_NONE ? NULL : pwc_create(&pc, m);
+    walker_cfg wc = {.walkers = walkers, .merge = false, .pa_bits = 46, .pwc_latency = PWC_LAT};
+    walker_mem port = {.read = arr_read, .rmw = arr_rmw, .peek = arr_peek, .ctx = &ap};
+    w = walker_create(&wc, m, cache, &port);
+    cr_assert_not_null(w);
+    regs = (walk_regs){.root = 0x1000, .wp = true, .smep = true, .smap = true};
+}
+
+static void arr_unrig(void)
+{
+    walker_free(w);
+    pwc_free(cache);
+}
+
+Test(port, array_walk_sets_accessed_then_dirty, .fini = arr_unrig)
+{
+    arr_rig(PWC_NONE, 1);
+    walk_result r = walk_now(AVA, MM_LOAD, MM_USER, 1000);
+    cr_assert_not(r.fault);
+    cr_assert_eq(r.pa, 0x7123);
+    cr_assert_eq(r.nsteps, 4);
+    cr_assert_eq(r.step[0].entry_pa, A_L4);
+    cr_assert_eq(r.step[3].entry_pa, A_L1(5));
+    cr_assert_eq(r.step[3].entry, 0x7000 | AUP, "the step holds the entry as read, before its update");
+    cr_assert_eq(r.end, 1000 + 100 + 22);
+    /* One update per level, top down, each asking for A only. */
+    cr_assert_eq(ap.reads, 4);
+    cr_assert_eq(ap.rmws, 4);
+    const uint64_t path[4] = {A_L4, A_L3, A_L2, A_L1(5)};
+    for (unsigned i = 0; i < 4; i++) {
+        cr_assert_eq(ap.rmw_pa[i], path[i]);
+        cr_assert_eq(ap.rmw_bits[i], PTE_A);
+        cr_assert_eq(*arr_entry(path[i]) & (PTE_A | PTE_D), PTE_A);
+    }
+    cr_assert_eq(r.leaf, 0x7000 | AUP | PTE_A);
+    cr_assert_eq(r.perm, TLB_W | TLB_U | TLB_X);
+
+    /* A store: A everywhere already; the leaf's update asks for A|D. */
+    r = walk_now(AVA, MM_STORE, MM_USER, 2000);
+    cr_assert_not(r.fault);
+    cr_assert_eq(r.end, 2000 + 100 + 4);
+    cr_assert_eq(ap.rmws, 5);
+    cr_assert_eq(ap.rmw_pa[4], A_L1(5));
+    cr_assert_eq(ap.rmw_bits[4], PTE_A | PTE_D);
+    cr_assert_eq(*arr_entry(A_L1(5)), 0x7000 | AUP | PTE_A | PTE_D);
+    cr_assert(r.perm & TLB_D);
+    cr_assert_eq(ap.peeks, 0, "no PTE cache: peek is never used");
+}
+
+/* The update ORs into the entry as it is then: a bit set by someone else
+ * after the walk's read (here AVL bit 9, set between the read and the
+ * update) is kept, and the walk's record still shows the entry as it read it. */
+static unsigned arr_rmw_after_host_write(void *ctx, uint64_t pa, unsigned level, mm_cycle now, uint64_t bits,
+                                         uint64_t *old, unsigned *src)
+{
+    *arr_entry(pa) |= 1ull << 9;
+    return arr_rmw(ctx, pa, level, now, bits, old, src);
+}
+
+Test(port, array_update_is_an_or_into_memory, .fini = arr_unrig)
+{
+    arr_rig(PWC_NONE, 1);
+    walker_set_mem(w, &(walker_mem){.read = arr_read, .rmw = arr_rmw_after_host_write, .ctx = &ap});
+    walk_result r = walk_now(AVA, MM_LOAD, MM_USER, 0);
+    cr_assert_not(r.fault);
+    cr_assert_eq(r.nwrites, 4);
+    cr_assert_eq(r.write[3].value, 0x7000 | AUP | PTE_A);
+    cr_assert_eq(*arr_entry(A_L1(5)), 0x7000 | AUP | PTE_A | (1ull << 9));
+    cr_assert_eq(*arr_entry(A_L4), 0x2000 | AUP | PTE_A | (1ull << 9));
+}
+
+Test(port, array_faults_set_nothing, .fini = arr_unrig)
+{
+    arr_rig(PWC_NONE, 1);
+    /* PTE index 8 is empty: not present at level 1, after four reads. */
+    walk_result r = walk_now(A_VA(8), MM_STORE, MM_USER, 0);
+    cr_assert(r.fault);
+    cr_assert_eq(r.fault_level, 1);
+    cr_assert_eq(r.error_code, PF_WR | PF_US);
+    cr_assert_eq(r.end, 100);
+    /* Read-only for a user store: a protection fault after four reads. */
+    *arr_entry(A_L1(6)) &= ~PTE_RW;
+    r = walk_now(A_VA(6), MM_STORE, MM_USER, 0);
+    cr_assert(r.fault);
+    cr_assert_eq(r.error_code, PF_P | PF_WR | PF_US);
+    cr_assert_eq(r.end, 100);
+    /* A reserved bit (bit 50 > MAXPHYADDR 46) in the PDE: three reads. */
+    *arr_entry(A_L2) |= 1ull << 50;
+    r = walk_now(A_VA(7), MM_LOAD, MM_USER, 0);
+    cr_assert(r.fault);
+    cr_assert_eq(r.fault_level, 2);
+    cr_assert_eq(r.error_code, PF_P | PF_RSVD | PF_US);
+    cr_assert_eq(r.end, 40 + 30 + 20);
+    cr_assert_eq(ap.rmws, 0, "a faulting walk sets no A/D bit");
+    cr_assert_eq(ap.reads, 4 + 4 + 3);
+}
+
+/* Timed walks with the array port: the walker's own log hides its later
+ * updates from an overlapping walk's earlier reads.  Walk A (page 5) at 10
+ * reads at 10, 50, 80, 100 and updates at 110, 117, 123, 128 (ends 132).
+ * Walk B (page 6) at 11 reads the shared entries at 11, 51, 81 -- before
+ * A's updates, though the array already holds them -- so B updates all
+ * four of its entries too: 11 + 100 + 22.  Walk C (page 7) at 200 sees
+ * A's bits and updates only its PTE: 200 + 100 + 4. */
+Test(port, array_overlapping_walks_read_as_of_their_cycles, .fini = arr_unrig)
+{
+    arr_rig(PWC_NONE, 2);
+    walk_result a = request(A_VA(5), 10);
+    cr_assert_eq(a.end, 132);
+    cr_assert_eq(a.nwrites, 4);
+    walk_result b = request(A_VA(6), 11);
+    cr_assert_eq(b.start, 11);
+    cr_assert_eq(b.nwrites, 4);
+    cr_assert_eq(b.end, 11 + 100 + 22);
+    walk_result c = request(A_VA(7), 200);
+    cr_assert_eq(c.nwrites, 1);
+    cr_assert_eq(c.write[0].entry_pa, A_L1(7));
+    cr_assert_eq(c.end, 200 + 100 + 4);
+    cr_assert_eq(ap.rmws, 9);
+}
+
+/* A PTE cache takes hit entries' values from peek: the second walk hits
+ * the three upper entries (PWC_LAT each), reads the PTE (10) and sets its
+ * A bit (4). */
+Test(port, array_pte_cache_hits_peek, .fini = arr_unrig)
+{
+    arr_rig(PWC_PTE, 1);
+    walk_result r = walk_now(A_VA(5), MM_LOAD, MM_USER, 0);
+    cr_assert_eq(r.end, 100 + 22);
+    r = walk_now(A_VA(6), MM_LOAD, MM_USER, 1000);
+    cr_assert_not(r.fault);
+    cr_assert_eq(r.pa, 0x8123);
+    cr_assert_eq(r.end, 1000 + 3 * PWC_LAT + 10 + 4);
+    cr_assert_eq(ap.peeks, 3);
+    cr_assert_eq(ap.reads, 5);
+    cr_assert_eq(r.step[0].src, WALK_SRC_PTE_CACHE);
+    cr_assert_eq(r.step[0].entry, 0x2000 | AUP | PTE_A, "the value peek gave");
+    /* walker_path finds the same entries through peek, at no cost. */
+    uint64_t pa[PAGING_MAX_LEVELS];
+    cr_assert_eq(walker_path(w, regs.root, A_VA(6), pa), 4);
+    cr_assert_eq(pa[0], A_L4);
+    cr_assert_eq(pa[3], A_L1(6));
+    cr_assert_eq(ap.reads, 5);
 }

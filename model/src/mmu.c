@@ -70,8 +70,8 @@ struct mmu {
     mm_config cfg;
     unsigned cpu;
     const paging_mode *mode;
-    physmem *pm;
     memsys *ms;
+    walker_physmem own_port;          /* the walker's port unless replaced: pm and ms */
     tlb *itlb, *dtlb, *stlb;
     pwc *pwc;
     walker *walker;
@@ -121,25 +121,6 @@ struct mmu {
     uint64_t tap_mark;
 };
 
-/* ---- memory port: the shared memsys ---- */
-
-static unsigned mem_read(void *ctx, uint64_t pa, unsigned level, mm_cycle now, unsigned *src)
-{
-    (void)level;
-    return memsys_read(ctx, pa, now, src);
-}
-
-static unsigned mem_rmw(void *ctx, uint64_t pa, unsigned level, mm_cycle now, unsigned *src)
-{
-    (void)level;
-    return memsys_rmw(ctx, pa, now, src);
-}
-
-static walker_mem memsys_port(memsys *ms)
-{
-    return (walker_mem){.read = mem_read, .rmw = mem_rmw, .ctx = ms};
-}
-
 mmu *mmu_create(const mm_config *cfg, unsigned cpu, physmem *pm, memsys *ms)
 {
     mmu *m = calloc(1, sizeof *m);
@@ -148,8 +129,8 @@ mmu *mmu_create(const mm_config *cfg, unsigned cpu, physmem *pm, memsys *ms)
     m->cfg = *cfg;
     m->cpu = cpu;
     m->mode = cfg_mode(cfg);
-    m->pm = pm;
     m->ms = ms;
+    m->own_port = (walker_physmem){.m = m->mode, .pm = pm, .ms = ms};
     /* Each CPU's random replacement gets its own stream. */
     tlb_cfg t;
     t = cfg->itlb.tlb;
@@ -166,8 +147,8 @@ mmu *mmu_create(const mm_config *cfg, unsigned cpu, physmem *pm, memsys *ms)
     m->pwc = pwc_create(&pc, m->mode);
     walker_cfg wc = {.walkers = cfg->walker.walkers, .merge = cfg->walker.merge,
                      .pa_bits = cfg->cpu.pa_bits, .pwc_latency = cfg->pwc.latency};
-    walker_mem port = memsys_port(ms);
-    m->walker = walker_create(&wc, m->mode, pm, m->pwc, &port);
+    walker_mem port = walker_mem_physmem(&m->own_port);
+    m->walker = walker_create(&wc, m->mode, m->pwc, &port);
     m->issued = malloc(cfg->frontend.issue_width * sizeof *m->issued);
     if (m->issued)   /* all-ones: "issue_width accesses ago, plus one" is cycle 0 */
         memset(m->issued, 0xff, cfg->frontend.issue_width * sizeof *m->issued);
@@ -679,28 +660,12 @@ void mmu_switch_to(mmu *m, uint64_t owner, uint64_t root)
     }
 }
 
-/* The physical addresses of the entries a walk of va reads (for the PA-tagged
- * PTE cache, which INVLPG must clean by address). */
-static unsigned path_entries(const mmu *m, uint64_t va, uint64_t *pa)
-{
-    const paging_mode *pm = m->mode;
-    uint64_t table = m->regs.root;
-    unsigned n = 0;
-    for (unsigned l = pm->levels; l >= 1; l--) {
-        pa[n] = paging_entry_pa(pm, l, table, va);
-        uint64_t e = paging_read_entry(pm, m->pm, pa[n++]);
-        if (!(e & PTE_P) || paging_is_leaf(pm, l, e))
-            break;
-        table = paging_entry_addr(pm, l, e);
-    }
-    return n;
-}
-
 static unsigned pwc_flush_address(mmu *m, uint64_t va, uint16_t pcid)
 {
     if (pwc_get_design(m->pwc) == PWC_PTE) {
+        /* PA-tagged: the entries a walk of va reads, from the walker's port. */
         uint64_t pa[PAGING_MAX_LEVELS];
-        return pwc_flush_pte_addrs(m->pwc, pa, path_entries(m, va, pa));
+        return pwc_flush_pte_addrs(m->pwc, pa, walker_path(m->walker, m->regs.root, va, pa));
     }
     return pwc_flush_va(m->pwc, va, pcid);
 }
@@ -772,7 +737,7 @@ const walk_result *mmu_last_walk(const mmu *m) { return &m->last; }
 
 void mmu_set_walker_mem(mmu *m, const walker_mem *mem)
 {
-    walker_mem own = memsys_port(m->ms);
+    walker_mem own = walker_mem_physmem(&m->own_port);
     walker_set_mem(m->walker, mem ? mem : &own);
 }
 

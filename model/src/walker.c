@@ -2,8 +2,8 @@
  * cycle contract").
  *
  * One loop walks every paging mode: it starts at the deepest page-walk-cache
- * hit (or the root), reads one entry per level from the physical memory
- * image through the memory port, checks present and reserved bits, folds
+ * hit (or the root), reads one entry per level through the memory port
+ * (which supplies the value and the latency), checks present and reserved bits, folds
  * R/W, U/S and XD into the cumulative permissions, and stops at a leaf.  The
  * leaf's permissions are checked against the access (each rule is one arm of
  * perm_fault), then A and D are set by locked read-modify-writes.
@@ -13,7 +13,11 @@
  * ended, for merging (a request for the same 4 KiB page, PCID, kind and
  * privilege as a walk in flight completes with it) and for their deferred
  * page-walk-cache fills, which become visible to walks starting at or after
- * the walk's end. */
+ * the walk's end.
+ *
+ * The A/D log lives here, not in a port: the out-of-time-order computation
+ * it makes up for is the walker's own, so every port gets it.  A port only
+ * performs accesses when asked (walker.h, "Time"). */
 #include "mmusim/walker.h"
 
 #include <assert.h>
@@ -49,7 +53,6 @@ typedef struct inflight {
 struct walker {
     walker_cfg cfg;
     const paging_mode *m;
-    physmem *pm;
     pwc *pwc;
     walker_mem mem;
     mm_cycle free_at[MAX_WALKERS];   /* cycle each unit finishes its last walk */
@@ -69,15 +72,15 @@ struct walker {
     walker_counters c;
 };
 
-walker *walker_create(const walker_cfg *cfg, const paging_mode *m, physmem *pm, pwc *c, const walker_mem *mem)
+walker *walker_create(const walker_cfg *cfg, const paging_mode *m, pwc *c, const walker_mem *mem)
 {
     assert(cfg->walkers >= 1 && cfg->walkers <= MAX_WALKERS);
+    assert(mem->read && mem->rmw && (mem->peek || !c || pwc_get_design(c) != PWC_PTE));
     walker *w = calloc(1, sizeof *w);
     if (!w)
         return NULL;
     w->cfg = *cfg;
     w->m = m;
-    w->pm = pm;
     w->pwc = c;
     w->mem = *mem;
     w->unfilled_end = w->min_end = UINT64_MAX;
@@ -95,7 +98,51 @@ void walker_free(walker *w)
 
 void walker_set_mem(walker *w, const walker_mem *mem)
 {
+    assert(mem->read && mem->rmw && (mem->peek || !w->pwc || pwc_get_design(w->pwc) != PWC_PTE));
     w->mem = *mem;
+}
+
+/* ---- the port on the physical memory image ---- */
+
+static unsigned physmem_read_cb(void *ctx, uint64_t pa, unsigned level, mm_cycle now, uint64_t *value,
+                                unsigned *src)
+{
+    (void)level;
+    const walker_physmem *p = ctx;
+    *value = paging_read_entry(p->m, p->pm, pa);
+    if (!p->ms) {
+        *src = 0;
+        return 0;
+    }
+    return memsys_read(p->ms, pa, now, src);
+}
+
+/* Atomic by construction: nothing else runs between the read and the
+ * write of the image. */
+static unsigned physmem_rmw_cb(void *ctx, uint64_t pa, unsigned level, mm_cycle now, uint64_t bits, uint64_t *old,
+                               unsigned *src)
+{
+    (void)level;
+    const walker_physmem *p = ctx;
+    *old = paging_read_entry(p->m, p->pm, pa);
+    paging_write_entry(p->m, p->pm, pa, *old | bits);
+    if (!p->ms) {
+        *src = 0;
+        return 0;
+    }
+    return memsys_rmw(p->ms, pa, now, src);
+}
+
+static uint64_t physmem_peek_cb(void *ctx, uint64_t pa)
+{
+    const walker_physmem *p = ctx;
+    return paging_read_entry(p->m, p->pm, pa);
+}
+
+walker_mem walker_mem_physmem(const walker_physmem *p)
+{
+    return (walker_mem){.read = physmem_read_cb, .rmw = physmem_rmw_cb, .peek = physmem_peek_cb,
+                        .ctx = (void *)p};
 }
 
 const walker_counters *walker_get_counters(const walker *w)
@@ -168,10 +215,9 @@ static void log_prune(walker *w, mm_cycle start)
     }
 }
 
-/* The entry at pa as a read issued at cycle t sees it. */
-static uint64_t read_entry_at(const walker *w, uint64_t pa, mm_cycle t)
+/* Entry e, as the port gave it for pa, as a read issued at cycle t sees it. */
+static uint64_t entry_at(const walker *w, uint64_t pa, uint64_t e, mm_cycle t)
 {
-    uint64_t e = paging_read_entry(w->m, w->pm, pa);
     for (size_t i = 0; i < w->nlog; i++) {
         if (w->log[i].pa != pa)
             continue;
@@ -184,13 +230,12 @@ static uint64_t read_entry_at(const walker *w, uint64_t pa, mm_cycle t)
     return e;
 }
 
-/* A locked update issued at cycle t: OR the bits into the image; log them
- * when walks are timed (walker_request), not for walker_walk_now, whose
- * walks are each complete before the next. */
-static void update_entry(walker *w, uint64_t pa, uint64_t bits, mm_cycle t, bool timed)
+/* Log a locked update issued at cycle t that ORed `bits` into the entry
+ * at pa, whose value just before was `old` (the port's answer) -- when
+ * walks are timed (walker_request), not for walker_walk_now, whose walks
+ * are each complete before the next. */
+static void log_update(walker *w, uint64_t pa, uint64_t old, uint64_t bits, mm_cycle t, bool timed)
 {
-    uint64_t old = paging_read_entry(w->m, w->pm, pa);
-    paging_write_entry(w->m, w->pm, pa, old | bits);
     if (!timed)
         return;
     size_t i = 0;
@@ -201,7 +246,7 @@ static void update_entry(walker *w, uint64_t pa, uint64_t bits, mm_cycle t, bool
         w->log[w->nlog++] = (ad_log){.pa = pa, .a_at = MM_CYCLE_NONE, .d_at = MM_CYCLE_NONE};
     }
     /* Log a bit only if this update may be the first to set it: set in
-     * the image with no logged update, it was set before any walk still
+     * memory with no logged update, it was set before any walk still
      * computed (a store's update sets A|D on a leaf whose A was set long
      * ago: reads before it must still see A). */
     if ((bits & PTE_A) && (!(old & PTE_A) || w->log[i].a_at != MM_CYCLE_NONE) && t < w->log[i].a_at)
@@ -249,21 +294,25 @@ static void walk(walker *w, const walk_regs *regs, const walk_req *q, mm_cycle s
         walk_step *s = &r->step[r->nsteps++];
         s->level = level;
         s->entry_pa = paging_entry_pa(m, level, table, q->va);
+        uint64_t value;
+        mm_cycle at;
         if (design == PWC_PTE && pwc_pte_lookup(w->pwc, s->entry_pa)) {
             w->c.pte_cache_hits++;
             s->src = WALK_SRC_PTE_CACHE;
             s->latency = pwc_lat;
             w->c.reads_by_src[SRC_SLOT_PTE_CACHE]++;
+            value = w->mem.peek(w->mem.ctx, s->entry_pa);
+            at = t;
         } else {
             if (design == PWC_PTE)
                 w->c.pte_cache_misses++;
-            s->latency = w->mem.read(w->mem.ctx, s->entry_pa, level, t, &s->src);
+            s->latency = w->mem.read(w->mem.ctx, s->entry_pa, level, t, &value, &s->src);
             w->c.reads_by_src[s->src < SRC_SLOT_PTE_CACHE ? s->src : SRC_SLOT_PTE_CACHE - 1]++;
+            at = issued_at(w, t);
         }
         w->c.reads_by_level[level]++;
-        mm_cycle at = s->src == WALK_SRC_PTE_CACHE ? t : issued_at(w, t);
         t += s->latency;
-        entry = s->entry = read_entry_at(w, s->entry_pa, at);
+        entry = s->entry = entry_at(w, s->entry_pa, value, at);
 
         if (!(entry & PTE_P)) {
             r->fault = true;
@@ -309,10 +358,11 @@ static void walk(walker *w, const walk_regs *regs, const walk_req *q, mm_cycle s
             continue;
         walk_write *wr = &r->write[r->nwrites++];
         unsigned src;
+        uint64_t old;
         wr->entry_pa = s->entry_pa;
         wr->value = s->entry | want;
-        wr->latency = w->mem.rmw(w->mem.ctx, s->entry_pa, s->level, t, &src);
-        update_entry(w, s->entry_pa, want, issued_at(w, t), timed);
+        wr->latency = w->mem.rmw(w->mem.ctx, s->entry_pa, s->level, t, want, &old, &src);
+        log_update(w, s->entry_pa, old, want, issued_at(w, t), timed);
         t += wr->latency;
         w->c.ad_updates++;
         if (i == r->nsteps - 1)
@@ -469,9 +519,24 @@ mm_cycle walker_idle_at(const walker *w)
     return t;
 }
 
+unsigned walker_path(const walker *w, uint64_t root, uint64_t va, uint64_t pa[PAGING_MAX_LEVELS])
+{
+    const paging_mode *m = w->m;
+    uint64_t table = root;
+    unsigned n = 0;
+    for (unsigned l = m->levels; l >= 1; l--) {
+        pa[n] = paging_entry_pa(m, l, table, va);
+        uint64_t e = w->mem.peek(w->mem.ctx, pa[n++]);
+        if (!(e & PTE_P) || paging_is_leaf(m, l, e))
+            break;
+        table = paging_entry_addr(m, l, e);
+    }
+    return n;
+}
+
 void walker_drain(walker *w)
 {
     retire(w, UINT64_MAX, true);
-    /* Flushes follow page-table changes: start afresh from the image. */
+    /* Flushes follow page-table changes: start afresh from memory. */
     w->nlog = 0;
 }

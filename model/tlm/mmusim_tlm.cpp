@@ -89,6 +89,7 @@ MmuTlm::MmuTlm(sc_core::sc_module_name name, const mm_config &cfg, const MmuTlmP
         walker_mem port{};
         port.read = platform_read;
         port.rmw = platform_rmw;
+        port.peek = platform_peek;
         port.ctx = this;
         mmu_set_walker_mem(mmu_.get(), &port);
     }
@@ -138,8 +139,9 @@ void MmuTlm::xlate_b_transport(tlm_generic_payload &gp, sc_time &delay)
     /* Malformed requests (command or operand errors) take no time; faults
      * and everything done take until their completion.  The kernel's time
      * is read again: a `mem` target may have wait()ed during the walk.
-     * Only a target that waits past the completion (a write-back it syncs
-     * on) puts the kernel beyond it; the delay is then zero. */
+     * Only a target that waits past the completion (in the A/D WRITE of
+     * the walk's last step, synced on) puts the kernel beyond it; the
+     * delay is then zero. */
     if (st == tlm::TLM_OK_RESPONSE || x->page_fault || x->non_canonical || x->mem_error) {
         const sc_time now = sc_core::sc_time_stamp(), end = time_of(x->done);
         delay = end > now ? end - now : sc_core::SC_ZERO_TIME;
@@ -180,11 +182,8 @@ tlm_response_status MmuTlm::translate(tlm_generic_payload &gp, XlateExt &x, mm_c
     }
     mmu_advance(mmu_.get(), want);
     mmu_result r;
-    pending_.clear();
     mem_error_ = false;
     mmu_access(mmu_.get(), gp.get_address(), kind_of(gp, x), x.priv, &r);
-    if (!pending_.empty())
-        write_back();
     x.issue = r.issue;
     x.done = r.done;
     x.where = where_of(r.where);
@@ -256,48 +255,47 @@ tlm_response_status MmuTlm::control(tlm_generic_payload &gp, XlateExt &x, mm_cyc
 
 /* ---- debug translation ---- */
 
-/* The debug walk's memory port: every access is free, and each locked
- * update first saves the entry's value so the walk can be undone.  With
- * the tables in the platform, each read first copies the entry from `mem`
- * by debug transport (no time, no side effect in the platform). */
+/* The debug walk's memory port: every access is free and nothing is
+ * written.  Reads come from the image, or with the tables in the platform
+ * from `mem` by debug transport (no time, no side effect there); a locked
+ * update changes nothing and answers with the value the same step read. */
 struct MmuTlm::DebugPort {
     MmuTlm *owner;
-    std::vector<std::pair<uint64_t, uint64_t>> saved;   /* (entry pa, value before) */
+    std::vector<std::pair<uint64_t, uint64_t>> read;   /* (entry pa, value) of the walk's reads */
 };
 
-unsigned MmuTlm::debug_read(void *ctx, uint64_t pa, unsigned, mm_cycle, unsigned *src)
+unsigned MmuTlm::debug_read(void *ctx, uint64_t pa, unsigned, mm_cycle, uint64_t *value, unsigned *src)
 {
     DebugPort *p = static_cast<DebugPort *>(ctx);
     MmuTlm *o = p->owner;
-    if (o->params_.platform_tables) {
-        /* The image's old value goes back afterwards too: a PTE-cache hit
-         * of a later real walk uses the value its own fetch left there. */
-        p->saved.emplace_back(pa, paging_read_entry(o->mode_, o->pm_.get(), pa));
-        o->fetch_entry_dbg(pa);
-    }
+    if (o->params_.platform_tables)
+        o->fetch_entry_dbg(pa, value);
+    else
+        *value = paging_read_entry(o->mode_, o->pm_.get(), pa);
+    p->read.emplace_back(pa, *value);
     *src = 0;
     return 0;
 }
 
-/* The entry was fetched by the read of the same step: the image holds the
- * platform's value, which is what gets put back. */
-unsigned MmuTlm::debug_rmw(void *ctx, uint64_t pa, unsigned, mm_cycle, unsigned *src)
+/* A walk updates only entries it read (each once), so the value is there. */
+unsigned MmuTlm::debug_rmw(void *ctx, uint64_t pa, unsigned, mm_cycle, uint64_t, uint64_t *old, unsigned *src)
 {
     DebugPort *p = static_cast<DebugPort *>(ctx);
-    MmuTlm *o = p->owner;
-    p->saved.emplace_back(pa, paging_read_entry(o->mode_, o->pm_.get(), pa));
+    auto it = std::find_if(p->read.begin(), p->read.end(),
+                           [pa](const std::pair<uint64_t, uint64_t> &e) { return e.first == pa; });
+    *old = it != p->read.end() ? it->second : 0;
     *src = 0;
     return 0;
 }
 
-/* The model has no side-effect-free translation (walker_walk_now sets A/D
- * bits; pgtable_lookup needs the builder that made the tables, which a
- * platform writing through `ptmem` does not have).  So the debug walk runs
- * the model's own walk loop -- same permission rules, same error codes --
- * on a private walker without page-walk caches, and puts back every entry
- * its A/D updates changed.  The MMU, its TLBs, caches, counters and clock
- * are not touched; with the tables in the platform, neither is the
- * platform's memory (its entries are only read, by debug transport). */
+/* The model has no side-effect-free translation of its own (an MMU's walk
+ * sets A/D bits and changes its caches and counters; pgtable_lookup needs
+ * the builder that made the tables, which a platform writing through
+ * `ptmem` does not have).  So the debug walk runs the model's own walk
+ * loop -- same permission rules, same error codes -- on a private walker
+ * without page-walk caches, through a port that writes nothing.  The MMU,
+ * its TLBs, caches, counters and clock are not touched, nor is the image
+ * or the platform's memory. */
 void MmuTlm::debug_walk(uint64_t va, mm_kind kind, mm_priv priv, walk_result *out)
 {
     DebugPort port{this, {}};
@@ -310,15 +308,12 @@ void MmuTlm::debug_walk(uint64_t va, mm_kind kind, mm_priv priv, walk_result *ou
     wc.merge = false;
     wc.pa_bits = cfg_.cpu.pa_bits;
     wc.pwc_latency = 0;
-    walker *w = walker_create(&wc, mode_, pm_.get(), nullptr, &dport);
+    walker *w = walker_create(&wc, mode_, nullptr, &dport);
     if (!w)
         throw std::bad_alloc();
     walk_req req{va, kind, priv};
     walker_walk_now(w, mmu_regs(mmu_.get()), &req, 0, out);
     walker_free(w);
-    /* Newest first: an entry updated twice gets its oldest value back. */
-    for (auto it = port.saved.rbegin(); it != port.saved.rend(); ++it)
-        paging_write_entry(mode_, pm_.get(), it->first, it->second);
 }
 
 /* What the page tables say now, with the current CR3 and control bits:
@@ -442,92 +437,93 @@ struct EntryPayload {
 
 }  // namespace
 
-/* One entry read at cycle `now` on `mem`.  The request carries the
- * initiator's local time offset of that cycle (loosely timed: the walk runs
- * ahead of the kernel inside the CPU's b_transport); the target adds its
- * latency to the delay, or wait()s and returns a smaller one.  Either way
- * the access ends at sc_time_stamp() + delay, and the step's latency is the
- * number of whole cycles from `now` to then.  The value goes into the image,
- * where the walker reads it right after this returns.  An error response
- * makes the entry read as 0 (not present), so the walk stops here and
- * fills nothing; the access then reports mem_error. */
-unsigned MmuTlm::fetch_entry(uint64_t pa, mm_cycle now)
+/* One entry access on `mem` (b_transport) at cycle `at`: *value is read
+ * into, or written from.  The request carries the initiator's local time
+ * offset of that cycle (loosely timed: the walk runs ahead of the kernel
+ * inside the CPU's b_transport); the target adds its latency to the delay,
+ * or wait()s and returns a smaller one.  Either way the access ends at
+ * sc_time_stamp() + delay: returns that cycle.  An error response sets
+ * mem_error_ and, for a read, *value to 0 (not present, so the walk stops
+ * there and fills nothing); *ok tells which. */
+mm_cycle MmuTlm::entry_transport(tlm::tlm_command cmd, uint64_t pa, mm_cycle at, uint64_t *value, bool *ok)
 {
     const unsigned bytes = mode_->entry_bytes;
-    EntryPayload p(tlm::TLM_READ_COMMAND, pa, bytes);
-    const sc_time start = time_of(now), stamp = sc_core::sc_time_stamp();
+    EntryPayload p(cmd, pa, bytes);
+    if (cmd == tlm::TLM_WRITE_COMMAND)
+        p.set_value(*value, bytes);
+    const sc_time start = time_of(at), stamp = sc_core::sc_time_stamp();
     sc_time delay = start > stamp ? start - stamp : sc_core::SC_ZERO_TIME;
     mem->b_transport(p.gp, delay);
-    uint64_t v = 0;
-    if (p.gp.is_response_ok())
-        v = p.value(bytes);
-    else
+    *ok = p.gp.is_response_ok();
+    if (!*ok)
         mem_error_ = true;
-    paging_write_entry(mode_, pm_.get(), pa, v);
-    const mm_cycle end = cycle_at(sc_core::sc_time_stamp() + delay);
-    return end > now ? (unsigned)(end - now) : 0;
+    if (cmd == tlm::TLM_READ_COMMAND)
+        *value = *ok ? p.value(bytes) : 0;
+    return cycle_at(sc_core::sc_time_stamp() + delay);
 }
 
-/* For the debug walk: the entry by debug transport, into the image.  A
+/* For the debug walk and PTE-cache hits: the entry by debug transport.  A
  * target without debug transport (it returns fewer bytes) makes the entry
- * read as not present. */
-bool MmuTlm::fetch_entry_dbg(uint64_t pa)
+ * read as 0, not present. */
+bool MmuTlm::fetch_entry_dbg(uint64_t pa, uint64_t *value)
 {
     const unsigned bytes = mode_->entry_bytes;
     EntryPayload p(tlm::TLM_READ_COMMAND, pa, bytes);
     const bool ok = mem->transport_dbg(p.gp) == bytes;
-    paging_write_entry(mode_, pm_.get(), pa, ok ? p.value(bytes) : 0);
+    *value = ok ? p.value(bytes) : 0;
     return ok;
 }
 
 /* The platform's memory is not the model's memsys: its reads go to "memory",
- * the last of the memsys sources (the walker counts reads by source). */
-unsigned MmuTlm::platform_read(void *ctx, uint64_t pa, unsigned, mm_cycle now, unsigned *src)
+ * the last of the memsys sources (the walker counts reads by source).  The
+ * step's latency is the number of whole cycles from `now` to the end of the
+ * transaction. */
+unsigned MmuTlm::platform_read(void *ctx, uint64_t pa, unsigned, mm_cycle now, uint64_t *value, unsigned *src)
 {
     MmuTlm *t = static_cast<MmuTlm *>(ctx);
     *src = memsys_nsources(t->ms_.get()) - 1;
-    return t->fetch_entry(pa, now);
+    bool ok;
+    const mm_cycle end = t->entry_transport(tlm::TLM_READ_COMMAND, pa, now, value, &ok);
+    return end > now ? (unsigned)(end - now) : 0;
 }
 
-/* A locked update: the read half goes to the platform now (the walker ORs
- * its bits into the image after this returns); the write half is sent by
- * write_back once the access is done, because the updated value exists
- * only then.  The lock's cost is the configuration's rmw_latency, as in
- * memsys_rmw. */
-unsigned MmuTlm::platform_rmw(void *ctx, uint64_t pa, unsigned, mm_cycle now, unsigned *src)
+/* A locked update: a READ of the entry, then at once a WRITE of it with
+ * the bits ORed in.  Its cost is the read's plus the configuration's
+ * rmw_latency (the lock), as in memsys_rmw.  The WRITE is a real bus
+ * write, not debug transport: the platform must see it as one (a memory
+ * that counts or checks accesses, a watchpoint, a cache model), and debug
+ * transport is meant to have no such effects and may not be implemented
+ * at all.  It carries the local time offset of the cycle the update
+ * completes, so the target sees it when it happened; the delay it returns
+ * is dropped, because the whole read-modify-write is already charged.
+ * Atomicity (walker.h): nothing else runs between the two transactions
+ * unless the target wait()s in the READ.  After an error response on the
+ * READ nothing is written. */
+unsigned MmuTlm::platform_rmw(void *ctx, uint64_t pa, unsigned, mm_cycle now, uint64_t bits, uint64_t *old,
+                              unsigned *src)
 {
     MmuTlm *t = static_cast<MmuTlm *>(ctx);
     *src = memsys_nsources(t->ms_.get()) - 1;
-    const unsigned lat = t->fetch_entry(pa, now) + t->cfg_.memsys.rmw_latency;
-    t->pending_.push_back(PendingWrite{pa, now + lat});
+    bool ok;
+    const mm_cycle end = t->entry_transport(tlm::TLM_READ_COMMAND, pa, now, old, &ok);
+    const unsigned lat = (end > now ? (unsigned)(end - now) : 0) + t->cfg_.memsys.rmw_latency;
+    if (ok) {
+        uint64_t v = *old | bits;
+        t->entry_transport(tlm::TLM_WRITE_COMMAND, pa, now + lat, &v, &ok);
+    }
     return lat;
 }
 
-/* Write the entries the access's A/D updates changed back to the platform,
- * with the image's values (the platform's value with the bits ORed in).
- * These are real b_transport WRITEs, not debug transport: the platform must
- * see them as bus writes (a memory that counts or checks accesses, a
- * watchpoint, a cache model), and debug transport is meant to have no such
- * effects and may not be implemented at all.  Each carries the local time
- * offset of the cycle its locked update completed, so the target sees it
- * when it happened; the delay it returns is dropped, because the whole
- * read-modify-write was already charged to the walk by platform_rmw.  A
- * target that wait()s here moves the kernel on; xlate_b_transport measures
- * the returned delay from wherever the kernel is then.  An error response
- * is reported like a read's. */
-void MmuTlm::write_back()
+/* A PTE-cache hit (pwc.design: pte) takes the entry's current value, as
+ * the model's PTE cache keeps tags only.  A target without debug transport
+ * cannot supply it: the access then reports mem_error. */
+uint64_t MmuTlm::platform_peek(void *ctx, uint64_t pa)
 {
-    const unsigned bytes = mode_->entry_bytes;
-    for (const PendingWrite &w : pending_) {
-        EntryPayload p(tlm::TLM_WRITE_COMMAND, w.pa, bytes);
-        p.set_value(paging_read_entry(mode_, pm_.get(), w.pa), bytes);
-        const sc_time at = time_of(w.at), stamp = sc_core::sc_time_stamp();
-        sc_time delay = at > stamp ? at - stamp : sc_core::SC_ZERO_TIME;
-        mem->b_transport(p.gp, delay);
-        if (!p.gp.is_response_ok())
-            mem_error_ = true;
-    }
-    pending_.clear();
+    MmuTlm *t = static_cast<MmuTlm *>(ctx);
+    uint64_t v;
+    if (!t->fetch_entry_dbg(pa, &v))
+        t->mem_error_ = true;
+    return v;
 }
 
 }  // namespace mmusim

@@ -24,12 +24,13 @@
  *  - `mem` (initiator, optional): with MmuTlmParams::platform_tables the
  *    page tables live in the platform's memory instead.  Every entry read
  *    of a walk is a b_transport READ of one entry (8 bytes, 4 in x86-32
- *    mode) at its physical address; the data is copied into the image just
- *    before the walker uses it, and the annotated delay, rounded up to
- *    whole cycles, is the step's latency.  A locked A/D update is a READ
- *    too (latency: its delay + memsys.rmw_latency); the updated entries are
- *    written back with b_transport WRITEs once the access is done.
- *    model/tlm/README.md, "Page tables in platform memory", has the rules.
+ *    mode) at its physical address; the walker uses the data as it comes
+ *    (the wrapper's memory port carries it; the image is not involved), and
+ *    the annotated delay, rounded up to whole cycles, is the step's
+ *    latency.  A locked A/D update is a READ and then at once a b_transport
+ *    WRITE of the entry with the bits ORed in (latency: the READ's delay +
+ *    memsys.rmw_latency).  model/tlm/README.md, "Page tables in platform
+ *    memory", has the rules.
  *
  * Timing: one core cycle is `period`; cycle c starts at time c * period.
  * A b_transport whose initiator is at local time t = sc_time_stamp() + delay
@@ -203,22 +204,21 @@ private:
     void debug_walk(uint64_t va, mm_kind kind, mm_priv priv, walk_result *out);
     tlm::tlm_response_status ptmem_access(tlm::tlm_generic_payload &gp);
 
-    /* The walker's memory port when the tables are in the platform. */
-    static unsigned platform_read(void *ctx, uint64_t pa, unsigned level, mm_cycle now, unsigned *src);
-    static unsigned platform_rmw(void *ctx, uint64_t pa, unsigned level, mm_cycle now, unsigned *src);
-    static unsigned debug_read(void *ctx, uint64_t pa, unsigned level, mm_cycle now, unsigned *src);
-    static unsigned debug_rmw(void *ctx, uint64_t pa, unsigned level, mm_cycle now, unsigned *src);
-    unsigned fetch_entry(uint64_t pa, mm_cycle now);
-    bool fetch_entry_dbg(uint64_t pa);
-    void write_back();
+    /* The walker's memory port when the tables are in the platform (the
+     * values travel in the `mem` transactions; the image is not used). */
+    static unsigned platform_read(void *ctx, uint64_t pa, unsigned level, mm_cycle now, uint64_t *value,
+                                  unsigned *src);
+    static unsigned platform_rmw(void *ctx, uint64_t pa, unsigned level, mm_cycle now, uint64_t bits,
+                                 uint64_t *old, unsigned *src);
+    static uint64_t platform_peek(void *ctx, uint64_t pa);
+    /* The debug walk's port (no time, writes nothing). */
+    static unsigned debug_read(void *ctx, uint64_t pa, unsigned level, mm_cycle now, uint64_t *value,
+                               unsigned *src);
+    static unsigned debug_rmw(void *ctx, uint64_t pa, unsigned level, mm_cycle now, uint64_t bits,
+                              uint64_t *old, unsigned *src);
+    mm_cycle entry_transport(tlm::tlm_command cmd, uint64_t pa, mm_cycle at, uint64_t *value, bool *ok);
+    bool fetch_entry_dbg(uint64_t pa, uint64_t *value);
 
-    /* Entries the current access's locked updates changed, and the cycle
-     * each update completed: written back to the platform after the access. */
-    struct PendingWrite {
-        uint64_t pa;
-        mm_cycle at;
-    };
-    std::vector<PendingWrite> pending_;
     bool mem_error_ = false;   /* a `mem` error response during the current access */
 
     mm_config cfg_;

@@ -39,7 +39,8 @@
  * update is a read on `mem` plus the configuration's rmw_latency 20:
  *   cold 4 KiB walk, no A bit set in the platform's entries:
  *     8 + 1 + 4 reads x 40 + 4 A updates x (40 + 20)                   = 409
- *     (8 transactions read, then 4 write-backs, whose time is in the 60s)
+ *     (4 READs, then 4 READ + WRITE pairs: each WRITE at once, stamped
+ *     with the cycle its update completes)
  *   store to the walked page (D clear): 1 + 1 + 40 + (40 + 20)          = 102
  *   another page under the same PD: 8 + 1 + 40 + (40 + 20)              = 109
  *   after INVLPG, new leaf without A: 8 + 1 + 4 x 40 + (40 + 20)         = 229
@@ -822,6 +823,40 @@ static void platform_4ghz(Rig &r)
     CHECK_TIME(d, sc_time(417 * 250.0, SC_PS));
 }
 
+/* A PTE cache (pwc.design: pte) keeps tags only, as in the C model: its
+ * hits cost the PWC latency, send nothing on the bus and read the entry's
+ * value by debug transport; INVLPG finds the entries to drop the same way.
+ *   cold walk, no A set: 8 + 4 x 40 + 4 x (40 + 20)                    = 408
+ *   a page under the same PT: 3 hits x 1 + 40 + (40 + 20) for its A     = 111
+ *   after INVLPG of it, A bits set: a full walk 8 + 4 x 40               = 168 */
+static void platform_pte_cache(Rig &r)
+{
+    PlatformTables t(r);
+    const uint64_t va = 0x10000abc, va2 = 0x10001000;
+    t.map(va, 0x7777000);
+    t.map(va2, 0x5555000);
+    sc_time d = sc_core::SC_ZERO_TIME;
+    r.cr3(t.root, 1, d);
+    Out a = r.load(va, d);
+    CHECK_EQ(a.x.latency(), MISS + 4 * PREAD + 4 * PRMW);
+    CHECK_EQ(r.ram().reads, 8);
+    CHECK_EQ(r.ram().dbg, 0);
+    Out b = r.load(va2, d);
+    CHECK_EQ(b.st, tlm::TLM_OK_RESPONSE);
+    CHECK_EQ(b.x.pa, 0x5555000);
+    CHECK_EQ(b.x.latency(), MISS + 3 * PWC + PREAD + PRMW);
+    CHECK_EQ(r.ram().reads, 10);
+    CHECK_EQ(r.ram().writes, 5);
+    CHECK_EQ(r.ram().dbg, 3);
+    CHECK_EQ(r.counter("pwc.pte_cache.hits"), 3);
+    CHECK_EQ(r.ctl(XlateOp::Invlpg, va2, d).st, tlm::TLM_OK_RESPONSE);
+    CHECK_EQ(r.ram().dbg, 3 + 4);
+    Out c = r.load(va2, d);
+    CHECK_EQ(c.x.latency(), MISS + 4 * PREAD);
+    CHECK_EQ(r.ram().reads, 14);
+    CHECK_EQ(r.counter("pwc.pte_cache.hits"), 3);
+}
+
 /* ---- the runner ---- */
 
 struct Case {
@@ -875,6 +910,7 @@ int sc_main(int, char *[])
         {"platform_walk", platform_walk, ghz, {}, true},
         {"platform_invlpg", platform_invlpg, ghz, {}, true},
         {"platform_4ghz", platform_4ghz, sc_time(250, SC_PS), {}, true},
+        {"platform_pte_cache", platform_pte_cache, ghz, {"pwc.design=pte", "pwc.unified.ways=4"}, true},
     });
     sc_core::sc_start();
     unsigned total = (unsigned)runner.cases.size();

@@ -105,11 +105,7 @@ module mmu_walker #(
   localparam int unsigned NumPwc   = Levels - 1;        // caches of levels 2..Levels
   // Cycles a slot spends in Lookup after the acceptance cycle S: the first
   // memory step is wanted from S + PwcLatency.
-`ifdef MMU_BUG_LAT
-  localparam int unsigned LookupWait = PwcLatency;
-`else
   localparam int unsigned LookupWait = PwcLatency - 1;
-`endif
   localparam int unsigned CntBits  = $clog2(PwcLatency + 1);
   // Entry bits 51:MAXPHYADDR are reserved in every x86-64 paging entry.
   localparam logic [63:0] HiRsvd = ((64'd1 << 52) - 64'd1) & ~((64'd1 << PaBits) - 64'd1);
@@ -442,11 +438,7 @@ module mmu_walker #(
   always_comb begin
     acc_ec = '0;
     acc_ec[mmu_walker_pkg::EcWr] = r_store;
-`ifdef MMU_BUG_EC_US
-    acc_ec[mmu_walker_pkg::EcUs] = r_perm[mmu_walker_pkg::PermU];
-`else
     acc_ec[mmu_walker_pkg::EcUs] = r_user;
-`endif
     acc_ec[mmu_walker_pkg::EcId] = r_fetch;
   end
 
@@ -462,11 +454,7 @@ module mmu_walker #(
         rd_rsvd = rd_rsvd | (|rd_e[20:13]);   // 2 MiB frame not aligned
       end
     end
-`ifdef MMU_BUG_PS_PDPT
-    rd_leaf = r_level == 3'd1 || (r_level == 3'd2 && rd_e[mmu_walker_pkg::PtePs]);
-`else
     rd_leaf = r_level == 3'd1 || ((r_level == 3'd2 || r_level == 3'd3) && rd_e[mmu_walker_pkg::PtePs]);
-`endif
 
     // Fold R/W, U/S and XD into the cumulative permissions.
     rd_perm = r_perm;
@@ -491,14 +479,9 @@ module mmu_walker #(
     // the leaf for a store whose D bit is clear.
     for (int unsigned l = 1; l <= Levels; l++) begin
       rd_el[l-1] = (r_level == 3'(l)) ? rd_e : r_ent[l-1];
-`ifdef MMU_BUG_NO_A
-      rd_umask[l-1] = r_level <= 3'(l) && r_first >= 3'(l) &&
-                      (r_level == 3'(l) && r_store && !rd_el[l-1][mmu_walker_pkg::PteD]);
-`else
       rd_umask[l-1] = r_level <= 3'(l) && r_first >= 3'(l) &&
                       (!rd_el[l-1][mmu_walker_pkg::PteA] ||
                        (r_level == 3'(l) && r_store && !rd_el[l-1][mmu_walker_pkg::PteD]));
-`endif
     end
 
     // The update just answered is the topmost one left.
@@ -696,17 +679,11 @@ module mmu_walker #(
       unique case (flush_kind_i)
         mmu_walker_pkg::FlushCr3: begin
           root_d = flush_root_i[PaBits-1:12];
-`ifdef MMU_BUG_CR3_NOFLUSH
-          if (ctrl_pcide_i && !flush_noflush_i) begin
-            pwc_flush_pcid = 1'b1;
-          end
-`else
           if (!ctrl_pcide_i) begin
             pwc_flush_all = 1'b1;          // no PCIDs: everything goes
           end else if (!flush_noflush_i) begin
             pwc_flush_pcid = 1'b1;         // the new PCID's entries go
           end
-`endif
         end
         mmu_walker_pkg::FlushInvlpg: pwc_flush_va  = 1'b1;
         mmu_walker_pkg::FlushAll:    pwc_flush_all = 1'b1;

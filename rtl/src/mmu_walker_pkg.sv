@@ -3,7 +3,11 @@
 // mmu_walker_pkg -- constants of the page walker (mmu_walker.sv): x86 paging
 // entry bits, access kinds, flush commands, error-code and permission bits,
 // slot states, and the VA bit each level's index starts at.  The values are
-// those of the C model: model/include/mmusim/{paging,walker,tlb,types}.h.
+// those of the C model: model/include/mmusim/{paging,walker,tlb,types}.h,
+// paging.c's shifts and the harness's flush encoding (cosim_core.h).  The
+// test rtl_pkg_constants (rtl/lint/pkg_check.cpp) compares every
+// localparam and idx_lsb() arm with the C value by name; a new localparam
+// needs its C counterpart there.
 
 package mmu_walker_pkg;
 
@@ -54,11 +58,7 @@ package mmu_walker_pkg;
   function automatic int unsigned idx_lsb(int unsigned level);
     case (level)
       1:       idx_lsb = 12;
-`ifdef MMU_BUG_IDX_L2
-      2:       idx_lsb = 20;
-`else
       2:       idx_lsb = 21;
-`endif
       3:       idx_lsb = 30;
       4:       idx_lsb = 39;
       default: idx_lsb = 48;

@@ -52,7 +52,9 @@ typedef struct mmu_result {
 } mmu_result;
 
 /* cpu: this MMU's CPU number (for messages and counter export).
- * The physical memory and the memory model are shared by every CPU. */
+ * The physical memory and the memory model are shared by every CPU; the
+ * walker reaches them through walker_mem_physmem (mmu_set_walker_mem can
+ * give it another port). */
 mmu *mmu_create(const mm_config *cfg, unsigned cpu, physmem *pm, memsys *ms);
 void mmu_free(mmu *m);
 
@@ -99,9 +101,11 @@ tlb *mmu_itlb(mmu *m);
 tlb *mmu_dtlb(mmu *m);
 tlb *mmu_stlb(mmu *m);
 walker *mmu_walker(mmu *m);
-/* Give the walker another memory port (*mem is copied; see walker_set_mem),
- * or with NULL the MMU's own port on its memsys again.  With a port of its
- * own the MMU's memsys sees no page-table traffic. */
+/* Give the walker another memory port (*mem is copied; see walker_set_mem
+ * and walker_mem), or with NULL the MMU's own port again (walker_mem_physmem
+ * on the image and memsys given to mmu_create).  With a port of another
+ * the MMU's image and memsys see no page-table traffic: INVLPG of a PTE
+ * cache finds the entries through that port's peek too. */
 void mmu_set_walker_mem(mmu *m, const walker_mem *mem);
 pwc *mmu_pwc(mmu *m);
 

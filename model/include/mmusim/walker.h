@@ -10,12 +10,14 @@
  * and ends at cycle E.  Page-walk-cache fills made by a walk become visible
  * to walks starting at or after E.
  *
- * Memory is reached through a small struct of callbacks (walker_mem), so the
- * same walker runs on the memsys model inside mmusim and on the seeded
- * latency schedule of the RTL cross-check harness. */
+ * Memory is reached through a small struct of callbacks (walker_mem) that
+ * carries each entry's value and latency, so the same walker runs on
+ * mmusim's memory image and memsys model, on a host simulator's memory
+ * (the TLM wrapper), and on the seeded schedule of the RTL cross-check. */
 #ifndef MMUSIM_WALKER_H
 #define MMUSIM_WALKER_H
 
+#include "mmusim/memsys.h"
 #include "mmusim/paging.h"
 #include "mmusim/physmem.h"
 #include "mmusim/pwc.h"
@@ -108,22 +110,69 @@ typedef struct walk_result {
     mm_cycle request, start, end;
 } walk_result;
 
-/* Memory port of the walker.  read/rmw return the latency in cycles of one
- * access to the entry at pa (level given for per-level schedules) and set
- * *src; `now` is the cycle the walk wants the access.  The latency runs
- * from `now` to the cycle the walk can take its next step.
+/* Memory port of the walker: the only way it reaches the page tables.  The
+ * walker holds no memory image; every entry value it uses comes from the
+ * port, so the tables can live in mmusim's physical memory image
+ * (walker_mem_physmem below), in a host simulator's memory (model/tlm), or
+ * in an array of a test.  `level` (1..levels) is given for per-level
+ * schedules; `now` is the cycle the walk wants the access.
+ *
+ * read: the entry at physical address pa (the paging mode's entry size: 8
+ *   bytes, 4 in x86-32), little-endian, into *value; where it was served
+ *   (a memsys_source, counted by the walker) into *src.  Returns the latency
+ *   in cycles from `now` to the cycle the walk can take its next step.
+ *
+ * rmw: a locked read-modify-write that sets accessed/dirty bits.  The port
+ *   ORs `bits` (PTE_A, PTE_D or both) into the entry at pa as one atomic
+ *   access and stores the value the entry had just before into *old;
+ *   latency and *src as for read.  Atomicity contract: the OR applies to
+ *   the entry as it is at the update -- a change made by anyone since this
+ *   walk read the entry is kept, and no write can fall between the update's
+ *   read and its write -- and it only sets bits.  The walker decides each
+ *   update on the entry as its own walk read it (rule 8 of the cycle
+ *   contract): an entry it read with A clear gets the update even if
+ *   another walk has set A since, as on x86 hardware.
+ *
+ * peek: the entry's current value, with no time and no side effect.  Only
+ *   the PTE cache (pwc design pte) needs it: that cache keeps tags only, and
+ *   a hit costs the page-walk-cache latency and takes the value from peek
+ *   (model/README.md, "Known simplifications"); walker_path uses it to find
+ *   the entries INVLPG drops from that cache.  May be NULL for a walker
+ *   without a PTE cache.
  *
  * last_issue (may be NULL): the cycle the access just made was actually
- * issued on the port (>= now; a port that can stall or is shared issues
- * later than wanted).  The walker uses it to order its reads against the
- * locked A/D updates of other walks: a read sees exactly the updates
- * issued before it.  NULL means accesses issue at `now`. */
+ *   issued on the port (>= now; a port that can stall or is shared issues
+ *   later than wanted).  NULL means accesses issue at `now`.
+ *
+ * Time.  The walker computes each walk whole, in request order, so it can
+ * ask for a younger walk's read after an older walk's update even when the
+ * read's cycle is the earlier one.  The port performs every access when it
+ * is asked; the walker itself hides from a read the A/D bits that its own
+ * updates issued after the read's cycle set (a log of recent updates, see
+ * walker_request), so with any port a read sees exactly the walker's
+ * updates issued before it.  Changes made by others (the OS model, a host
+ * platform) are seen as they are when the access is asked. */
 typedef struct walker_mem {
-    unsigned (*read)(void *ctx, uint64_t pa, unsigned level, mm_cycle now, unsigned *src);
-    unsigned (*rmw)(void *ctx, uint64_t pa, unsigned level, mm_cycle now, unsigned *src);
+    unsigned (*read)(void *ctx, uint64_t pa, unsigned level, mm_cycle now, uint64_t *value, unsigned *src);
+    unsigned (*rmw)(void *ctx, uint64_t pa, unsigned level, mm_cycle now, uint64_t bits, uint64_t *old,
+                    unsigned *src);
+    uint64_t (*peek)(void *ctx, uint64_t pa);
     void *ctx;
     mm_cycle (*last_issue)(void *ctx);
 } walker_mem;
+
+/* The port on mmusim's own memory: entry values from the physical memory
+ * image `pm` (entries of paging mode `m`), latencies and sources from the
+ * memory model `ms` (memsys_read, memsys_rmw), or 0 cycles from source 0
+ * when ms is NULL.  The port returned refers to *p, which must stay valid
+ * (and unchanged) while the port is in use. */
+typedef struct walker_physmem {
+    const paging_mode *m;
+    physmem *pm;
+    memsys *ms;
+} walker_physmem;
+
+walker_mem walker_mem_physmem(const walker_physmem *p);
 
 typedef struct walker_cfg {
     unsigned walkers;    /* 1..64 */
@@ -151,24 +200,23 @@ typedef struct walker_counters {
 
 typedef struct walker walker;
 
-walker *walker_create(const walker_cfg *cfg, const paging_mode *m, physmem *pm, pwc *c, const walker_mem *mem);
+/* c: the page-walk caches (NULL: none); with a PTE cache the port must
+ * have peek.  *mem is copied. */
+walker *walker_create(const walker_cfg *cfg, const paging_mode *m, pwc *c, const walker_mem *mem);
 void walker_free(walker *w);
 
 /* Replace the memory port (*mem is copied).  Walks are computed whole
  * inside walker_request/walker_walk_now, so a port changed between calls
- * applies from the next walk on.  For a caller that supplies the
- * page-table memory itself (the TLM wrapper's `mem` socket): its read/rmw
- * callbacks may update the entry at pa in the physmem image before they
- * return, because the walker reads the entry's value from the image only
- * after the callback (and ORs its A/D bits in after rmw). */
+ * applies from the next walk on.  The log of recent A/D updates stays: it
+ * holds the walker's own updates, whichever port made them. */
 void walker_set_mem(walker *w, const walker_mem *mem);
 
 /* Request a walk at cycle `when`.  Fills *out with the result and its
- * timing.  A/D updates are written to the physical memory image at once,
- * but an entry read by a later-computed walk at a cycle before an update's
- * issue cycle does not show that update's bits (the walker keeps a small
- * log of recent updates): walks are computed one after another, yet each
- * reads memory as of its own cycle.  Reads see the current image otherwise:
+ * timing.  A/D updates go to the port at once, but an entry read by a
+ * later-computed walk at a cycle before an update's issue cycle does not
+ * show that update's bits (the walker keeps a small log of recent
+ * updates): walks are computed one after another, yet each reads memory as
+ * of its own cycle.  Reads see the port's current values otherwise:
  * page-table changes by the OS are assumed to happen between walks. */
 void walker_request(walker *w, const walk_regs *regs, const walk_req *req, mm_cycle when, walk_result *out);
 
@@ -179,6 +227,13 @@ void walker_walk_now(walker *w, const walk_regs *regs, const walk_req *req, mm_c
 
 /* Cycle at which every walk issued so far has ended. */
 mm_cycle walker_idle_at(const walker *w);
+
+/* The physical addresses of the entries a walk of va from `root` reads
+ * without page-walk caches, top level first, into pa[]; returns how many
+ * (it stops at a leaf or a not-present entry).  Values come from the
+ * port's peek: no time, no side effect, no counter (for INVLPG of a PTE
+ * cache, which is tagged by entry address). */
+unsigned walker_path(const walker *w, uint64_t root, uint64_t va, uint64_t pa[PAGING_MAX_LEVELS]);
 
 /* Apply every deferred page-walk-cache fill now (before a flush, so a flush
  * removes entries of walks already in flight too) -- flushes call this. */
