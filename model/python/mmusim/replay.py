@@ -162,6 +162,8 @@ def intervals(traces=None, config=None, set=None, *, interval=1_000_000, progres
     down).  df.attrs["status"] is "done" or "oom" (OutOfMemoryWarning)."""
     import io
     import pandas as pd
+    if int(interval) < 1:
+        raise ValueError("interval: expected a number of accesses, at least 1")
     base, pre = _base(config)
     sets = pre + _sets(set)
     status, text = _core.intervals(_trace_list(traces), base, sets, int(interval), bool(progress), _catch_sigint())

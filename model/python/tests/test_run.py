@@ -152,9 +152,10 @@ class TestIntervals(unittest.TestCase):
                 self.assertEqual(int(df["dTLB-load-misses"].sum()), total["dTLB-load-misses"])
 
     def test_bad_interval(self):
-        with self.assertRaises(ValueError) as cm:
-            mmusim.intervals(support.trace("zipf"), interval=0)
-        self.assertEqual(str(cm.exception), "interval: expected a number of accesses, at least 1")
+        for bad in (0, -1):
+            with self.assertRaises(ValueError) as cm:
+                mmusim.intervals(support.trace("zipf"), interval=bad)
+            self.assertEqual(str(cm.exception), "interval: expected a number of accesses, at least 1")
 
 
 class TestConfig(unittest.TestCase):

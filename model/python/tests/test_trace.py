@@ -7,6 +7,7 @@ import unittest
 import zlib
 
 import numpy as np
+import pandas as pd
 
 import mmusim
 from . import support
@@ -110,6 +111,8 @@ class TestKnownRecords(support.TempDirCase):
         self.assertEqual(f["cpu"].tolist(), cpus)
         acc = [fields if tab == A else (c, 0, 0, 0, 0) for (tab, fields), c in zip(KNOWN, cpus)]
         self.assertEqual(_rows(f, ("cpu", "acc", "priv", "size", "va")), acc)
+        df = pd.DataFrame(f)
+        self.assertEqual((df.shape, list(df.columns)), ((22, 6), list(mmusim.RECORD_DTYPES)))
 
     def test_instr_and_events(self):
         [f] = list(self.t.frames())
