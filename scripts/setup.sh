@@ -11,6 +11,7 @@ pkgs=(
   patch                    # rtl/teeth: the broken walker variants are patches (Priority optional)
   clang llvm libclang-rt-14-dev
   python3 python3-matplotlib
+  python3-dev python3-numpy python3-pandas   # the Python package (model/python)
   sqlite3 gzip coreutils   # workloads of traces/regen.sh
   # test_slurm's private cluster (scripts/slurm-local.sh).  Installing them
   # starts no Slurm daemon: their units need /etc/slurm/slurm.conf, which
