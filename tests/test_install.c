@@ -67,6 +67,7 @@ Test(install, public_headers_only)
     cr_expect(exists(MMUSIM_INSTALL_LIBDIR "/pkgconfig/mmusim.pc"));
 }
 
+#if !defined(__SANITIZE_ADDRESS__)
 /* Build `src` (a file in $D) with COMPILER and pkg-config's flags (FLAGS:
  * "" or "--static"), run it, and expect it to print the library's version. */
 static void build_and_run(const char *compiler, const char *src, const char *flags)
@@ -116,6 +117,7 @@ static void write_program(const char *name)
     snprintf(p, sizeof p, "%s/%s", dir, name);
     scratch_write(p, program);
 }
+#endif
 
 Test(install, c_program_links_with_pkg_config)
 {
