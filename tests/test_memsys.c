@@ -3,6 +3,7 @@
  * config checks.  Latencies are chosen distinct (4, 12, 40, 200, rmw 20) so a
  * latency names the level that served the read. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <criterion/parameterized.h>
 
 #include <string.h>
@@ -46,7 +47,7 @@ static memsys_cfg caches_cfg(void)
 
 static memsys *make(const memsys_cfg *cfg)
 {
-    memsys *m = memsys_create(cfg);
+    memsys *m = memsys_create(cfg, NULL, 0);
     cr_assert_not_null(m);
     return m;
 }
@@ -326,9 +327,15 @@ ParameterizedTest(check_case *p, memsys, cfg_check)
         cr_expect_str_eq(err ? err : "(null)", p->want);
     else
         cr_expect_null(err, "unexpected error: %s", err ? err : "");
-    /* memsys_create accepts exactly the valid configs. */
-    ms = memsys_create(&cfg);
+    /* memsys_create accepts exactly the valid configs, and says why not. */
+    char why[256] = "";
+    ms = memsys_create(&cfg, why, sizeof why);
     cr_expect_eq(ms != NULL, p->want[0] == '\0');
+    if (p->want[0]) {
+        char want[256];
+        snprintf(want, sizeof want, "memsys: %s", p->want);
+        cr_expect_str_eq(why, want);
+    }
 }
 
 /* Reads that overlap in time: a line asked for at cycle 0 arrives in l1d at

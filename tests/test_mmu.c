@@ -43,10 +43,10 @@ static void build(void)
 {
     char err[256];
     cr_assert_eq(cfg_validate(&cfg, err, sizeof err), 0, "%s", err);
-    pm = physmem_create(cfg.cpu.pa_bits, 0x10000000ull, 0x20000000ull);
-    pt = pgtable_create(cfg_mode(&cfg), pm, NULL);
-    ms = memsys_create(&cfg.memsys);
-    m = mmu_create(&cfg, 0, pm, ms);
+    pm = physmem_create(cfg.cpu.pa_bits, 0x10000000ull, 0x20000000ull, NULL, 0);
+    pt = pgtable_create(cfg_mode(&cfg), pm, NULL, NULL, 0);
+    ms = memsys_create(&cfg.memsys, NULL, 0);
+    m = mmu_create(&cfg, 0, pm, ms, NULL, 0);
     cr_assert_not_null(m);
     mmu_write_cr3(m, pgtable_root(pt), 0, false);
 }
@@ -394,12 +394,12 @@ Test(mmu, deterministic_counters)
         map(0x40000000 + p * 4096, 0x1000000 + p * 4096, F);
     /* Set the upper entries' A bits with a throw-away MMU, so both MMUs
      * below see the same page tables. */
-    mmu *m3 = mmu_create(&cfg, 0, pm, ms);
+    mmu *m3 = mmu_create(&cfg, 0, pm, ms, NULL, 0);
     mmu_write_cr3(m3, pgtable_root(pt), 0, false);
     mmu_result r0;
     mmu_access(m3, 0x40000000, MM_LOAD, MM_USER, &r0);
     mmu_free(m3);
-    mmu *m2 = mmu_create(&cfg, 0, pm, ms);
+    mmu *m2 = mmu_create(&cfg, 0, pm, ms, NULL, 0);
     mmu_write_cr3(m2, pgtable_root(pt), 0, false);
     uint64_t x = 12345;
     for (unsigned i = 0; i < 2000; i++) {

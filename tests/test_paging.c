@@ -8,7 +8,7 @@ static physmem *pm;
 
 static void setup(void)
 {
-    pm = physmem_create(46, 0x10000000ull, 0x40000000ull);
+    pm = physmem_create(46, 0x10000000ull, 0x40000000ull, NULL, 0);
 }
 
 static void teardown(void)
@@ -56,7 +56,7 @@ Test(paging, canonical_addresses)
 Test(paging, pte_encoding_4k)
 {
     const paging_mode *m = paging_mode_get(PAGING_X86_64);
-    pgtable *pt = pgtable_create(m, pm, NULL);
+    pgtable *pt = pgtable_create(m, pm, NULL, NULL, 0);
     cr_assert_eq(pgtable_map(pt, 0x1000, 0x5000, 0x1000, 12, PTE_RW | PTE_US | PTE_XD), PGT_OK);
     unsigned level;
     uint64_t pa;
@@ -73,7 +73,7 @@ Test(paging, pte_encoding_4k)
 Test(paging, large_leaves_have_ps)
 {
     const paging_mode *m = paging_mode_get(PAGING_X86_64);
-    pgtable *pt = pgtable_create(m, pm, NULL);
+    pgtable *pt = pgtable_create(m, pm, NULL, NULL, 0);
     unsigned level;
     uint64_t pa;
     cr_assert_eq(pgtable_map(pt, 0x40000000, 0x80000000, 1ull << 30, 30, PTE_RW), PGT_OK);
@@ -91,9 +91,9 @@ Test(paging, pse36_4m_entry)
 {
     /* pa 0x1_2340_0000: bits 31:22 -> 0x23400000, bits 39:32 (=1) -> entry
      * bits 20:13 -> 0x2000; P|RW|PS = 0x83.  Entry 0x23402083. */
-    physmem *big = physmem_create(40, 0x1000000, 0x2000000);
+    physmem *big = physmem_create(40, 0x1000000, 0x2000000, NULL, 0);
     const paging_mode *m = paging_mode_get(PAGING_X86_32);
-    pgtable *pt = pgtable_create(m, big, NULL);
+    pgtable *pt = pgtable_create(m, big, NULL, NULL, 0);
     cr_assert_eq(pgtable_map(pt, 0x00400000, 0x123400000ull, 0x400000, 22, PTE_RW), PGT_OK);
     unsigned level;
     uint64_t pa;
@@ -131,8 +131,8 @@ Test(paging, reserved_bits)
 Test(paging, flat_4gib_table_is_8mib, .timeout = 60)
 {
     const paging_mode *m = paging_mode_get(PAGING_PAE);
-    physmem *p = physmem_create(46, 0x200000000ull, 0x400000000ull);
-    pgtable *pt = pgtable_create(m, p, NULL);
+    physmem *p = physmem_create(46, 0x200000000ull, 0x400000000ull, NULL, 0);
+    pgtable *pt = pgtable_create(m, p, NULL, NULL, 0);
     cr_assert_eq(pgtable_map(pt, 0, 0x100000000ull, 1ull << 32, 12, PTE_RW), PGT_OK);
     cr_assert_eq(pgtable_pages(pt, 1) * 4096, 8ull << 20);
     cr_assert_eq(pgtable_pages(pt, 2), 4);   /* one PD per GiB */
@@ -147,7 +147,7 @@ Test(paging, flat_4gib_table_is_8mib, .timeout = 60)
 Test(paging, twelve_mib_process_needs_four_tables)
 {
     const paging_mode *m = paging_mode_get(PAGING_X86_32);
-    pgtable *pt = pgtable_create(m, pm, NULL);
+    pgtable *pt = pgtable_create(m, pm, NULL, NULL, 0);
     cr_assert_eq(pgtable_map(pt, 0x00000000, 0x01000000, 4 << 20, 12, PTE_US), PGT_OK);
     cr_assert_eq(pgtable_map(pt, 0x00400000, 0x01400000, 4 << 20, 12, PTE_US | PTE_RW), PGT_OK);
     cr_assert_eq(pgtable_map(pt, 0xffc00000, 0x01800000, 4 << 20, 12, PTE_US | PTE_RW), PGT_OK);
@@ -165,7 +165,7 @@ Test(paging, adjacent_2mib_regions_need_new_table)
     cr_assert_eq(paging_index(m, 2, 0x80000000), 0);
     cr_assert_eq(paging_index(m, 3, 0x80200000), 2);
     cr_assert_eq(paging_index(m, 2, 0x80200000), 1);
-    pgtable *pt = pgtable_create(m, pm, NULL);
+    pgtable *pt = pgtable_create(m, pm, NULL, NULL, 0);
     cr_assert_eq(pgtable_map(pt, 0x80000000, 0x1000000, 4096, 12, PTE_RW), PGT_OK);
     cr_assert_eq(pgtable_pages(pt, 1), 1);
     cr_assert_eq(pgtable_pages(pt, 2), 1);
@@ -178,7 +178,7 @@ Test(paging, adjacent_2mib_regions_need_new_table)
 Test(paging, map_errors)
 {
     const paging_mode *m = paging_mode_get(PAGING_X86_64);
-    pgtable *pt = pgtable_create(m, pm, NULL);
+    pgtable *pt = pgtable_create(m, pm, NULL, NULL, 0);
     cr_assert_eq(pgtable_map(pt, 0x1000, 0, 0x400000, 22, 0), PGT_ESIZE);       /* no 4 MiB pages */
     cr_assert_eq(pgtable_map(pt, 0x1000, 0, 0x200000, 21, 0), PGT_EALIGN);
     cr_assert_eq(pgtable_map(pt, 0x0000800000000000ull, 0, 4096, 12, 0), PGT_ERANGE);
@@ -189,7 +189,7 @@ Test(paging, map_errors)
     cr_assert_eq(pgtable_map(pt, 0, 0, 1ull << 30, 30, 0), PGT_OK);
     cr_assert_eq(pgtable_map(pt, 0, 0, 4096, 30, 0), PGT_EALIGN);
     const paging_mode *pae = paging_mode_get(PAGING_PAE);
-    pgtable *p2 = pgtable_create(pae, pm, NULL);
+    pgtable *p2 = pgtable_create(pae, pm, NULL, NULL, 0);
     cr_assert_eq(pgtable_map(p2, 0, 0, 1ull << 30, 30, 0), PGT_ESIZE);   /* PAE has no 1 GiB pages */
     pgtable_free(p2);
     pgtable_free(pt);
@@ -198,7 +198,7 @@ Test(paging, map_errors)
 Test(paging, large_page_over_small_frees_tables)
 {
     const paging_mode *m = paging_mode_get(PAGING_X86_64);
-    pgtable *pt = pgtable_create(m, pm, NULL);
+    pgtable *pt = pgtable_create(m, pm, NULL, NULL, 0);
     cr_assert_eq(pgtable_map(pt, 0x200000, 0x1000000, 0x3000, 12, PTE_RW), PGT_OK);
     cr_assert_eq(pgtable_pages(pt, 1), 1);
     cr_assert_eq(pgtable_map(pt, 0x200000, 0x2000000, 0x200000, 21, PTE_RW), PGT_OK);
@@ -212,7 +212,7 @@ Test(paging, large_page_over_small_frees_tables)
 Test(paging, unmap_splits_large_page_and_frees_empty_tables)
 {
     const paging_mode *m = paging_mode_get(PAGING_X86_64);
-    pgtable *pt = pgtable_create(m, pm, NULL);
+    pgtable *pt = pgtable_create(m, pm, NULL, NULL, 0);
     cr_assert_eq(pgtable_map(pt, 0x40000000, 0x80000000, 0x200000, 21, PTE_RW | PTE_US), PGT_OK);
     uint64_t cleared;
     /* Unmapping one 4 KiB page of a 2 MiB leaf splits it into 512 PTEs and
@@ -237,7 +237,7 @@ Test(paging, unmap_splits_large_page_and_frees_empty_tables)
 Test(paging, protect_changes_leaf_flags)
 {
     const paging_mode *m = paging_mode_get(PAGING_X86_64);
-    pgtable *pt = pgtable_create(m, pm, NULL);
+    pgtable *pt = pgtable_create(m, pm, NULL, NULL, 0);
     cr_assert_eq(pgtable_map(pt, 0x10000, 0x20000, 0x4000, 12, PTE_RW | PTE_US), PGT_OK);
     cr_assert_eq(pgtable_protect(pt, 0x11000, 0x2000, PTE_XD, PTE_RW), PGT_OK);
     cr_assert_eq(pgtable_lookup(pt, 0x10000, NULL, NULL), 0x20007ull);
@@ -250,11 +250,11 @@ Test(paging, protect_changes_leaf_flags)
 Test(paging, shared_root_entry_is_not_freed)
 {
     const paging_mode *m = paging_mode_get(PAGING_X86_64);
-    pgtable *kernel = pgtable_create(m, pm, NULL);
+    pgtable *kernel = pgtable_create(m, pm, NULL, NULL, 0);
     cr_assert_eq(pgtable_map(kernel, 0xffff888000000000ull, 0x100000, 4096, 12, PTE_RW | PTE_G), PGT_OK);
     unsigned idx = paging_index(m, 4, 0xffff888000000000ull);   /* 273 */
     cr_assert_eq(idx, 273);
-    pgtable *proc = pgtable_create(m, pm, NULL);
+    pgtable *proc = pgtable_create(m, pm, NULL, NULL, 0);
     pgtable_set_root_entry(proc, idx, pgtable_root_entry(kernel, idx));
     cr_assert_eq(pgtable_lookup(proc, 0xffff888000000000ull, NULL, NULL), 0x100103ull);  /* P|RW|G */
     pgtable_free(proc);   /* must not free the kernel's tables */
@@ -266,7 +266,7 @@ Test(paging, shared_root_entry_is_not_freed)
 Test(paging, la57_walk_levels)
 {
     const paging_mode *m = paging_mode_get(PAGING_LA57);
-    pgtable *pt = pgtable_create(m, pm, NULL);
+    pgtable *pt = pgtable_create(m, pm, NULL, NULL, 0);
     /* bit 48 set: PML5 index 1 */
     cr_assert_eq(paging_index(m, 5, 0x0001000000000000ull), 1);
     cr_assert_eq(pgtable_map(pt, 0x0001000000000000ull, 0x3000, 4096, 12, 0), PGT_OK);
@@ -300,7 +300,7 @@ static void note_leaf(void *ctx, uint64_t va, unsigned level, uint64_t entry, ui
 Test(paging, visit_leaves_in_order_without_splitting)
 {
     const paging_mode *m = paging_mode_get(PAGING_X86_64);
-    pgtable *pt = pgtable_create(m, pm, NULL);
+    pgtable *pt = pgtable_create(m, pm, NULL, NULL, 0);
     cr_assert_eq(pgtable_map(pt, 0x40000000, 0x80000000, 2u << 20, 21, PTE_RW), PGT_OK);
     cr_assert_eq(pgtable_map(pt, 0x40200000, 0x5000, 0x2000, 12, PTE_RW), PGT_OK);
     cr_assert_eq(pgtable_map(pt, 0xffffffff80000000ull, 0x9000, 0x1000, 12, 0), PGT_OK);

@@ -5,6 +5,7 @@
  * prefix of va is va bits [va_bits-1 : shift[L]] (x86-64: PD 21, PDPT 30,
  * PML4 39). */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <criterion/parameterized.h>
 
 #include "mmusim/pwc.h"
@@ -40,7 +41,7 @@ static pwc_cfg cfg_of(pwc_design d, unsigned sets, unsigned ways)
 static pwc *make(pwc_design d, paging_kind k, unsigned sets, unsigned ways)
 {
     pwc_cfg cfg = cfg_of(d, sets, ways);
-    pwc *p = pwc_create(&cfg, paging_mode_get(k));
+    pwc *p = pwc_create(&cfg, paging_mode_get(k), NULL, 0);
     cr_assert_not_null(p);
     return p;
 }
@@ -184,7 +185,7 @@ Test(pwc, lru_evicts_least_recently_used)
 {
     pwc_cfg cfg = cfg_of(PWC_SPLIT, 1, 0);
     cfg.level[2] = (pwc_array_cfg){.sets = 1, .ways = 2, .repl = REPL_LRU};
-    c = pwc_create(&cfg, paging_mode_get(PAGING_X86_64));
+    c = pwc_create(&cfg, paging_mode_get(PAGING_X86_64), NULL, 0);
     cr_assert_not_null(c);
     uint64_t a = 0x40000000, b = a + 2 * MiB, cc = a + 4 * MiB;
     pwc_fill(c, a, 0, 2, 0xa003, 7);
@@ -204,7 +205,7 @@ Test(pwc, lru_evicts_least_recently_used)
 Test(pwc, invalid_way_filled_first)
 {
     pwc_cfg cfg = cfg_of(PWC_SPLIT, 1, 2);
-    c = pwc_create(&cfg, paging_mode_get(PAGING_X86_64));
+    c = pwc_create(&cfg, paging_mode_get(PAGING_X86_64), NULL, 0);
     cr_assert_not_null(c);
     uint64_t a = 0x40000000, b = a + 2 * MiB, cc = a + 4 * MiB;
     pwc_fill(c, a, 0, 2, 1, 7);
@@ -219,7 +220,7 @@ Test(pwc, invalid_way_filled_first)
 Test(pwc, unified_levels_share_ways)
 {
     pwc_cfg cfg = cfg_of(PWC_UNIFIED, 1, 2);
-    c = pwc_create(&cfg, paging_mode_get(PAGING_X86_64));
+    c = pwc_create(&cfg, paging_mode_get(PAGING_X86_64), NULL, 0);
     cr_assert_not_null(c);
     pwc_fill(c, VA_A, 0, 2, 2, 7);
     pwc_fill(c, VA_A, 0, 3, 3, 7);
@@ -256,8 +257,8 @@ Test(pwc, random_replacement_is_seeded)
 {
     pwc_cfg cfg = cfg_of(PWC_SPLIT, 2, 4);
     cfg.level[2].repl = REPL_RANDOM;
-    c = pwc_create(&cfg, paging_mode_get(PAGING_X86_64));
-    pwc *d = pwc_create(&cfg, paging_mode_get(PAGING_X86_64));
+    c = pwc_create(&cfg, paging_mode_get(PAGING_X86_64), NULL, 0);
+    pwc *d = pwc_create(&cfg, paging_mode_get(PAGING_X86_64), NULL, 0);
     cr_assert(c && d);
     for (uint64_t i = 0; i < 64; i++) {
         pwc_fill(c, i * 2 * MiB, 0, 2, i, 7);
@@ -462,7 +463,13 @@ ParameterizedTest(check_case *p, pwc, cfg_check)
         cr_expect_str_eq(err ? err : "(null)", p->want);
     else
         cr_expect_null(err, "unexpected error: %s", err ? err : "");
-    /* pwc_create accepts exactly the valid configs. */
-    c = pwc_create(&cfg, m);
+    /* pwc_create accepts exactly the valid configs, and says why not. */
+    char why[256] = "";
+    c = pwc_create(&cfg, m, why, sizeof why);
     cr_expect_eq(c != NULL, p->want[0] == '\0');
+    if (p->want[0]) {
+        char want[256];
+        snprintf(want, sizeof want, "pwc: %s", p->want);
+        cr_expect_str_eq(why, want);
+    }
 }

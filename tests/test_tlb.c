@@ -30,7 +30,7 @@ static tlb_cfg cfg1(unsigned sets, unsigned ways, repl_policy r, unsigned holds)
 static tlb *mk(const tlb_cfg *c)
 {
     cr_assert_null(tlb_cfg_check(c), "config rejected: %s", tlb_cfg_check(c));
-    tlb *x = tlb_create(c);
+    tlb *x = tlb_create(c, NULL, 0);
     cr_assert_not_null(x);
     return x;
 }
@@ -507,7 +507,7 @@ static const struct {
 static void fx_setup(void)
 {
     tlb_cfg c = cfg1(4, 4, REPL_LRU, PS4K | PS2M);
-    t = tlb_create(&c);
+    t = tlb_create(&c, NULL, 0);
     cr_assert_not_null(t);
     for (unsigned i = 0; i < NFX; i++)
         cr_assert_not(ins(fx[i].va, fx[i].shift, fx[i].pcid, fx[i].perm, NULL));
@@ -603,7 +603,11 @@ ParameterizedTest(struct bad_cfg *bc, cfg, rejects)
     const char *why = tlb_cfg_check(&bc->cfg);
     cr_assert_not_null(why, "accepted; want \"%s\"", bc->why);
     cr_expect_str_eq(why, bc->why);
-    cr_expect_null(tlb_create(&bc->cfg));
+    char err[256] = "";
+    cr_expect_null(tlb_create(&bc->cfg, err, sizeof err));
+    char want[256];
+    snprintf(want, sizeof want, "%s: %s", bc->cfg.name ? bc->cfg.name : "tlb", bc->why);
+    cr_expect_str_eq(err, want);
 }
 
 Test(cfg, accepts)
@@ -617,7 +621,7 @@ Test(cfg, accepts)
     tlb_cfg f = ONE(1, 64, REPL_SRRIP, PS4K | PS2M);
     f.large_shift = 22;
     cr_expect_null(tlb_cfg_check(&f));
-    tlb *x = tlb_create(&f);
+    tlb *x = tlb_create(&f, NULL, 0);
     cr_assert_not_null(x);
     tlb_free(x);
 }

@@ -9,6 +9,8 @@
 
 #include "mmusim/paging.h"
 #include "mmusim/pwc.h"
+#include "mmusim/cfg.h"
+#include "mmusim/mmu.h"
 #include "mmusim/walker.h"
 
 #define READ 100
@@ -43,18 +45,18 @@ static walk_regs regs;
 static void rig(paging_kind k, pwc_design d, unsigned walkers, bool merge)
 {
     const paging_mode *m = paging_mode_get(k);
-    pm = physmem_create(46, 0x10000000ull, 0x20000000ull);
-    pt = pgtable_create(m, pm, NULL);
+    pm = physmem_create(46, 0x10000000ull, 0x20000000ull, NULL, 0);
+    pt = pgtable_create(m, pm, NULL, NULL, 0);
     pwc_cfg pc = {.design = d, .latency = PWC_LAT, .seed = 1};
     for (unsigned l = 2; l <= 5; l++)
         pc.level[l] = (pwc_array_cfg){.sets = 1, .ways = 4, .repl = REPL_LRU};
     pc.unified = (pwc_array_cfg){.sets = 4, .ways = 4, .repl = REPL_LRU};
-    cache = pwc_create(&pc, m);
+    cache = pwc_create(&pc, m, NULL, 0);
     walker_cfg wc = {.walkers = walkers, .merge = merge, .pa_bits = 46, .pwc_latency = PWC_LAT};
     image = (walker_physmem){.m = m, .pm = pm, .ms = NULL};
     image_port = walker_mem_physmem(&image);
     walker_mem port = {.read = port_read, .rmw = port_rmw, .peek = image_port.peek, .ctx = image_port.ctx};
-    w = walker_create(&wc, m, cache, &port);
+    w = walker_create(&wc, m, cache, &port, NULL, 0);
     regs = (walk_regs){.root = pgtable_root(pt), .pcid = 0, .wp = true, .smep = true, .smap = true};
 }
 
@@ -564,10 +566,10 @@ static void arr_rig(pwc_design d, unsigned walkers)
     const paging_mode *m = paging_mode_get(PAGING_X86_64);
     pwc_cfg pc = {.design = d, .latency = PWC_LAT, .seed = 1};
     pc.unified = (pwc_array_cfg){.sets = 4, .ways = 4, .repl = REPL_LRU};   /* the PTE cache's array */
-    cache = d == PWC_NONE ? NULL : pwc_create(&pc, m);
+    cache = d == PWC_NONE ? NULL : pwc_create(&pc, m, NULL, 0);
     walker_cfg wc = {.walkers = walkers, .merge = false, .pa_bits = 46, .pwc_latency = PWC_LAT};
     walker_mem port = {.read = arr_read, .rmw = arr_rmw, .peek = arr_peek, .ctx = &ap};
-    w = walker_create(&wc, m, cache, &port);
+    w = walker_create(&wc, m, cache, &port, NULL, 0);
     cr_assert_not_null(w);
     regs = (walk_regs){.root = 0x1000, .wp = true, .smep = true, .smap = true};
 }
@@ -707,4 +709,75 @@ Test(port, array_pte_cache_hits_peek, .fini = arr_unrig)
     cr_assert_eq(pa[0], A_L4);
     cr_assert_eq(pa[3], A_L1(6));
     cr_assert_eq(ap.reads, 5);
+}
+
+/* ---- constructors say why they refuse -------------------------------------- */
+
+Test(port, constructors_say_why)
+{
+    char err[256] = "";
+    const paging_mode *m = paging_mode_get(PAGING_X86_64);
+    walker_mem full = {.read = arr_read, .rmw = arr_rmw, .peek = arr_peek, .ctx = &ap};
+    walker_cfg wc = {.walkers = 0, .pa_bits = 46};
+    cr_expect_null(walker_create(&wc, m, NULL, &full, err, sizeof err));
+    cr_expect_str_eq(err, "walker: 0 walkers (1..64)");
+    wc.walkers = 2;
+    cr_expect_null(walker_create(&wc, m, NULL, &(walker_mem){.read = arr_read, .ctx = &ap}, err, sizeof err));
+    cr_expect_str_eq(err, "walker: the memory port has no read or no rmw");
+    pwc_cfg pc = {.design = PWC_PTE, .latency = 1, .seed = 1};
+    pc.unified = (pwc_array_cfg){.sets = 4, .ways = 4, .repl = REPL_LRU};
+    pwc *ptec = pwc_create(&pc, m, err, sizeof err);
+    cr_assert_not_null(ptec, "%s", err);
+    cr_expect_null(
+        walker_create(&wc, m, ptec, &(walker_mem){.read = arr_read, .rmw = arr_rmw, .ctx = &ap}, err, sizeof err));
+    cr_expect_str_eq(err, "walker: a PTE cache takes entry values from the memory port's peek, which is NULL");
+    pwc_free(ptec);
+
+    cr_expect_null(physmem_create(31, 0, 0, err, sizeof err));
+    cr_expect_str_eq(err, "physmem: 31 physical address bits (32..52)");
+    cr_expect_null(physmem_create(40, 0x1800, 0x4000, err, sizeof err));
+    cr_expect_str_eq(err, "physmem: allocation range [0x1800, 0x4000) is not 4 KiB-aligned frames below 2^40");
+
+    mm_config cfg;
+    cr_assert_eq(cfg_load(&cfg, "skylake", err, sizeof err), 0, "%s", err);
+    cr_expect_null(mmu_create(&cfg, 0, NULL, NULL, err, sizeof err));
+    cr_expect_str_eq(err, "mmu: no physical memory image (an MMU on other memory is mmu_create_with_port's)");
+    cr_expect_null(mmu_create_with_port(&cfg, 0, NULL, err, sizeof err));
+    cr_expect_str_eq(err, "mmu: no memory port");
+    /* The configuration's rules, as cfg_validate_mmu names them. */
+    cr_assert_eq(cfg_set(&cfg, "dtlb.4k.sets=12", err, sizeof err), 0, "%s", err);
+    cr_expect_null(mmu_create_with_port(&cfg, 0, &full, err, sizeof err));
+    cr_expect_str_eq(err, "--set dtlb.4k.sets=12: 12 is not a power of two");
+}
+
+/* An MMU on the array's tables (mmu_create_with_port): a load of AVA misses
+ * both TLBs and walks through the port -- 4 reads, 4 A updates -- then hits
+ * the L1.  Its walker reads by source are one counter, pte_reads.port. */
+Test(port, mmu_on_a_port_of_its_own)
+{
+    arr_rig(PWC_NONE, 1);
+    walker_free(w);
+    w = NULL;
+    char err[256] = "";
+    mm_config cfg;
+    cr_assert_eq(cfg_load(&cfg, "skylake", err, sizeof err), 0, "%s", err);
+    mmu *u = mmu_create_with_port(&cfg, 0, &(walker_mem){.read = arr_read, .rmw = arr_rmw, .peek = arr_peek, .ctx = &ap},
+                                  err, sizeof err);
+    cr_assert_not_null(u, "%s", err);
+    mmu_write_cr3(u, 0x1000, 1, false);
+    mmu_result r;
+    mmu_access(u, AVA, MM_LOAD, MM_USER, &r);
+    cr_assert_not(r.fault);
+    cr_expect_eq(r.pa, 0x7123);
+    cr_expect_eq(ap.reads, 4);
+    cr_expect_eq(ap.rmws, 4);
+    mmu_advance(u, r.done);
+    mmu_access(u, AVA, MM_LOAD, MM_USER, &r);
+    cr_expect_eq(r.where, MMU_L1_HIT);
+    stats *s = stats_create();
+    mmu_export_stats(u, s);
+    cr_expect_eq(stats_get(s, "walker.pte_reads.port", NULL), 4);
+    cr_expect_eq(stats_get(s, "dTLB-load-misses", NULL), 1);
+    stats_free(s);
+    mmu_free(u);
 }

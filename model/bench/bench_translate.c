@@ -41,11 +41,14 @@ static void rig_init(rig *r, uint64_t base, uint64_t bytes)
         fprintf(stderr, "bench: %s\n", err);
         exit(2);
     }
-    r->pm = physmem_create(r->cfg.cpu.pa_bits, 1ull << 36, 1ull << 37);
-    r->pt = pgtable_create(cfg_mode(&r->cfg), r->pm, NULL);
-    r->ms = memsys_create(&r->cfg.memsys);
-    r->m = mmu_create(&r->cfg, 0, r->pm, r->ms);
-    if (!r->m || pgtable_map(r->pt, base, 0x100000000ull, bytes, 12, PTE_RW | PTE_US | PTE_A | PTE_D) != PGT_OK) {
+    if (!(r->pm = physmem_create(r->cfg.cpu.pa_bits, 1ull << 36, 1ull << 37, err, sizeof err)) ||
+        !(r->pt = pgtable_create(cfg_mode(&r->cfg), r->pm, NULL, err, sizeof err)) ||
+        !(r->ms = memsys_create(&r->cfg.memsys, err, sizeof err)) ||
+        !(r->m = mmu_create(&r->cfg, 0, r->pm, r->ms, err, sizeof err))) {
+        fprintf(stderr, "bench: %s\n", err);
+        exit(2);
+    }
+    if (pgtable_map(r->pt, base, 0x100000000ull, bytes, 12, PTE_RW | PTE_US | PTE_A | PTE_D) != PGT_OK) {
         fprintf(stderr, "bench: cannot build the address space\n");
         exit(2);
     }

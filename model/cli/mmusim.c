@@ -292,12 +292,13 @@ static int cmd_walk(int argc, char **argv)
         die("walk: --va 0x%" PRIx64 ": address out of range for %s (%u-bit%s)", va, pm->name, pm->va_bits,
             pm->canonical ? ", canonical" : "");
 
-    physmem *mem = physmem_create(cfg.cpu.pa_bits, WALK_TABLES_BASE, WALK_TABLES_LIMIT);
-    pgtable *pt = mem ? pgtable_create(pm, mem, NULL) : NULL;
-    memsys *ms = memsys_create(&cfg.memsys);
-    mmu *m = (pt && ms) ? mmu_create(&cfg, 0, mem, ms) : NULL;
+    char err[CFG_ERR_MAX];
+    physmem *mem = physmem_create(cfg.cpu.pa_bits, WALK_TABLES_BASE, WALK_TABLES_LIMIT, err, sizeof err);
+    pgtable *pt = mem ? pgtable_create(pm, mem, NULL, err, sizeof err) : NULL;
+    memsys *ms = pt ? memsys_create(&cfg.memsys, err, sizeof err) : NULL;
+    mmu *m = ms ? mmu_create(&cfg, 0, mem, ms, err, sizeof err) : NULL;
     if (!m)
-        die("walk: out of memory");
+        die("walk: %s", err);
     for (unsigned i = 0; i < nmaps; i++) {
         if (!paging_va_ok(pm, maps[i].va))
             die("walk: --map 0x%" PRIx64 ":...: address out of range for %s", maps[i].va, pm->name);

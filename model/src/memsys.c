@@ -99,13 +99,14 @@ static char *memsys_strdup(const char *s)
     return d;
 }
 
-memsys *memsys_create(const memsys_cfg *cfg)
+memsys *memsys_create(const memsys_cfg *cfg, char *err, size_t errlen)
 {
-    if (memsys_cfg_check(cfg))
+    const char *why = memsys_cfg_check(cfg);
+    if (why) {
+        mm_errf(err, errlen, "memsys: %s", why);
         return NULL;
-    memsys *ms = calloc(1, sizeof *ms);
-    if (!ms)
-        return NULL;
+    }
+    memsys *ms = mm_xcalloc(1, sizeof *ms);
     ms->model = cfg->model;
     ms->fixed_latency = cfg->fixed_latency;
     ms->dram_latency = cfg->dram_latency;
@@ -128,7 +129,8 @@ memsys *memsys_create(const memsys_cfg *cfg)
             goto fail;
     }
     return ms;
-fail:
+fail:   /* sets x ways come from the config: too large for the host is its error */
+    mm_errf(err, errlen, "memsys: the page-table-line caches: out of host memory");
     memsys_free(ms);
     return NULL;
 }

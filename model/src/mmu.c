@@ -71,7 +71,8 @@ struct mmu {
     unsigned cpu;
     const paging_mode *mode;
     memsys *ms;
-    walker_physmem own_port;          /* the walker's port unless replaced: pm and ms */
+    walker_physmem own_port;          /* pm and ms, for the port on them */
+    walker_mem home;                  /* the port the MMU was created with (own_port's, or the caller's) */
     tlb *itlb, *dtlb, *stlb;
     pwc *pwc;
     walker *walker;
@@ -121,11 +122,16 @@ struct mmu {
     uint64_t tap_mark;
 };
 
-mmu *mmu_create(const mm_config *cfg, unsigned cpu, physmem *pm, memsys *ms)
+/* The MMU of mmu_create (pm != NULL: the port on the image and memsys) or
+ * of mmu_create_with_port (port != NULL).  NULL with err filled: a rule of
+ * the configuration the MMU's parts break (as cfg_validate_mmu says it),
+ * or structures too large for the host. */
+static mmu *mmu_build(const mm_config *cfg, unsigned cpu, physmem *pm, memsys *ms, const walker_mem *port,
+                      char *err, size_t errlen)
 {
-    mmu *m = calloc(1, sizeof *m);
-    if (!m)
+    if (cfg_validate_mmu(cfg, err, errlen) != 0)
         return NULL;
+    mmu *m = mm_xcalloc(1, sizeof *m);
     m->cfg = *cfg;
     m->cpu = cpu;
     m->mode = cfg_mode(cfg);
@@ -135,27 +141,28 @@ mmu *mmu_create(const mm_config *cfg, unsigned cpu, physmem *pm, memsys *ms)
     tlb_cfg t;
     t = cfg->itlb.tlb;
     t.seed += cpu * 0x100;
-    m->itlb = tlb_create(&t);
+    if (!(m->itlb = tlb_create(&t, err, errlen)))
+        goto fail;
     t = cfg->dtlb.tlb;
     t.seed += cpu * 0x100;
-    m->dtlb = tlb_create(&t);
+    if (!(m->dtlb = tlb_create(&t, err, errlen)))
+        goto fail;
     t = cfg->stlb.tlb;
     t.seed += cpu * 0x100;
-    m->stlb = tlb_create(&t);
+    if (!(m->stlb = tlb_create(&t, err, errlen)))
+        goto fail;
     pwc_cfg pc = cfg->pwc;
     pc.seed += cpu * 0x100;
-    m->pwc = pwc_create(&pc, m->mode);
+    if (!(m->pwc = pwc_create(&pc, m->mode, err, errlen)))
+        goto fail;
     walker_cfg wc = {.walkers = cfg->walker.walkers, .merge = cfg->walker.merge,
                      .pa_bits = cfg->cpu.pa_bits, .pwc_latency = cfg->pwc.latency};
-    walker_mem port = walker_mem_physmem(&m->own_port);
-    m->walker = walker_create(&wc, m->mode, m->pwc, &port);
-    m->issued = malloc(cfg->frontend.issue_width * sizeof *m->issued);
-    if (m->issued)   /* all-ones: "issue_width accesses ago, plus one" is cycle 0 */
-        memset(m->issued, 0xff, cfg->frontend.issue_width * sizeof *m->issued);
-    if (!m->itlb || !m->dtlb || !m->stlb || !m->pwc || !m->walker || !m->issued) {
-        mmu_free(m);
-        return NULL;
-    }
+    m->home = port ? *port : walker_mem_physmem(&m->own_port);
+    if (!(m->walker = walker_create(&wc, m->mode, m->pwc, &m->home, err, errlen)))
+        goto fail;
+    m->issued = mm_xmalloc(cfg->frontend.issue_width * sizeof *m->issued);
+    /* all-ones: "issue_width accesses ago, plus one" is cycle 0 */
+    memset(m->issued, 0xff, cfg->frontend.issue_width * sizeof *m->issued);
     m->regs.wp = cfg->cpu.wp;
     m->regs.smep = cfg->cpu.smep;
     m->regs.smap = cfg->cpu.smap;
@@ -168,6 +175,27 @@ mmu *mmu_create(const mm_config *cfg, unsigned cpu, physmem *pm, memsys *ms)
         m->hit_window = MAX_OUTSTANDING;
     m->next_fill = UINT64_MAX;
     return m;
+fail:
+    mmu_free(m);
+    return NULL;
+}
+
+mmu *mmu_create(const mm_config *cfg, unsigned cpu, physmem *pm, memsys *ms, char *err, size_t errlen)
+{
+    if (!pm) {
+        mm_errf(err, errlen, "mmu: no physical memory image (an MMU on other memory is mmu_create_with_port's)");
+        return NULL;
+    }
+    return mmu_build(cfg, cpu, pm, ms, NULL, err, errlen);
+}
+
+mmu *mmu_create_with_port(const mm_config *cfg, unsigned cpu, const walker_mem *port, char *err, size_t errlen)
+{
+    if (!port) {
+        mm_errf(err, errlen, "mmu: no memory port");
+        return NULL;
+    }
+    return mmu_build(cfg, cpu, NULL, NULL, port, err, errlen);
 }
 
 void mmu_free(mmu *m)
@@ -737,8 +765,7 @@ const walk_result *mmu_last_walk(const mmu *m) { return &m->last; }
 
 void mmu_set_walker_mem(mmu *m, const walker_mem *mem)
 {
-    walker_mem own = walker_mem_physmem(&m->own_port);
-    walker_set_mem(m->walker, mem ? mem : &own);
+    walker_set_mem(m->walker, mem ? mem : &m->home);
 }
 
 /* ---- counters out ---- */
@@ -795,8 +822,16 @@ void mmu_export_stats(const mmu *m, stats *s)
     stats_add(s, "walker.ad_updates", w->ad_updates);
     for (unsigned l = pm->levels; l >= 1; l--)
         stats_addf(s, w->reads_by_level[l], "walker.pte_reads.%s", pm->linux_name[l]);
-    for (unsigned i = 0; i < memsys_nsources(m->ms); i++)
-        stats_addf(s, w->reads_by_src[i], "walker.pte_reads.%s", memsys_source_name(m->ms, i));
+    if (m->ms) {
+        for (unsigned i = 0; i < memsys_nsources(m->ms); i++)
+            stats_addf(s, w->reads_by_src[i], "walker.pte_reads.%s", memsys_source_name(m->ms, i));
+    } else {
+        /* A caller's port (mmu_create_with_port): its sources are its own. */
+        uint64_t n = 0;
+        for (unsigned i = 0; i < 7; i++)
+            n += w->reads_by_src[i];
+        stats_add(s, "walker.pte_reads.port", n);
+    }
     stats_add(s, "walker.pte_reads.pte_cache", w->reads_by_src[7]);
     for (unsigned b = 0; b < 16; b++) {
         if (b == 0)

@@ -180,11 +180,9 @@ static unsigned nentries(const paging_mode *m, unsigned level)
     return 1u << m->idx_bits[level];
 }
 
-pgtable *pgtable_create(const paging_mode *m, physmem *pm, const pgtable_alloc *alloc)
+pgtable *pgtable_create(const paging_mode *m, physmem *pm, const pgtable_alloc *alloc, char *err, size_t errlen)
 {
-    pgtable *pt = calloc(1, sizeof *pt);
-    if (!pt)
-        return NULL;
+    pgtable *pt = mm_xcalloc(1, sizeof *pt);
     pt->m = m;
     pt->pm = pm;
     if (alloc)
@@ -193,6 +191,7 @@ pgtable *pgtable_create(const paging_mode *m, physmem *pm, const pgtable_alloc *
         pt->alloc = (pgtable_alloc){builtin_alloc, builtin_release, pm};
     pt->root = table_alloc(pt, m->levels);
     if (pt->root == UINT64_MAX) {
+        mm_errf(err, errlen, "pgtable: no frame left for the root table");
         free(pt);
         return NULL;
     }

@@ -7,6 +7,7 @@
 #include "mmusim/physmem.h"
 
 #include <assert.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,19 +33,22 @@ static size_t hash_fn(uint64_t fn, size_t cap)
     return (size_t)((fn * 0x9e3779b97f4a7c15ull) >> 20) & (cap - 1);
 }
 
-physmem *physmem_create(unsigned pa_bits, uint64_t alloc_base, uint64_t alloc_limit)
+physmem *physmem_create(unsigned pa_bits, uint64_t alloc_base, uint64_t alloc_limit, char *err, size_t errlen)
 {
-    assert(pa_bits >= 32 && pa_bits <= 52);
-    physmem *pm = calloc(1, sizeof *pm);
-    if (!pm)
-        return NULL;
-    pm->pa_bits = pa_bits;
-    pm->cap = 1024;
-    pm->slot = calloc(pm->cap, sizeof *pm->slot);
-    if (!pm->slot) {
-        free(pm);
+    if (pa_bits < 32 || pa_bits > 52) {
+        mm_errf(err, errlen, "physmem: %u physical address bits (32..52)", pa_bits);
         return NULL;
     }
+    if ((alloc_base | alloc_limit) & (PHYSMEM_FRAME_SIZE - 1) || alloc_base > alloc_limit ||
+        (alloc_limit && (alloc_limit - 1) >> pa_bits)) {
+        mm_errf(err, errlen, "physmem: allocation range [0x%" PRIx64 ", 0x%" PRIx64 ") is not 4 KiB-aligned "
+                "frames below 2^%u", alloc_base, alloc_limit, pa_bits);
+        return NULL;
+    }
+    physmem *pm = mm_xcalloc(1, sizeof *pm);
+    pm->pa_bits = pa_bits;
+    pm->cap = 1024;
+    pm->slot = mm_xcalloc(pm->cap, sizeof *pm->slot);
     pm->next = alloc_base;
     pm->limit = alloc_limit;
     return pm;

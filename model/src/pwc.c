@@ -119,15 +119,16 @@ const char *pwc_cfg_check(const pwc_cfg *cfg, const paging_mode *m)
 
 /* ---- create ------------------------------------------------------------ */
 
-pwc *pwc_create(const pwc_cfg *cfg, const paging_mode *m)
+pwc *pwc_create(const pwc_cfg *cfg, const paging_mode *m, char *err, size_t errlen)
 {
-    if (!m || pwc_cfg_check(cfg, m))
+    const char *why = m ? pwc_cfg_check(cfg, m) : "no paging mode";
+    if (why) {
+        mm_errf(err, errlen, "pwc: %s", why);
         return NULL;
+    }
     /* The prefix of the deepest cached level must fit its tag field. */
     assert(m->va_bits - m->shift[2] <= PWC_TAG_PCID_SHIFT);
-    pwc *c = calloc(1, sizeof *c);
-    if (!c)
-        return NULL;
+    pwc *c = mm_xcalloc(1, sizeof *c);
     c->design = cfg->design;
     c->m = m;
     c->va_mask = m->va_bits >= 64 ? UINT64_MAX : (1ull << m->va_bits) - 1;
@@ -158,7 +159,8 @@ pwc *pwc_create(const pwc_cfg *cfg, const paging_mode *m)
         break;
     }
     return c;
-fail:
+fail:   /* sets x ways come from the config: too large for the host is its error */
+    mm_errf(err, errlen, "pwc: %s: out of host memory", pwc_design_name(cfg->design));
     pwc_free(c);
     return NULL;
 }

@@ -32,15 +32,9 @@ static uint64_t hash_name(const char *s)
 
 stats *stats_create(void)
 {
-    stats *s = calloc(1, sizeof *s);
-    if (!s)
-        return NULL;
+    stats *s = mm_xcalloc(1, sizeof *s);
     s->icap = 256;
-    s->index = calloc(s->icap, sizeof *s->index);
-    if (!s->index) {
-        free(s);
-        return NULL;
-    }
+    s->index = mm_xcalloc(s->icap, sizeof *s->index);
     return s;
 }
 

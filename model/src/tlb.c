@@ -180,13 +180,14 @@ static uint64_t tlb_array_seed(uint64_t seed, unsigned i)
     return mm_splitmix64_nth(seed, i + 1);
 }
 
-tlb *tlb_create(const tlb_cfg *cfg)
+tlb *tlb_create(const tlb_cfg *cfg, char *err, size_t errlen)
 {
-    if (tlb_cfg_check(cfg))
+    const char *why = tlb_cfg_check(cfg);
+    if (why) {
+        mm_errf(err, errlen, "%s: %s", cfg->name ? cfg->name : "tlb", why);
         return NULL;
-    tlb *t = calloc(1, sizeof *t);
-    if (!t)
-        return NULL;
+    }
+    tlb *t = mm_xcalloc(1, sizeof *t);
     t->cfg = *cfg;
     t->ps_shift[MM_PS_4K] = 12;
     t->ps_shift[MM_PS_2M] = cfg->large_shift;
@@ -204,6 +205,9 @@ tlb *tlb_create(const tlb_cfg *cfg)
         a->ptag = calloc(a->nslots, sizeof *a->ptag);
         a->ent = calloc(a->nslots, sizeof *a->ent);
         if (!a->repl || !a->key || !a->ptag || !a->ent) {
+            /* sets x ways come from the config: too large for the host is its error */
+            mm_errf(err, errlen, "%s: %zu entries of %u ways: out of host memory", cfg->name ? cfg->name : "tlb",
+                    a->nslots, a->ways);
             tlb_free(t);
             return NULL;
         }

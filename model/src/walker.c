@@ -72,13 +72,22 @@ struct walker {
     walker_counters c;
 };
 
-walker *walker_create(const walker_cfg *cfg, const paging_mode *m, pwc *c, const walker_mem *mem)
+walker *walker_create(const walker_cfg *cfg, const paging_mode *m, pwc *c, const walker_mem *mem, char *err,
+                      size_t errlen)
 {
-    assert(cfg->walkers >= 1 && cfg->walkers <= MAX_WALKERS);
-    assert(mem->read && mem->rmw && (mem->peek || !c || pwc_get_design(c) != PWC_PTE));
-    walker *w = calloc(1, sizeof *w);
-    if (!w)
+    if (cfg->walkers < 1 || cfg->walkers > MAX_WALKERS) {
+        mm_errf(err, errlen, "walker: %u walkers (1..%d)", cfg->walkers, MAX_WALKERS);
         return NULL;
+    }
+    if (!m || !mem || !mem->read || !mem->rmw) {
+        mm_errf(err, errlen, "walker: %s", !m ? "no paging mode" : "the memory port has no read or no rmw");
+        return NULL;
+    }
+    if (!mem->peek && c && pwc_get_design(c) == PWC_PTE) {
+        mm_errf(err, errlen, "walker: a PTE cache takes entry values from the memory port's peek, which is NULL");
+        return NULL;
+    }
+    walker *w = mm_xcalloc(1, sizeof *w);
     w->cfg = *cfg;
     w->m = m;
     w->pwc = c;

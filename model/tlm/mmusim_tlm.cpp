@@ -74,12 +74,13 @@ MmuTlm::MmuTlm(sc_core::sc_module_name name, const mm_config &cfg, const MmuTlmP
     if (params_.period == sc_core::SC_ZERO_TIME)
         throw std::invalid_argument(std::string(this->name()) + ": the clock period must be > 0");
     mode_ = cfg_mode(&cfg_);
-    pm_.reset(physmem_create(cfg_.cpu.pa_bits, params_.table_base, params_.table_limit));
-    ms_.reset(memsys_create(&cfg_.memsys));
-    if (pm_ && ms_)
-        mmu_.reset(mmu_create(&cfg_, params_.cpu, pm_.get(), ms_.get()));
+    pm_.reset(physmem_create(cfg_.cpu.pa_bits, params_.table_base, params_.table_limit, err, sizeof err));
+    if (pm_)
+        ms_.reset(memsys_create(&cfg_.memsys, err, sizeof err));
+    if (ms_)
+        mmu_.reset(mmu_create(&cfg_, params_.cpu, pm_.get(), ms_.get(), err, sizeof err));
     if (!mmu_)
-        throw std::bad_alloc();
+        throw std::invalid_argument(std::string(this->name()) + ": " + err);
     xlate.register_b_transport(this, &MmuTlm::xlate_b_transport);
     xlate.register_transport_dbg(this, &MmuTlm::xlate_dbg);
     ptmem.register_b_transport(this, &MmuTlm::ptmem_b_transport);
@@ -308,9 +309,10 @@ void MmuTlm::debug_walk(uint64_t va, mm_kind kind, mm_priv priv, walk_result *ou
     wc.merge = false;
     wc.pa_bits = cfg_.cpu.pa_bits;
     wc.pwc_latency = 0;
-    walker *w = walker_create(&wc, mode_, nullptr, &dport);
+    char err[256];
+    walker *w = walker_create(&wc, mode_, nullptr, &dport, err, sizeof err);
     if (!w)
-        throw std::bad_alloc();
+        throw std::logic_error(err);   /* the port is complete and walkers 1: cannot happen */
     walk_req req{va, kind, priv};
     walker_walk_now(w, mmu_regs(mmu_.get()), &req, 0, out);
     walker_free(w);

@@ -230,7 +230,7 @@ struct Rig : sc_core::sc_module {
 
     Rig(sc_core::sc_module_name n, const sc_time &period, const std::vector<std::string> &sets, bool platform)
         : sc_module(n), mmu("mmu", test_config(sets), test_params(period, platform)), cpu("cpu"), os("os"),
-          pt(pgtable_create(cfg_mode(&mmu.config()), mmu.memory(), nullptr))
+          pt(pgtable_create(cfg_mode(&mmu.config()), mmu.memory(), nullptr, nullptr, 0))
     {
         cpu.bind(mmu.xlate);
         os.bind(mmu.ptmem);
@@ -583,7 +583,7 @@ static void ptmem_tables(Rig &r)
 static void control_ops(Rig &r)
 {
     r.map(0x10000000, 0x1234000, 12, F_USER);
-    pgtable *other = pgtable_create(cfg_mode(&r.mmu.config()), r.mmu.memory(), nullptr);
+    pgtable *other = pgtable_create(cfg_mode(&r.mmu.config()), r.mmu.memory(), nullptr, nullptr, 0);
     r.map(0x10000000, 0xabc000, 12, F_USER, other);
     sc_time d = sc_core::SC_ZERO_TIME;
     r.cr3(pgtable_root(r.pt), 1, d);

@@ -23,7 +23,8 @@ CWalker::CWalker(const Params &p, Schedule *s, physmem *pm, const paging_mode *m
         pc.level[l].ways = p.pwc_entries;
         pc.level[l].repl = REPL_LRU;
     }
-    pwc_ = pwc_create(&pc, m);
+    char err[256] = "";
+    pwc_ = pwc_create(&pc, m, err, sizeof err);
     walker_cfg wc;
     std::memset(&wc, 0, sizeof wc);
     wc.walkers = p.num_walks;
@@ -52,10 +53,10 @@ CWalker::CWalker(const Params &p, Schedule *s, physmem *pm, const paging_mode *m
     mem.ctx = this;
     mem.last_issue = &CWalker::last_issue_cb;
     if (!pwc_)
-        throw std::runtime_error("pwc_create failed");
-    w_ = walker_create(&wc, m, pwc_, &mem);
+        throw std::runtime_error(err);
+    w_ = walker_create(&wc, m, pwc_, &mem, err, sizeof err);
     if (!w_)
-        throw std::runtime_error("walker_create failed");
+        throw std::runtime_error(err);
 }
 
 CWalker::~CWalker()

@@ -39,8 +39,8 @@ Cosim::Cosim(const Params &p, const Options &o)
     if (p.pa_bits < 32 || p.pa_bits > 52)
         throw std::runtime_error("PaBits must be 32..52");
     m_ = paging_mode_get(p.levels == 5 ? PAGING_LA57 : PAGING_X86_64);
-    pm_rtl_ = physmem_create(p.pa_bits, kAllocBase, kAllocBase + kAllocSize);
-    pm_c_ = physmem_create(p.pa_bits, kAllocBase, kAllocBase + kAllocSize);
+    pm_rtl_ = physmem_create(p.pa_bits, kAllocBase, kAllocBase + kAllocSize, nullptr, 0);
+    pm_c_ = physmem_create(p.pa_bits, kAllocBase, kAllocBase + kAllocSize, nullptr, 0);
     // A constructor that throws gets no destructor call: release what was
     // made (a bad trace, a world the builder cannot map) before rethrowing.
     try {

@@ -148,9 +148,10 @@ void World::build_random(Rng &rng)
     by_as_.assign(spaces, std::vector<std::vector<Target>>(NumClasses));
 
     for (unsigned as = 0; as < spaces; as++) {
-        pgtable *pt = pgtable_create(m_, rtl_, &alloc);
+        char err[256] = "";
+        pgtable *pt = pgtable_create(m_, rtl_, &alloc, err, sizeof err);
         if (!pt)
-            throw std::runtime_error("pgtable_create failed");
+            throw std::runtime_error(err);
         pts_.push_back(pt);
         std::vector<Target> mapped, np, rsvd;
         std::set<unsigned> tops = map_top_slots(rng, pt, mapped);
@@ -339,9 +340,10 @@ void World::build_trace(const std::vector<std::pair<uint64_t, bool>> &pages)
 {
     pgtable_alloc alloc{alloc_cb, release_cb, this};
     by_as_.assign(1, std::vector<std::vector<Target>>(NumClasses));
-    pgtable *pt = pgtable_create(m_, rtl_, &alloc);
+    char err[256] = "";
+    pgtable *pt = pgtable_create(m_, rtl_, &alloc, err, sizeof err);
     if (!pt)
-        throw std::runtime_error("pgtable_create failed");
+        throw std::runtime_error(err);
     pts_.push_back(pt);
     Rng rng(0x7ace);
     for (const auto &pg : pages) {

@@ -56,7 +56,7 @@ typedef struct memsys_cfg {
 typedef struct memsys memsys;
 
 const char *memsys_cfg_check(const memsys_cfg *cfg);   /* NULL if valid */
-memsys *memsys_create(const memsys_cfg *cfg);
+memsys *memsys_create(const memsys_cfg *cfg, char *err, size_t errlen);
 void memsys_free(memsys *ms);
 
 /* Where a read was served: 0..ncaches-1 = that cache, ncaches = DRAM (or

@@ -55,7 +55,17 @@ typedef struct mmu_result {
  * The physical memory and the memory model are shared by every CPU; the
  * walker reaches them through walker_mem_physmem (mmu_set_walker_mem can
  * give it another port). */
-mmu *mmu_create(const mm_config *cfg, unsigned cpu, physmem *pm, memsys *ms);
+mmu *mmu_create(const mm_config *cfg, unsigned cpu, physmem *pm, memsys *ms, char *err, size_t errlen);
+/* An MMU for a host simulator that keeps the page tables in its own memory
+ * (model/examples/embed_core.c): the walker reaches them only through
+ * `port` (*port is copied; walker.h says what a port does); mmusim holds no
+ * image and no memory model for it, and the walker's reads by source are
+ * one counter, walker.pte_reads.port.
+ *
+ * Both return NULL with one line in err when the configuration breaks a rule
+ * of the MMU's parts (cfg_validate_mmu's message), when a structure is too
+ * large for the host, or when there is no image (mmu_create) or port. */
+mmu *mmu_create_with_port(const mm_config *cfg, unsigned cpu, const walker_mem *port, char *err, size_t errlen);
 void mmu_free(mmu *m);
 
 /* Translate one access. */
@@ -102,8 +112,9 @@ tlb *mmu_dtlb(mmu *m);
 tlb *mmu_stlb(mmu *m);
 walker *mmu_walker(mmu *m);
 /* Give the walker another memory port (*mem is copied; see walker_set_mem
- * and walker_mem), or with NULL the MMU's own port again (walker_mem_physmem
- * on the image and memsys given to mmu_create).  With a port of another
+ * and walker_mem), or with NULL the port it was created with again
+ * (walker_mem_physmem on the image and memsys given to mmu_create, or
+ * mmu_create_with_port's).  With a port of another
  * the MMU's image and memsys see no page-table traffic: INVLPG of a PTE
  * cache finds the entries through that port's peek too. */
 void mmu_set_walker_mem(mmu *m, const walker_mem *mem);

@@ -127,7 +127,7 @@ typedef struct pgtable_alloc {
 
 /* Create an empty address space (its root table is allocated at once).
  * alloc may be NULL: the physmem built-in allocator is used. */
-pgtable *pgtable_create(const paging_mode *m, physmem *pm, const pgtable_alloc *alloc);
+pgtable *pgtable_create(const paging_mode *m, physmem *pm, const pgtable_alloc *alloc, char *err, size_t errlen);
 /* Free the builder and release every table page it allocated. */
 void pgtable_free(pgtable *pt);
 

@@ -28,7 +28,7 @@ typedef struct physmem physmem;
 /* pa_bits: width of a physical address (MAXPHYADDR), 32..52.
  * alloc_base/alloc_limit: the byte range physmem_alloc_frame hands out,
  * both 4 KiB aligned. */
-physmem *physmem_create(unsigned pa_bits, uint64_t alloc_base, uint64_t alloc_limit);
+physmem *physmem_create(unsigned pa_bits, uint64_t alloc_base, uint64_t alloc_limit, char *err, size_t errlen);
 void physmem_free(physmem *pm);
 
 unsigned physmem_pa_bits(const physmem *pm);

@@ -72,7 +72,7 @@ typedef struct pwc_hit {
 
 /* NULL if valid, else a static string saying what is wrong. */
 const char *pwc_cfg_check(const pwc_cfg *cfg, const paging_mode *m);
-pwc *pwc_create(const pwc_cfg *cfg, const paging_mode *m);
+pwc *pwc_create(const pwc_cfg *cfg, const paging_mode *m, char *err, size_t errlen);
 void pwc_free(pwc *c);
 pwc_design pwc_get_design(const pwc *c);
 

@@ -18,6 +18,8 @@ extern "C" {
 
 typedef struct stats stats;
 
+/* An empty list; never NULL (out of host memory aborts, as every small
+ * allocation of the model does: types.h). */
 stats *stats_create(void);
 void stats_free(stats *s);
 

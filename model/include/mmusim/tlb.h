@@ -61,7 +61,7 @@ typedef struct tlb tlb;
 /* Create; the config is copied.  Returns NULL if the config is invalid
  * (sets not a power of two, no ways, a size held by two arrays): callers
  * validate first with tlb_cfg_check, which writes a reason. */
-tlb *tlb_create(const tlb_cfg *cfg);
+tlb *tlb_create(const tlb_cfg *cfg, char *err, size_t errlen);
 void tlb_free(tlb *t);
 
 /* NULL if valid, else a static string saying what is wrong. */

@@ -202,7 +202,8 @@ typedef struct walker walker;
 
 /* c: the page-walk caches (NULL: none); with a PTE cache the port must
  * have peek.  *mem is copied. */
-walker *walker_create(const walker_cfg *cfg, const paging_mode *m, pwc *c, const walker_mem *mem);
+walker *walker_create(const walker_cfg *cfg, const paging_mode *m, pwc *c, const walker_mem *mem, char *err,
+                      size_t errlen);
 void walker_free(walker *w);
 
 /* Replace the memory port (*mem is copied).  Walks are computed whole

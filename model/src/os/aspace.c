@@ -69,9 +69,10 @@ mm *os_mm_new(os *o)
     if (!os_room(o, NULL, 0, 0, o->cfg.os.kpti ? 2 : 1))
         return NULL;
     mm *m = mm_xcalloc(1, sizeof *m);
-    m->pt = pgtable_create(o->mode, o->pm, &o->talloc);
+    /* os_room made room for the roots: these cannot fail */
+    m->pt = pgtable_create(o->mode, o->pm, &o->talloc, NULL, 0);
     if (o->cfg.os.kpti)
-        m->upt = pgtable_create(o->mode, o->pm, &o->talloc);
+        m->upt = pgtable_create(o->mode, o->pm, &o->talloc, NULL, 0);
     assert(m->pt && (m->upt || !o->cfg.os.kpti));
     m->users = 1;
     m->owner = o->init ? os_owner_alloc(o) : 0;

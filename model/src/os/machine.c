@@ -118,21 +118,24 @@ os *os_create(const mm_config *cfg, char *err, size_t errlen)
     o->owner_limit = cfg->os.kpti ? KPTI_PCID_OWNERS : PCID_OWNERS;
     o->kidx_first = paging_index(mode, mode->levels, o->kernel_base);
     o->kidx_end = 1u << mode->idx_bits[mode->levels];
-    o->pm = physmem_create(cfg->cpu.pa_bits, 0, 0);
-    o->fr = frames_create(cfg->os.frames, mib, OS_RESERVED_MIB, cfg->seed);
-    o->ms = memsys_create(&cfg->memsys);
     o->talloc = (pgtable_alloc){table_alloc, table_release, o};
     o->cpu = mm_xcalloc(o->ncpus, sizeof *o->cpu);
-    if (!o->pm || !o->fr || !o->ms) {
-        mm_errf(err, errlen, "os: cannot create the machine (physical memory, frames or memory model)");
+    if (!(o->pm = physmem_create(cfg->cpu.pa_bits, 0, 0, err, errlen)) ||
+        !(o->ms = memsys_create(&cfg->memsys, err, errlen))) {
+        os_free(o);
+        return NULL;
+    }
+    if (!(o->fr = frames_create(cfg->os.frames, mib, OS_RESERVED_MIB, cfg->seed))) {
+        mm_errf(err, errlen, "os: %u MiB of frames: out of host memory", mib);
         os_free(o);
         return NULL;
     }
     for (unsigned i = 0; i < o->ncpus; i++) {
         os_cpu *c = &o->cpu[i];
-        c->mmu = mmu_create(cfg, i, o->pm, o->ms);
+        char why[512];
+        c->mmu = mmu_create(cfg, i, o->pm, o->ms, why, sizeof why);
         if (!c->mmu) {
-            mm_errf(err, errlen, "os: cannot create the MMU of cpu %u", i);
+            mm_errf(err, errlen, "%s", why);   /* the config's rule, named as cfg_validate names it */
             os_free(o);
             return NULL;
         }
