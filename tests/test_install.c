@@ -139,3 +139,22 @@ Test(install, cxx_program_links_with_pkg_config)
     build_and_run("c++ -std=c++17 -Wall -Wextra -pedantic -Werror", "p.cpp", "");
 #endif
 }
+
+/* The embedding example, built as a user builds it: its own directory, the
+ * installed headers and library, pkg-config's flags alone. */
+Test(install, embedding_example_builds_against_the_install)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    cr_skip_test("the installed library is instrumented: a plain program cannot link it");
+#else
+    char line[2048];
+    snprintf(line, sizeof line,
+             "export PKG_CONFIG_PATH=\"$D/%s/pkgconfig\"; cc -std=c11 -Wall -Wextra -Werror -o \"$D/embed\" "
+             "'%s/model/examples/embed_core.c' $(pkg-config --cflags --libs mmusim) && "
+             "LD_LIBRARY_PATH=\"$D/%s\" \"$D/embed\"",
+             MMUSIM_INSTALL_LIBDIR, MMUSIM_SOURCE_DIR, MMUSIM_INSTALL_LIBDIR);
+    cr_assert_eq(sh(line), 0, "%s", err);
+    cr_expect_eq(strncmp(out, "pass 1: 32 loads, 32 faults, 64 dTLB misses, 39524 cycles\n", 57), 0, "%s", out);
+#endif
+}
+
