@@ -54,16 +54,7 @@ TestSuite(hostile, .init = setup, .fini = teardown);
 
 /* Run a shell line ($M the program, $D the scratch directory); its
  * status, with stdout and stderr in out and err. */
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-    char line[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    return prog_capture(line, dir, out, sizeof out, err, sizeof err);
-}
+#define sh(...) prog_capturef(dir, out, sizeof out, err, sizeof err, __VA_ARGS__)
 
 static const char *path_in(const char *name)
 {

@@ -20,16 +20,7 @@ static char dir[64];    /* this test's scratch directory */
 
 /* Run a shell command line in which $M is the mmusim program and $D the
  * scratch directory; its exit status, stdout and stderr in out/err. */
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-    char line[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    return prog_capture(line, dir, out, sizeof out, err, sizeof err);
-}
+#define sh(...) prog_capturef(dir, out, sizeof out, err, sizeof err, __VA_ARGS__)
 
 
 static bool exists(const char *name)

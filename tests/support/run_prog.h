@@ -8,6 +8,7 @@
 #ifndef MMUSIM_TESTS_RUN_PROG_H
 #define MMUSIM_TESTS_RUN_PROG_H
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -39,6 +40,20 @@ static inline int prog_capture(const char *line, const char *dir, char *out, siz
     unlink(o);
     unlink(e);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* prog_capture of a printf-formatted line. */
+static inline int prog_capturef(const char *dir, char *out, size_t outlen, char *err, size_t errlen,
+                                const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static inline int prog_capturef(const char *dir, char *out, size_t outlen, char *err, size_t errlen,
+                                const char *fmt, ...)
+{
+    char line[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    return prog_capture(line, dir, out, outlen, err, errlen);
 }
 
 static inline unsigned prog_lines(const char *s)

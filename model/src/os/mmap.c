@@ -146,6 +146,25 @@ int os_mmap(os *o, unsigned cpu, uint32_t pid, const os_mapping *map)
     return 0;
 }
 
+/* The address space and pages an munmap or mprotect of [addr, addr + len)
+ * in pid changes: init_mm's for a range in the kernel half (wholly inside
+ * it), else pid's, cut at the top of user space.  NULL when there is
+ * nothing to change: an empty or wrapping range, one that straddles the
+ * kernel half's end, or no memory left to create the process. */
+static mm *range_target(os *o, uint32_t pid, uint64_t addr, uint64_t len, uint64_t *start, uint64_t *end,
+                        bool *kernel)
+{
+    if (!page_range(addr, len, start, end))
+        return NULL;
+    *kernel = *start >= o->kernel_base;
+    if (*kernel)
+        return *end <= o->kernel_end ? o->init : NULL;
+    proc *p = os_proc_get(o, pid);
+    if (*end > o->user_top)
+        *end = o->user_top;
+    return p ? p->mm : NULL;
+}
+
 int os_munmap(os *o, unsigned cpu, uint32_t pid, uint64_t addr, uint64_t len)
 {
     int go = os_event_begin(o, cpu, "munmap");
@@ -153,16 +172,12 @@ int os_munmap(os *o, unsigned cpu, uint32_t pid, uint64_t addr, uint64_t len)
         return go;
     o->c.munmaps++;
     uint64_t start, end;
-    if (!page_range(addr, len, &start, &end))
-        return 0;
-    if (start >= o->kernel_base) {
-        if (end <= o->kernel_end)
-            os_kernel_unmap(o, start, end);
-        return 0;
-    }
-    proc *p = os_proc_get(o, pid);
-    if (p)
-        unmap_range(o, p->mm, start, end < o->user_top ? end : o->user_top);
+    bool kernel;
+    mm *m = range_target(o, pid, addr, len, &start, &end, &kernel);
+    if (m && kernel)
+        os_kernel_unmap(o, start, end);
+    else if (m)
+        unmap_range(o, m, start, end);
     return 0;
 }
 
@@ -173,15 +188,9 @@ int os_mprotect(os *o, unsigned cpu, uint32_t pid, uint64_t addr, uint64_t len, 
         return go;
     o->c.mprotects++;
     uint64_t start, end;
-    if (!page_range(addr, len, &start, &end))
-        return 0;
-    if (start >= o->kernel_base) {
-        if (end <= o->kernel_end)
-            protect_range(o, o->init, start, end, prot, true);
-        return 0;
-    }
-    proc *p = os_proc_get(o, pid);
-    if (p)
-        protect_range(o, p->mm, start, end < o->user_top ? end : o->user_top, prot, false);
+    bool kernel;
+    mm *m = range_target(o, pid, addr, len, &start, &end, &kernel);
+    if (m)
+        protect_range(o, m, start, end, prot, kernel);
     return 0;
 }
