@@ -8,8 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "../src/base/clock.h"
 
 /* Set by die(): the exit status is EXIT_BAD_INPUT whatever else fails. */
 static bool dying;
@@ -129,23 +130,16 @@ void cli_catch_sigint(volatile sig_atomic_t *flag)
 
 #define PROGRESS_PERIOD 0.25   /* seconds between redraws */
 
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
 void cli_progress_start(cli_progress *p)
 {
-    p->t0 = now_s();
+    p->t0 = mm_clock_s();
     p->t_drawn = 0;
     p->drawn = false;
 }
 
 void cli_progress_draw(cli_progress *p, uint64_t done, uint64_t total, const char *unit, bool force)
 {
-    double t = now_s();
+    double t = mm_clock_s();
     if (!force && p->drawn && t - p->t_drawn < PROGRESS_PERIOD)
         return;
     p->t_drawn = t;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "mmusim/sweep.h"
+#include "sweep_pool.h"
 #include "sweep_slurm.h"
 
 static const char sweep_usage[] =
@@ -107,13 +108,13 @@ static void parse_shard(const char *s, unsigned *k, unsigned *n)
     *n = (unsigned)b;
 }
 
-static void draw(const sweep_progress *p, void *ctx)
+static void draw(const sweep_pool_counts *p, void *ctx)
 {
     cli_progress *bar = ctx;
     cli_progress_draw(bar, p->done, p->total - p->skipped, "runs", p->done + p->skipped == p->total);
 }
 
-/* sweep_opts.warn: a damaged run file, moved aside; its run is replayed. */
+/* sweep_pool_opts.warn: a damaged run file, moved aside; its run is replayed. */
 static void warn_damaged(const char *line, void *ctx)
 {
     cli_progress_erase(ctx);
@@ -231,7 +232,7 @@ int cmd_sweep(int argc, char **argv)
     cli_catch_sigint(&stop_flag);
     cli_progress bar;
     cli_progress_start(&bar);
-    sweep_opts o = {
+    sweep_pool_opts o = {
         .out_dir = out ? out : def,
         .jobs = jobs,
         .stop = &stop_flag,
@@ -241,8 +242,8 @@ int cmd_sweep(int argc, char **argv)
         .shard_index = shard_k,
         .shard_count = shard_n,
     };
-    sweep_progress c;
-    sweep_status st = sweep_run(spec, &o, &c, err, sizeof err);
+    sweep_pool_counts c;
+    sweep_status st = sweep_pool_run(spec, &o, &c, err, sizeof err);
     cli_progress_erase(&bar);
     sweep_spec_free(spec);
     if (st == SWEEP_ERROR) {
