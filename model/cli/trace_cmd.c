@@ -41,6 +41,7 @@
 #include "mmusim/trace.h"
 #include "mmusim/trace_gen.h"
 #include "mmusim/trace_import.h"
+#include "trace_record.h"
 
 #define RECORDER CLI_VERSION
 
