@@ -3,7 +3,6 @@
 #include "cli.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,6 +136,26 @@ void cli_progress_start(cli_progress *p)
     p->drawn = false;
 }
 
+/* A count as the bar shows it: exact below a million, else "12.3M", "1.23G". */
+static void fmt_count(double v, char *buf, size_t len)
+{
+    if (v >= 1e9)
+        snprintf(buf, len, "%.2fG", v / 1e9);
+    else if (v >= 1e6)
+        snprintf(buf, len, "%.1fM", v / 1e6);
+    else
+        snprintf(buf, len, "%.0f", v);
+}
+
+/* A rate: two decimals below 100 a second (runs/s), else as a count. */
+static void fmt_rate(double v, char *buf, size_t len)
+{
+    if (v < 100)
+        snprintf(buf, len, "%.2f", v);
+    else
+        fmt_count(v, buf, len);
+}
+
 void cli_progress_draw(cli_progress *p, uint64_t done, uint64_t total, const char *unit, bool force)
 {
     double t = mm_clock_s();
@@ -144,15 +163,23 @@ void cli_progress_draw(cli_progress *p, uint64_t done, uint64_t total, const cha
         return;
     p->t_drawn = t;
     double el = t - p->t0, rate = el > 0 ? (double)done / el : 0;
-    char bar[25];
-    unsigned fill = total ? (unsigned)(24.0 * (double)(done < total ? done : total) / (double)total) : 24;
-    for (unsigned i = 0; i < 24; i++)
-        bar[i] = i < fill ? '#' : '.';
-    bar[24] = 0;
-    fprintf(stderr, "\r[%s] %" PRIu64 "/%" PRIu64 " %s  %.2f %s/s", bar, done, total, unit, rate, unit);
-    if (rate > 0 && done <= total) {
-        unsigned eta = (unsigned)((double)(total - done) / rate + 0.5);
-        fprintf(stderr, "  ETA %u:%02u:%02u", eta / 3600, eta / 60 % 60, eta % 60);
+    char d[16], n[16], r[16];
+    fmt_count((double)done, d, sizeof d);
+    fmt_count((double)total, n, sizeof n);
+    fmt_rate(rate, r, sizeof r);
+    if (!total) {
+        fprintf(stderr, "\r%s %s  %s %s/s", d, unit, r, unit);
+    } else {
+        char bar[25];
+        unsigned fill = (unsigned)(24.0 * (double)(done < total ? done : total) / (double)total);
+        for (unsigned i = 0; i < 24; i++)
+            bar[i] = i < fill ? '#' : '.';
+        bar[24] = 0;
+        fprintf(stderr, "\r[%s] %s/%s %s  %s %s/s", bar, d, n, unit, r, unit);
+        if (rate > 0 && done <= total) {
+            unsigned eta = (unsigned)((double)(total - done) / rate + 0.5);
+            fprintf(stderr, "  ETA %u:%02u:%02u", eta / 3600, eta / 60 % 60, eta % 60);
+        }
     }
     fputs("\033[K", stderr);
     fflush(stderr);

@@ -69,10 +69,12 @@ void load_config(const common_opts *o, mm_config *cfg);
  * second Ctrl-C kills the program at once. */
 void cli_catch_sigint(volatile sig_atomic_t *flag);
 
-/* A one-line progress bar on stderr (the caller checks it is a terminal):
- * "[#####...]  37/128 runs  2.3 runs/s  ETA 0:00:40", redrawn at most 4
- * times a second unless forced, erased at the end.  done and total count
- * this invocation's work; the rate is done over the time since start. */
+/* The one progress bar of the program, a line on stderr (the caller checks
+ * it is a terminal): "[#####...] 37/128 runs  2.30 runs/s  ETA 0:00:40",
+ * or with total 0 (unknown) "12.3M accesses  25.1M accesses/s"; redrawn at
+ * most 4 times a second unless forced, erased at the end.  done and total
+ * count this invocation's work; the rate is done over the time since
+ * start.  `sweep` draws runs, `run` accesses (replay_opts.progress). */
 typedef struct cli_progress {
     double t0, t_drawn;
     bool drawn;

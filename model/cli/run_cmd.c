@@ -62,6 +62,15 @@ static const char run_usage[] =
 
 static volatile sig_atomic_t stop_flag;
 
+/* replay_opts.progress: the bar, erased before the report is written. */
+static void draw(const replay_progress *p, void *ctx)
+{
+    if (p->end)
+        cli_progress_erase(ctx);
+    else
+        cli_progress_draw(ctx, p->accesses, p->total, "accesses", false);
+}
+
 static bool readable(const char *path)
 {
     return access(path, R_OK) == 0;
@@ -171,19 +180,23 @@ int cmd_run(int argc, char **argv)
     }
 
     cli_catch_sigint(&stop_flag);
+    cli_progress bar;
+    cli_progress_start(&bar);
 
     replay_opts o = {
         .traces = traces,
         .ntraces = ntraces,
         .format = interval ? REPORT_CSV : fmt,
         .interval = interval,
-        .progress = isatty(STDERR_FILENO) == 1,
+        .progress = isatty(STDERR_FILENO) == 1 ? draw : NULL,
+        .progress_ctx = &bar,
         .out = stdout,
         .stop = &stop_flag,
         .title = title,
     };
     char err[ERR_LEN];
     replay_status st = replay_run(&cfg, &o, err, sizeof err);
+    cli_progress_erase(&bar);   /* a replay that failed before its loop */
     free(title);
     free(traces);
     switch (st) {
