@@ -62,34 +62,6 @@ bool cli_stdout_failed(void)
     return true;
 }
 
-bool common_option(common_opts *o, int argc, char **argv, int *i, const char *cmd)
-{
-    const char *a = argv[*i];
-    const char *val = NULL;
-    const char *names[] = {"--config", "--set", "--mode"};
-    for (unsigned k = 0; k < 3; k++) {
-        size_t n = strlen(names[k]);
-        if (strncmp(a, names[k], n) != 0 || (a[n] != 0 && a[n] != '='))
-            continue;
-        if (a[n] == '=')
-            val = a + n + 1;
-        else if (*i + 1 < argc)
-            val = argv[++*i];
-        else
-            die("%s: %s needs a value", cmd, names[k]);
-        if (k == 0)
-            o->config = val;
-        else if (k == 1) {
-            if (o->nsets == sizeof o->sets / sizeof o->sets[0])
-                die("%s: too many --set options", cmd);
-            o->sets[o->nsets++] = val;
-        } else
-            o->mode = val;
-        return true;
-    }
-    return false;
-}
-
 void load_config(const common_opts *o, mm_config *cfg)
 {
     char err[CFG_ERR_MAX];

@@ -233,55 +233,40 @@ static void explain_walk(const mm_config *cfg, const paging_mode *pm, const mems
 static int cmd_walk(int argc, char **argv)
 {
     common_opts o = {0};
-    page_map maps[256];
+    const char *maps_s[256], *va_s = NULL, *kind_s = NULL, *priv_s = NULL, *json = NULL, *csv = NULL;
     unsigned nmaps = 0;
-    uint64_t va = 0;
-    bool have_va = false;
-    mm_kind kind = MM_LOAD;
-    mm_priv priv = MM_USER;
-    report_format fmt = REPORT_TEXT;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (common_option(&o, argc, argv, &i, "walk"))
-            continue;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(walk_usage, stdout);
-            return 0;
-        }
-        if (!strcmp(a, "--json")) {
-            fmt = REPORT_JSON;
-            continue;
-        }
-        if (!strcmp(a, "--csv")) {
-            fmt = REPORT_CSV;
-            continue;
-        }
-        if (i + 1 >= argc)
-            die("walk: unknown argument '%s' (see mmusim walk --help)", a);
-        const char *v = argv[++i];
-        if (!strcmp(a, "--va")) {
-            if (!parse_u64(v, &va))
-                die("walk: --va %s: not an address", v);
-            have_va = true;
-        } else if (!strcmp(a, "--map")) {
-            if (nmaps == sizeof maps / sizeof maps[0])
-                die("walk: too many --map options");
-            maps[nmaps++] = parse_map(v);
-        } else if (!strcmp(a, "--kind")) {
-            if (!strcmp(v, "load")) kind = MM_LOAD;
-            else if (!strcmp(v, "store")) kind = MM_STORE;
-            else if (!strcmp(v, "ifetch")) kind = MM_IFETCH;
-            else die("walk: --kind %s: expected load, store or ifetch", v);
-        } else if (!strcmp(a, "--priv")) {
-            if (!strcmp(v, "user")) priv = MM_USER;
-            else if (!strcmp(v, "supervisor")) priv = MM_SUPERVISOR;
-            else die("walk: --priv %s: expected user or supervisor", v);
-        } else {
-            die("walk: unknown argument '%s' (see mmusim walk --help)", a);
-        }
-    }
-    if (!have_va)
+    const cli_opt opts[] = {
+        CLI_COMMON_OPTS(&o),
+        {.name = "--va", .nvals = 1, .val = &va_s},
+        {.name = "--map", .nvals = 1, .list = maps_s, .count = &nmaps, .max = sizeof maps_s / sizeof maps_s[0]},
+        {.name = "--kind", .nvals = 1, .val = &kind_s},
+        {.name = "--priv", .nvals = 1, .val = &priv_s},
+        {.name = "--json", .val = &json},
+        {.name = "--csv", .val = &csv},
+        {0},
+    };
+    const cli_cmd cmd = {.name = "walk", .usage = walk_usage, .opts = opts};
+    cli_parse(&cmd, argc, argv, NULL);
+    if (json && csv)
+        die("walk: --json and --csv exclude each other");
+    report_format fmt = json ? REPORT_JSON : csv ? REPORT_CSV : REPORT_TEXT;
+    if (!va_s)
         die("walk: --va ADDR is required (see mmusim walk --help)");
+    uint64_t va;
+    if (!parse_u64(va_s, &va))
+        die("walk: --va %s: not an address", va_s);
+    mm_kind kind = MM_LOAD;
+    if (!kind_s || !strcmp(kind_s, "load")) kind = MM_LOAD;
+    else if (!strcmp(kind_s, "store")) kind = MM_STORE;
+    else if (!strcmp(kind_s, "ifetch")) kind = MM_IFETCH;
+    else die("walk: --kind %s: expected load, store or ifetch", kind_s);
+    mm_priv priv = MM_USER;
+    if (!priv_s || !strcmp(priv_s, "user")) priv = MM_USER;
+    else if (!strcmp(priv_s, "supervisor")) priv = MM_SUPERVISOR;
+    else die("walk: --priv %s: expected user or supervisor", priv_s);
+    page_map maps[sizeof maps_s / sizeof maps_s[0]];
+    for (unsigned i = 0; i < nmaps; i++)
+        maps[i] = parse_map(maps_s[i]);
 
     mm_config cfg;
     o.mmu_only = true;   /* no OS model: its memory need not fit the paging mode */
@@ -355,6 +340,54 @@ static const char config_usage[] =
     "Exit status: 0 ok; 1 standard output could not be written (a closed pipe, a\n"
     "full disk); 2 a bad config or argument.\n";
 
+static int config_show(int argc, char **argv)
+{
+    common_opts o = {0};
+    const cli_opt opts[] = {CLI_COMMON_OPTS(&o), {0}};
+    const cli_cmd cmd = {.name = "config show", .usage = config_usage, .opts = opts, .maxpos = 1};
+    if (cli_parse(&cmd, argc, argv, NULL)) {
+        if (o.config)
+            die("config show: --config given twice");   /* PRESET|FILE is --config's value */
+        o.config = argv[1];
+    }
+    mm_config cfg;
+    load_config(&o, &cfg);
+    cfg_write_yaml(&cfg, stdout);
+    return 0;
+}
+
+/* Each file loaded and validated as `run --config FILE` does. */
+static int config_check(int argc, char **argv)
+{
+    const cli_cmd cmd = {.name = "config check", .usage = config_usage, .maxpos = -1};
+    int n = cli_parse(&cmd, argc, argv, NULL);
+    if (n == 0)
+        die("config check: expected FILE...");
+    for (int i = 1; i <= n; i++) {
+        mm_config cfg;
+        char err[CFG_ERR_MAX];
+        cfg_defaults(&cfg);
+        if (cfg_load_file(&cfg, argv[i], err, sizeof err) != 0 || cfg_validate(&cfg, err, sizeof err) != 0)
+            die("%s", err);
+        printf("%s: ok\n", argv[i]);
+    }
+    return 0;
+}
+
+static int config_list(int argc, char **argv)
+{
+    const cli_cmd cmd = {.name = "config list", .usage = config_usage};
+    cli_parse(&cmd, argc, argv, NULL);
+    for (size_t i = 0; i < cfg_preset_count(); i++) {
+        mm_config c;
+        char err[512];
+        if (cfg_load(&c, cfg_preset_name(i), err, sizeof err) != 0)
+            die("%s", err);
+        printf("%-14s %s\n", cfg_preset_name(i), c.description);
+    }
+    return 0;
+}
+
 static int cmd_config(int argc, char **argv)
 {
     if (argc < 2)
@@ -364,52 +397,12 @@ static int cmd_config(int argc, char **argv)
         fputs(config_usage, stdout);
         return 0;
     }
-    if (!strcmp(sub, "list")) {
-        for (size_t i = 0; i < cfg_preset_count(); i++) {
-            mm_config c;
-            char err[512];
-            if (cfg_load(&c, cfg_preset_name(i), err, sizeof err) != 0)
-                die("%s", err);
-            printf("%-14s %s\n", cfg_preset_name(i), c.description);
-        }
-        return 0;
-    }
-    if (!strcmp(sub, "show")) {
-        common_opts o = {0};
-        for (int i = 2; i < argc; i++) {
-            if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-                fputs(config_usage, stdout);
-                return 0;
-            }
-            if (common_option(&o, argc, argv, &i, "config show"))
-                continue;
-            if (argv[i][0] == '-' || o.config)
-                die("config show: unexpected argument '%s'", argv[i]);
-            o.config = argv[i];
-        }
-        mm_config cfg;
-        load_config(&o, &cfg);
-        cfg_write_yaml(&cfg, stdout);
-        return 0;
-    }
-    if (!strcmp(sub, "check")) {
-        if (argc < 3)
-            die("config check: expected FILE...");
-        for (int i = 2; i < argc; i++) {
-            if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-                fputs(config_usage, stdout);
-                return 0;
-            }
-            /* the load and validation of run --config FILE */
-            mm_config cfg;
-            char err[CFG_ERR_MAX];
-            cfg_defaults(&cfg);
-            if (cfg_load_file(&cfg, argv[i], err, sizeof err) != 0 || cfg_validate(&cfg, err, sizeof err) != 0)
-                die("%s", err);
-            printf("%s: ok\n", argv[i]);
-        }
-        return 0;
-    }
+    if (!strcmp(sub, "show"))
+        return config_show(argc - 1, argv + 1);
+    if (!strcmp(sub, "check"))
+        return config_check(argc - 1, argv + 1);
+    if (!strcmp(sub, "list"))
+        return config_list(argc - 1, argv + 1);
     die("config: unknown subcommand '%s' (show, check, list)", sub);
 }
 

@@ -124,92 +124,53 @@ static void warn_damaged(const char *line, void *ctx)
 /* `mmusim sweep collect DIR [--partial]` */
 static int sweep_collect(int argc, char **argv)
 {
-    const char *dir = NULL;
-    bool partial = false;
-    for (int i = 2; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(sweep_usage, stdout);
-            return 0;
-        }
-        if (!strcmp(argv[i], "--partial"))
-            partial = true;
-        else if (argv[i][0] == '-' && argv[i][1] != 0)
-            die("sweep: collect: unknown option '%s' (see mmusim sweep --help)", argv[i]);
-        else if (dir)
-            die("sweep: collect: one folder at a time ('%s' and '%s')", dir, argv[i]);
-        else
-            dir = argv[i];
-    }
-    if (!dir || !*dir)
-        die("sweep: collect: name the folder of `--emit slurm DIR` (see mmusim sweep --help)");
-    return slurm_collect(dir, partial);
+    const char *partial = NULL;
+    const cli_opt opts[] = {{.name = "--partial", .val = &partial}, {0}};
+    const cli_cmd cmd = {.name = "sweep collect", .usage = sweep_usage, .opts = opts, .maxpos = 1};
+    if (!cli_parse(&cmd, argc, argv, NULL) || !*argv[1])
+        die("sweep collect: name the folder of `--emit slurm DIR` (see mmusim sweep --help)");
+    return slurm_collect(argv[1], partial != NULL);
 }
 
 int cmd_sweep(int argc, char **argv)
 {
     if (argc > 1 && !strcmp(argv[1], "collect"))
-        return sweep_collect(argc, argv);
-    const char *spec_path = NULL, *out = NULL, *emit = NULL;
-    unsigned jobs = 0, shard_k = 0, shard_n = 0;
-    slurm_emit_opts eo = {0};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(sweep_usage, stdout);
-            return 0;
-        }
-        /* Options with a value: "--opt VALUE" or "--opt=VALUE". */
-        static const char *const valued[] = {"--jobs", "-j", "--out", "--shard", "--shards", "--cpus-per-task"};
-        const char *v = NULL;
-        size_t o = 0, nvalued = sizeof valued / sizeof valued[0];
-        for (; o < nvalued; o++) {
-            size_t n = strlen(valued[o]);
-            if (strncmp(a, valued[o], n) || (a[n] && a[n] != '='))
-                continue;
-            if (a[n] == '=')
-                v = a + n + 1;
-            else if (i + 1 < argc)
-                v = argv[++i];
-            else
-                die("sweep: %s needs a value", a);
-            break;
-        }
-        if (o < 2) {
-            jobs = parse_count(valued[o], v, 4096, "a number of worker processes");
-        } else if (o == 2) {
-            out = v;
-        } else if (o == 3) {
-            parse_shard(v, &shard_k, &shard_n);
-        } else if (o == 4) {
-            eo.shards = parse_count("--shards", v, 1000000, "a number of array tasks");
-        } else if (o == 5) {
-            eo.cpus = parse_count("--cpus-per-task", v, 4096, "a number of CPUs");
-        } else if (!strcmp(a, "--emit")) {
-            /* --emit KIND DIR: KIND first, so another cluster's kind can follow. */
-            if (i + 1 >= argc)
-                die("sweep: --emit needs a kind and a folder: --emit slurm DIR");
-            emit = argv[++i];
-            if (strcmp(emit, "slurm"))
-                die("sweep: --emit %s: unknown kind (the one kind is slurm: --emit slurm DIR)", emit);
-            if (i + 1 >= argc || !*argv[i + 1])
-                die("sweep: --emit slurm needs a folder: --emit slurm DIR");
-            eo.dir = argv[++i];
-        } else if (a[0] == '-' && a[1] != 0) {
-            die("sweep: unknown option '%s' (see mmusim sweep --help)", a);
-        } else if (spec_path) {
-            die("sweep: one spec at a time ('%s' and '%s')", spec_path, a);
-        } else {
-            spec_path = a;
-        }
-    }
-    if (!spec_path)
+        return sweep_collect(argc - 1, argv + 1);
+    const char *out = NULL, *jobs_s = NULL, *shard_s = NULL, *shards_s = NULL, *cpus_s = NULL;
+    const char *emit[2] = {NULL, NULL};   /* --emit KIND DIR: KIND first, so another cluster's kind can follow */
+    const cli_opt opts[] = {
+        {.name = "--jobs", .alias = "-j", .nvals = 1, .val = &jobs_s},
+        {.name = "--out", .nvals = 1, .val = &out},
+        {.name = "--shard", .nvals = 1, .val = &shard_s},
+        {.name = "--shards", .nvals = 1, .val = &shards_s},
+        {.name = "--cpus-per-task", .nvals = 1, .val = &cpus_s},
+        {.name = "--emit", .nvals = 2, .val = emit,
+         .need = {"a kind and a folder: --emit slurm DIR", "a folder: --emit slurm DIR"}},
+        {0},
+    };
+    const cli_cmd cmd = {.name = "sweep", .usage = sweep_usage, .opts = opts, .maxpos = 1};
+    if (!cli_parse(&cmd, argc, argv, NULL))
         die("sweep: name a spec file (see mmusim sweep --help)");
+    const char *spec_path = argv[1];
+    unsigned jobs = jobs_s ? parse_count("--jobs", jobs_s, 4096, "a number of worker processes") : 0;
+    unsigned shard_k = 0, shard_n = 0;
+    if (shard_s)
+        parse_shard(shard_s, &shard_k, &shard_n);
+    slurm_emit_opts eo = {
+        .dir = emit[1],
+        .shards = shards_s ? parse_count("--shards", shards_s, 1000000, "a number of array tasks") : 0,
+        .cpus = cpus_s ? parse_count("--cpus-per-task", cpus_s, 4096, "a number of CPUs") : 0,
+    };
+    if (emit[0] && strcmp(emit[0], "slurm"))
+        die("sweep: --emit %s: unknown kind (the one kind is slurm: --emit slurm DIR)", emit[0]);
+    if (emit[0] && !*emit[1])
+        die("sweep: --emit slurm needs a folder: --emit slurm DIR");
     if (out && !*out)
         die("sweep: --out needs a folder");
-    if (emit && (out || jobs || shard_n))
+    if (emit[0] && (out || jobs || shard_n))
         die("sweep: --emit slurm takes no %s: the tasks write to DIR/shards, with --jobs = --cpus-per-task",
             out ? "--out" : jobs ? "--jobs" : "--shard");
-    if (!emit && (eo.shards || eo.cpus))
+    if (!emit[0] && (eo.shards || eo.cpus))
         die("sweep: %s goes with --emit slurm DIR", eo.shards ? "--shards" : "--cpus-per-task");
     if (!jobs) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -220,7 +181,7 @@ int cmd_sweep(int argc, char **argv)
     sweep_spec *spec = sweep_spec_load(spec_path, err, sizeof err);
     if (!spec)
         die("%s", err);
-    if (emit) {
+    if (emit[0]) {
         slurm_emit(spec, spec_path, &eo);
         sweep_spec_free(spec);
         return 0;
