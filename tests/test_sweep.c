@@ -201,6 +201,107 @@ Test(sweep, bad_spec_exits_2_with_one_line_before_running)
     rm_rf(dir);
 }
 
+/* A spec with ten independent errors: every one, one line each, sorted by
+ * line (two on line 9, in the order of the values), an unknown key once
+ * however many values it has, then the count. */
+static const char many_errors[] = "traces:\n"                          /* 1 */
+                                  "  - " SEQ "\n"                      /* 2 */
+                                  "  - no-such.trace.zst\n"            /* 3 */
+                                  "config: skylake\n"                  /* 4 */
+                                  "set:\n"                             /* 5 */
+                                  "  os.thp: sometimes\n"              /* 6 */
+                                  "  no.such.key: 1\n"                 /* 7 */
+                                  "params:\n"                          /* 8 */
+                                  "  dtlb.4k.ways: [4, eight, 9x]\n"   /* 9 */
+                                  "  dtlb.4k.colour: [1, 2]\n"         /* 10 */
+                                  "  walker.walkers: []\n"             /* 11 */
+                                  "zip:\n"                             /* 12 */
+                                  "  - stlb.4k.sets: [128, 256]\n"     /* 13 */
+                                  "    stlb.4k.ways: [12, 6, 4]\n"     /* 14 */
+                                  "sweep: 3\n"                         /* 15 */
+                                  "onepass: maybe\n";                  /* 16 */
+
+/* The expected lines, each "PREFIXSPEC:...", joined by sep. */
+static void many_errors_text(char *buf, size_t len, const char *dir, const char *prefix, const char *sep)
+{
+    snprintf(buf, len,
+             "%s%s/spec.yaml:3: trace %s/no-such.trace.zst: No such file or directory%s"
+             "%s%s/spec.yaml:6: os.thp=sometimes: expected a THP policy (never, always, madvise), got 'sometimes'%s"
+             "%s%s/spec.yaml:7: no.such.key=1: unknown key%s"
+             "%s%s/spec.yaml:9: dtlb.4k.ways=eight: expected an unsigned integer, got 'eight'%s"
+             "%s%s/spec.yaml:9: dtlb.4k.ways=9x: expected an unsigned integer, got '9x'%s"
+             "%s%s/spec.yaml:10: dtlb.4k.colour=1: unknown key%s"
+             "%s%s/spec.yaml:11: params: walker.walkers: the list of values is empty%s"
+             "%s%s/spec.yaml:14: zip: stlb.4k.ways has 3 values but stlb.4k.sets has 2: zipped lists must have "
+             "equal lengths%s"
+             "%s%s/spec.yaml:15: unknown key 'sweep' (expected traces, config, set, params, zip, onepass)%s"
+             "%s%s/spec.yaml:16: onepass: expected true or false, got 'maybe'%s"
+             "%s%s/spec.yaml: 10 errors",
+             prefix, dir, dir, sep, prefix, dir, sep, prefix, dir, sep, prefix, dir, sep, prefix, dir, sep, prefix,
+             dir, sep, prefix, dir, sep, prefix, dir, sep, prefix, dir, sep, prefix, dir, sep, prefix, dir);
+}
+
+Test(sweep, bad_spec_reports_every_error)
+{
+    char dir[64], msg[8192], want[8192];
+    scratch(dir);
+    cr_assert_null(load_text(dir, many_errors, msg, sizeof msg));
+    many_errors_text(want, sizeof want, dir, "", "\n");
+    cr_assert_str_eq(msg, want);
+
+    /* The command: each line with its prefix, exit 2, nothing made. */
+    char line[512];
+    snprintf(line, sizeof line, "\"$M\" sweep '%s/spec.yaml' --jobs 1", dir);
+    cr_assert_eq(prog_capture(line, dir, out, sizeof out, err, sizeof err), 2, "%s", err);
+    many_errors_text(want, sizeof want, dir, "mmusim: ", "\n");
+    strcat(want, "\n");
+    cr_assert_str_eq(err, want);
+    cr_assert_str_eq(out, "");
+    char results[128];
+    snprintf(results, sizeof results, "%s/spec-results", dir);
+    cr_assert_neq(access(results, F_OK), 0, "the output folder was made");
+    rm_rf(dir);
+}
+
+/* What does not fit is left out whole, and the count says so. */
+Test(sweep, bad_spec_errors_cut_to_whole_lines)
+{
+    char dir[64], msg[400], want[8192];
+    scratch(dir);
+    cr_assert_null(load_text(dir, many_errors, msg, sizeof msg));
+    many_errors_text(want, sizeof want, dir, "", "\n");
+    /* As many whole lines of the full text as fit with the count. */
+    size_t lines = 0;
+    for (const char *p = msg; (p = strchr(p, '\n')); p++)
+        lines++;
+    cr_assert_geq(lines, 1, "%s", msg);
+    const char *last = strrchr(msg, '\n') + 1;
+    cr_assert_eq(strncmp(msg, want, (size_t)(last - msg)), 0, "%s", msg);
+    char count[160];
+    snprintf(count, sizeof count, "%s/spec.yaml: 10 errors, the first %zu shown", dir, lines);
+    cr_assert_str_eq(last, count);
+    rm_rf(dir);
+}
+
+/* A config that cannot be loaded is one error; the set: keys are still
+ * checked (against the defaults), the points are not. */
+Test(sweep, bad_config_does_not_hide_other_errors)
+{
+    char dir[64], msg[4096], want[4096];
+    scratch(dir);
+    cr_assert_null(load_text(dir,
+                             "traces: [" SEQ "]\nconfig: nope\nset: {os.thp: sometimes}\nparams:\n"
+                             "  dtlb.4k.sets: [16, 24]\n",
+                             msg, sizeof msg));
+    snprintf(want, sizeof want,
+             "%s/spec.yaml:2: config: %s/nope: cannot open: No such file or directory\n"
+             "%s/spec.yaml:3: os.thp=sometimes: expected a THP policy (never, always, madvise), got 'sometimes'\n"
+             "%s/spec.yaml: 2 errors",
+             dir, dir, dir, dir);
+    cr_assert_str_eq(msg, want);
+    rm_rf(dir);
+}
+
 /* ---- identity ----------------------------------------------------------- */
 
 Test(sweep, run_id_names_config_and_trace)

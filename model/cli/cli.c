@@ -22,10 +22,21 @@ void die(const char *fmt, ...)
     dying = true;
     va_list ap;
     va_start(ap, fmt);
-    fputs("mmusim: ", stderr);
-    vfprintf(stderr, fmt, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    char *msg = malloc(n > 0 ? (size_t)n + 1 : 1);
+    if (msg) {
+        va_start(ap, fmt);
+        vsnprintf(msg, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
+    /* A message of several lines (a sweep spec's errors): each its own. */
+    for (const char *line = msg ? msg : "out of memory"; line;) {
+        const char *nl = strchr(line, '\n');
+        fprintf(stderr, "mmusim: %.*s\n", nl ? (int)(nl - line) : (int)strlen(line), line);
+        line = nl ? nl + 1 : NULL;
+    }
+    free(msg);
     exit(EXIT_BAD_INPUT);
 }
 

@@ -28,7 +28,8 @@
 #define EXIT_OUTPUT_FAILED 1
 
 /* Print "mmusim: MESSAGE" as one line on stderr and exit with
- * EXIT_BAD_INPUT. */
+ * EXIT_BAD_INPUT.  A MESSAGE of several lines (the errors of a sweep spec)
+ * is printed a line at a time, each with the prefix. */
 void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 /* Called first by main(): every write to standard output is then checked,

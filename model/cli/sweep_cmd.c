@@ -71,8 +71,9 @@ static const char sweep_usage[] =
     "\n"
     "Exit status: 0 every run is done (collect: merged); 1 standard output could\n"
     "not be written; 2 bad spec, arguments, trace, manifest or run file, or a file\n"
-    "in DIR that could not be written (one line on stderr); 130 interrupted by\n"
-    "Ctrl-C (finished runs are kept).\n";
+    "in DIR that could not be written (one line on stderr; a spec's errors one\n"
+    "line each, all of them, then their count); 130 interrupted by Ctrl-C\n"
+    "(finished runs are kept).\n";
 
 static volatile sig_atomic_t stop_flag;
 

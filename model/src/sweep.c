@@ -108,24 +108,85 @@ void sweep_spec_free(sweep_spec *s)
     free(s);
 }
 
+/* ---- loading ------------------------------------------------------------ *
+ *
+ * Loading goes on after an error wherever the rest can still be checked on
+ * its own, so a spec with several mistakes shows them all at once: every
+ * top-level key, every trace, every set: key, every swept key and each of
+ * its values (a key cfg_set does not know is one error, not one per value),
+ * every zip group.  A `config:` that cannot be loaded leaves the defaults
+ * to check the keys against.  Only the points' whole configs
+ * (check_points) need a spec without other errors: they combine
+ * everything. */
+
+typedef struct spec_error {
+    unsigned line;
+    char *text;         /* "SPEC:LINE: problem" */
+} spec_error;
+
 typedef struct loader {
     sweep_spec *s;
     yaml_document_t doc;
-    char *err;
-    size_t errlen;
+    spec_error *errs;   /* in the order found */
+    size_t nerrs, errcap;
 } loader;
 
 static unsigned line_of(const yaml_node_t *n) { return (unsigned)n->start_mark.line + 1; }
 
-static int fail(loader *L, const yaml_node_t *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(loader *L, const yaml_node_t *n, const char *fmt, ...)
+/* Record an error at line `line` of the spec; returns -1. */
+static int fail_line(loader *L, unsigned line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail_line(loader *L, unsigned line, const char *fmt, ...)
 {
     char msg[1024];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    return mm_errf(L->err, L->errlen, "%s:%u: %s", L->s->path, n ? line_of(n) : 1, msg);
+    size_t n = strlen(L->s->path) + strlen(msg) + 16;
+    char *text = malloc(n);
+    if (!text)
+        abort();
+    snprintf(text, n, "%s:%u: %s", L->s->path, line, msg);
+    mm_grow(&L->errs, &L->errcap, L->nerrs, sizeof *L->errs, 8);
+    L->errs[L->nerrs++] = (spec_error){line, text};
+    return -1;
+}
+
+/* Record an error at node n (line 1 if NULL); returns -1. */
+#define fail(L, n, ...) fail_line((L), (n) ? line_of(n) : 1, __VA_ARGS__)
+
+/* Every error into err, one "SPEC:LINE: problem" a line (no newline after
+ * the last), sorted by line, the order found within a line; several end
+ * with "SPEC: N errors".  Whole lines only: those that do not fit are left
+ * out, and the summary says how many are shown. */
+static void report_errors(loader *L, char *err, size_t errlen)
+{
+    for (size_t i = 1; i < L->nerrs; i++)   /* insertion sort: stable, and specs are short */
+        for (size_t j = i; j > 0 && L->errs[j - 1].line > L->errs[j].line; j--) {
+            spec_error t = L->errs[j];
+            L->errs[j] = L->errs[j - 1];
+            L->errs[j - 1] = t;
+        }
+    if (!errlen)
+        return;
+    err[0] = 0;
+    char summary[128] = "";
+    size_t room = errlen, len = 0, shown = 0;
+    if (L->nerrs > 1)
+        room -= room > sizeof summary + strlen(L->s->path) ? sizeof summary + strlen(L->s->path) : room;
+    for (; shown < L->nerrs; shown++) {
+        size_t n = strlen(L->errs[shown].text) + (shown ? 1 : 0);
+        if (len + n + 1 > room && (shown || L->nerrs > 1))
+            break;
+        len += (size_t)snprintf(err + len, errlen - len, "%s%s", shown ? "\n" : "", L->errs[shown].text);
+    }
+    if (L->nerrs > 1) {
+        if (shown < L->nerrs)
+            snprintf(summary, sizeof summary, ": %zu errors, the first %zu shown", L->nerrs, shown);
+        else
+            snprintf(summary, sizeof summary, ": %zu errors", L->nerrs);
+        snprintf(err + len, errlen - len, "%s%s%s", len ? "\n" : "", L->s->path, summary);
+    }
 }
 
 static const char *scalar(const yaml_node_t *n)
@@ -160,7 +221,7 @@ static char *value_text(loader *L, const yaml_node_t *n)
     return t;
 }
 
-/* cfg_set KEY=VALUE on *c, the message naming the spec's line. */
+/* cfg_set KEY=VALUE on *c, an error naming the spec's line. */
 static int set_key(loader *L, mm_config *c, const yaml_node_t *at, const char *key, const char *value)
 {
     size_t n = strlen(key) + strlen(value) + 2;
@@ -176,57 +237,113 @@ static int set_key(loader *L, mm_config *c, const yaml_node_t *at, const char *k
     return fail(L, at, "%s", msg);
 }
 
-static int load_traces(loader *L, const yaml_node_t *v)
+typedef struct key_search {
+    const char *key;
+    bool found;
+} key_search;
+
+static void match_key(const char *key, const char *value, void *p)
+{
+    key_search *k = p;
+    (void)value;
+    k->found |= !strcmp(key, k->key);
+}
+
+/* A key cfg_set knows (cfg_foreach lists them all). */
+static bool known_key(const mm_config *c, const char *key)
+{
+    key_search k = {key, false};
+    cfg_foreach(c, match_key, &k);
+    return k.found;
+}
+
+static void load_traces(loader *L, const yaml_node_t *v)
 {
     sweep_spec *s = L->s;
-    if (v->type != YAML_SEQUENCE_NODE)
-        return fail(L, v, "traces: expected a list of trace files");
+    if (v->type != YAML_SEQUENCE_NODE) {
+        fail(L, v, "traces: expected a list of trace files");
+        return;
+    }
     size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
-    if (n == 0)
-        return fail(L, v, "traces: the list is empty");
+    if (n == 0) {
+        fail(L, v, "traces: the list is empty");
+        return;
+    }
     s->trace_name = calloc(n, sizeof *s->trace_name);
     s->trace_path = calloc(n, sizeof *s->trace_path);
     if (!s->trace_name || !s->trace_path)
         abort();
+    s->ntraces = n;
     for (size_t i = 0; i < n; i++) {
         const yaml_node_t *item = yaml_document_get_node(&L->doc, v->data.sequence.items.start[i]);
         const char *name = scalar(item);
-        if (!name || !*name)
-            return fail(L, item, "traces: expected a file name");
+        if (!name || !*name) {
+            fail(L, item, "traces: expected a file name");
+            continue;
+        }
         s->trace_name[i] = dupstr(name);
         s->trace_path[i] = join_path(s->dir, name);
-        s->ntraces = i + 1;
         struct stat st;
         if (stat(s->trace_path[i], &st) != 0)
-            return fail(L, item, "trace %s: %s", s->trace_path[i], strerror(errno));
-        if (!S_ISREG(st.st_mode) || access(s->trace_path[i], R_OK) != 0)
-            return fail(L, item, "trace %s: not a readable file", s->trace_path[i]);
+            fail(L, item, "trace %s: %s", s->trace_path[i], strerror(errno));
+        else if (!S_ISREG(st.st_mode) || access(s->trace_path[i], R_OK) != 0)
+            fail(L, item, "trace %s: not a readable file", s->trace_path[i]);
     }
-    return 0;
 }
 
-static int load_set(loader *L, const yaml_node_t *v)
+/* config: a preset name, else a file beside the spec; the defaults when
+ * it cannot be loaded (the keys are still checked against them). */
+static void load_config_key(loader *L, const yaml_node_t *v)
 {
-    if (v->type != YAML_MAPPING_NODE)
-        return fail(L, v, "set: expected a mapping of KEY: VALUE");
+    sweep_spec *s = L->s;
+    cfg_defaults(&s->base);
+    const char *name = v ? scalar(v) : CFG_DEFAULT_PRESET;
+    if (!name) {
+        fail(L, v, "config: expected a preset name or a YAML file");
+        return;
+    }
+    char *path = cfg_preset_yaml(name) ? dupstr(name) : join_path(s->dir, name);
+    char why[4608];
+    if (cfg_load(&s->base, path, why, sizeof why) != 0)
+        fail(L, v, "config: %s", why);
+    free(path);
+}
+
+static void load_set(loader *L, const yaml_node_t *v)
+{
+    if (v->type != YAML_MAPPING_NODE) {
+        fail(L, v, "set: expected a mapping of KEY: VALUE");
+        return;
+    }
     for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
         const yaml_node_t *k = yaml_document_get_node(&L->doc, p->key);
         const yaml_node_t *val = yaml_document_get_node(&L->doc, p->value);
+        char *text = scalar(k) ? value_text(L, val) : NULL;
         if (!scalar(k))
-            return fail(L, k, "set: expected a config key");
-        char *text = value_text(L, val);
-        if (!text)
-            return fail(L, val, "set: %s: expected a value", scalar(k));
-        int rc = set_key(L, &L->s->base, k, scalar(k), text);
+            fail(L, k, "set: expected a config key");
+        else if (!text)
+            fail(L, val, "set: %s: expected a value", scalar(k));
+        else
+            set_key(L, &L->s->base, k, scalar(k), text);
         free(text);
-        if (rc)
-            return -1;
     }
-    return 0;
 }
 
-/* One swept key `k` with its value list `v`, in dimension `dim`. */
-static int add_key(loader *L, const yaml_node_t *k, const yaml_node_t *v, size_t dim, const char *where)
+/* Check each of a swept key's values alone, on a scratch copy of the
+ * base.  A key cfg_set does not know fails every value alike: once. */
+static void check_values(loader *L, const pkey *pk, const yaml_node_t *v)
+{
+    for (size_t i = 0; i < pk->n; i++) {
+        const yaml_node_t *item = yaml_document_get_node(&L->doc, v->data.sequence.items.start[i]);
+        mm_config scratch = L->s->base;
+        if (set_key(L, &scratch, item, pk->key, pk->values[i]) && !known_key(&L->s->base, pk->key))
+            return;
+    }
+}
+
+/* One swept key `k` with its value list `v`, in dimension `dim`: its
+ * index in s->keys, or -1 when its name or list is unusable (an error). */
+static ptrdiff_t add_key(loader *L, const yaml_node_t *k, const yaml_node_t *v, size_t dim, const char *where)
 {
     sweep_spec *s = L->s;
     const char *key = scalar(k);
@@ -240,23 +357,25 @@ static int add_key(loader *L, const yaml_node_t *k, const yaml_node_t *v, size_t
     size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
     if (n == 0)
         return fail(L, v, "%s: %s: the list of values is empty", where, key);
-    mm_grow(&s->keys, &s->keys_cap, s->nkeys, sizeof *s->keys, 8);
-    pkey *pk = &s->keys[s->nkeys++];
-    *pk = (pkey){.key = dupstr(key), .dim = dim, .line = line_of(v)};
-    if (!(pk->values = calloc(n, sizeof *pk->values)))
+    char **values = calloc(n, sizeof *values);
+    if (!values)
         abort();
+    bool ok = true;
     for (size_t i = 0; i < n; i++) {
         const yaml_node_t *item = yaml_document_get_node(&L->doc, v->data.sequence.items.start[i]);
-        char *text = value_text(L, item);
-        if (!text)
-            return fail(L, item, "%s: %s: expected a value", where, key);
-        pk->values[pk->n++] = text;
-        /* Each key and value alone, on a scratch copy of the base. */
-        mm_config scratch = s->base;
-        if (set_key(L, &scratch, item, key, text))
-            return -1;
+        if (!(values[i] = value_text(L, item))) {
+            fail(L, item, "%s: %s: expected a value", where, key);
+            ok = false;
+        }
     }
-    return 0;
+    mm_grow(&s->keys, &s->keys_cap, s->nkeys, sizeof *s->keys, 8);
+    pkey *pk = &s->keys[s->nkeys];
+    *pk = (pkey){.key = dupstr(key), .values = values, .n = n, .dim = dim, .line = line_of(v)};
+    s->nkeys++;
+    if (!ok)
+        return -1;   /* kept, so its values are freed with the spec */
+    check_values(L, pk, v);
+    return (ptrdiff_t)s->nkeys - 1;
 }
 
 static void add_dim(sweep_spec *s, size_t n)
@@ -269,41 +388,49 @@ static void add_dim(sweep_spec *s, size_t n)
     s->dim_size[s->ndims++] = n;
 }
 
-static int load_params(loader *L, const yaml_node_t *v)
+static void load_params(loader *L, const yaml_node_t *v)
 {
-    if (v->type != YAML_MAPPING_NODE)
-        return fail(L, v, "params: expected a mapping of KEY: [VALUES]");
-    for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
-        if (add_key(L, yaml_document_get_node(&L->doc, p->key), yaml_document_get_node(&L->doc, p->value),
-                    L->s->ndims, "params"))
-            return -1;
-        add_dim(L->s, L->s->keys[L->s->nkeys - 1].n);
+    if (v->type != YAML_MAPPING_NODE) {
+        fail(L, v, "params: expected a mapping of KEY: [VALUES]");
+        return;
     }
-    return 0;
+    for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+        ptrdiff_t k = add_key(L, yaml_document_get_node(&L->doc, p->key), yaml_document_get_node(&L->doc, p->value),
+                              L->s->ndims, "params");
+        if (k >= 0)
+            add_dim(L->s, L->s->keys[k].n);
+    }
 }
 
-static int load_zip(loader *L, const yaml_node_t *v)
+static void load_zip(loader *L, const yaml_node_t *v)
 {
     sweep_spec *s = L->s;
-    if (v->type != YAML_SEQUENCE_NODE)
-        return fail(L, v, "zip: expected a list of mappings KEY: [VALUES]");
+    if (v->type != YAML_SEQUENCE_NODE) {
+        fail(L, v, "zip: expected a list of mappings KEY: [VALUES]");
+        return;
+    }
     for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
         const yaml_node_t *g = yaml_document_get_node(&L->doc, *it);
-        if (g->type != YAML_MAPPING_NODE || g->data.mapping.pairs.top == g->data.mapping.pairs.start)
-            return fail(L, g, "zip: expected a mapping KEY: [VALUES] of lists varied together");
-        size_t first = s->nkeys;
+        if (g->type != YAML_MAPPING_NODE || g->data.mapping.pairs.top == g->data.mapping.pairs.start) {
+            fail(L, g, "zip: expected a mapping KEY: [VALUES] of lists varied together");
+            continue;
+        }
+        ptrdiff_t first = -1;   /* the group's first usable key: the others' lengths must be its */
         for (yaml_node_pair_t *p = g->data.mapping.pairs.start; p < g->data.mapping.pairs.top; p++) {
             const yaml_node_t *val = yaml_document_get_node(&L->doc, p->value);
-            if (add_key(L, yaml_document_get_node(&L->doc, p->key), val, s->ndims, "zip"))
-                return -1;
-            const pkey *a = &s->keys[first], *b = &s->keys[s->nkeys - 1];
-            if (b->n != a->n)
-                return fail(L, val, "zip: %s has %zu values but %s has %zu: zipped lists must have equal lengths",
-                            b->key, b->n, a->key, a->n);
+            ptrdiff_t k = add_key(L, yaml_document_get_node(&L->doc, p->key), val, s->ndims, "zip");
+            if (k < 0)
+                continue;
+            const pkey *a = &s->keys[first < 0 ? k : first], *b = &s->keys[k];
+            if (first < 0)
+                first = k;
+            else if (b->n != a->n)
+                fail(L, val, "zip: %s has %zu values but %s has %zu: zipped lists must have equal lengths", b->key,
+                     b->n, a->key, a->n);
         }
-        add_dim(s, s->keys[first].n);
+        if (first >= 0)
+            add_dim(s, s->keys[first].n);
     }
-    return 0;
 }
 
 /* Apply point p's values to *c. */
@@ -326,8 +453,9 @@ static int apply_point(const sweep_spec *s, size_t p, mm_config *c, char *err, s
 }
 
 /* Every point's config must validate: cross-field rules (a power-of-two
- * set count with a given way count, ...) are only checkable per point. */
-static int check_points(loader *L)
+ * set count with a given way count, ...) are only checkable per point.
+ * The first point that fails is the error (the others likely fail alike). */
+static void check_points(loader *L)
 {
     sweep_spec *s = L->s;
     char why[512];
@@ -342,24 +470,38 @@ static int check_points(loader *L)
         for (size_t j = 0; j < s->nkeys && len < sizeof pt; j++)
             len += (size_t)snprintf(pt + len, sizeof pt - len, "%s%s=%s", j ? ", " : "", s->keys[j].key,
                                     sweep_point_value(s, p, j));
-        unsigned line = s->nkeys ? s->keys[s->nkeys - 1].line : 1;
-        return mm_errf(L->err, L->errlen, "%s:%u: %s (at the point %s)", s->path, line, why,
-                       s->nkeys ? pt : "of the base config");
+        fail_line(L, s->nkeys ? s->keys[s->nkeys - 1].line : 1, "%s (at the point %s)", why,
+                  s->nkeys ? pt : "of the base config");
+        return;
     }
-    return 0;
 }
 
-static int load_root(loader *L, const char *path)
+/* The points: the product of the dimensions, first varying slowest. */
+static void count_points(loader *L, const yaml_node_t *at)
+{
+    sweep_spec *s = L->s;
+    s->npoints = 1;
+    for (size_t d = s->ndims; d-- > 0;) {
+        s->dim_stride[d] = s->npoints;
+        if (s->npoints > SWEEP_MAX_POINTS / s->dim_size[d]) {
+            fail(L, at, "more than %u points", SWEEP_MAX_POINTS);
+            return;
+        }
+        s->npoints *= s->dim_size[d];
+    }
+}
+
+static void load_root(loader *L)
 {
     sweep_spec *s = L->s;
     const yaml_node_t *root = yaml_document_get_root_node(&L->doc);
-    if (!root || root->type != YAML_MAPPING_NODE)
-        return mm_errf(L->err, L->errlen,
-                       "%s:%u: expected a mapping with traces:, config:, set:, params:, zip:, onepass:", path,
-                       root ? line_of(root) : 1);
+    if (!root || root->type != YAML_MAPPING_NODE) {
+        fail(L, root, "expected a mapping with traces:, config:, set:, params:, zip:, onepass:");
+        return;
+    }
     static const char *const known[] = {"traces", "config", "set", "params", "zip", "onepass"};
     enum { NKNOWN = sizeof known / sizeof *known };
-    const yaml_node_t *val[NKNOWN] = {0}, *keynode[NKNOWN] = {0};
+    const yaml_node_t *val[NKNOWN] = {0};
     for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
         const yaml_node_t *k = yaml_document_get_node(&L->doc, p->key);
         const char *name = scalar(k);
@@ -367,48 +509,35 @@ static int load_root(loader *L, const char *path)
         while (i < NKNOWN && !(name && !strcmp(name, known[i])))
             i++;
         if (i == NKNOWN)
-            return fail(L, k, "unknown key '%s' (expected traces, config, set, params, zip, onepass)",
-                        name ? name : "?");
-        if (val[i])
-            return fail(L, k, "%s: given twice", name);
-        val[i] = yaml_document_get_node(&L->doc, p->value);
-        keynode[i] = k;
+            fail(L, k, "unknown key '%s' (expected traces, config, set, params, zip, onepass)", name ? name : "?");
+        else if (val[i])
+            fail(L, k, "%s: given twice", name);
+        else
+            val[i] = yaml_document_get_node(&L->doc, p->value);
     }
     if (!val[0])
-        return fail(L, root, "no traces: (a list of trace files) in the spec");
-    if (load_traces(L, val[0]))
-        return -1;
-    /* config: a preset name, else a file beside the spec. */
-    const char *cfgname = CFG_DEFAULT_PRESET;
-    if (val[1] && !(cfgname = scalar(val[1])))
-        return fail(L, val[1], "config: expected a preset name or a YAML file");
-    char *cfgpath = cfg_preset_yaml(cfgname) ? dupstr(cfgname) : join_path(s->dir, cfgname);
-    char why[4608];
-    int rc = cfg_load(&s->base, cfgpath, why, sizeof why);
-    free(cfgpath);
-    if (rc)
-        return fail(L, val[1] ? val[1] : keynode[0], "config: %s", why);
-    if (val[2] && load_set(L, val[2]))
-        return -1;
-    if (val[3] && load_params(L, val[3]))
-        return -1;
-    if (val[4] && load_zip(L, val[4]))
-        return -1;
+        fail(L, root, "no traces: (a list of trace files) in the spec");
+    else
+        load_traces(L, val[0]);
+    load_config_key(L, val[1]);
+    if (val[2])
+        load_set(L, val[2]);
+    if (val[3])
+        load_params(L, val[3]);
+    if (val[4])
+        load_zip(L, val[4]);
     s->onepass = true;
     if (val[5]) {
         const char *b = scalar(val[5]);
         if (!b || (strcmp(b, "true") && strcmp(b, "false")))
-            return fail(L, val[5], "onepass: expected true or false, got '%s'", b ? b : "a list or mapping");
-        s->onepass = !strcmp(b, "true");
+            fail(L, val[5], "onepass: expected true or false, got '%s'", b ? b : "a list or mapping");
+        else
+            s->onepass = !strcmp(b, "true");
     }
-    s->npoints = 1;
-    for (size_t d = s->ndims; d-- > 0;) {
-        s->dim_stride[d] = s->npoints;
-        if (s->npoints > SWEEP_MAX_POINTS / s->dim_size[d])
-            return fail(L, val[4] ? val[4] : val[3], "more than %u points", SWEEP_MAX_POINTS);
-        s->npoints *= s->dim_size[d];
-    }
-    return check_points(L);
+    size_t before = L->nerrs;
+    count_points(L, val[4] ? val[4] : val[3]);
+    if (!before && L->nerrs == before)
+        check_points(L);
 }
 
 sweep_spec *sweep_spec_load(const char *path, char *err, size_t errlen)
@@ -423,17 +552,16 @@ sweep_spec *sweep_spec_load(const char *path, char *err, size_t errlen)
         slash[slash == s->dir ? 1 : 0] = 0;
     else
         s->dir[0] = 0;
-    loader L = {.s = s, .err = err, .errlen = errlen};
     FILE *f = fopen(path, "rb");
     if (!f) {
         mm_errf(err, errlen, "%s: %s", path, strerror(errno));
         sweep_spec_free(s);
         return NULL;
     }
+    loader L = {.s = s};
     yaml_parser_t parser;
     yaml_parser_initialize(&parser);
     yaml_parser_set_input_file(&parser, f);
-    int rc = -1;
     if (!yaml_parser_load(&parser, &L.doc)) {
         mm_errf(err, errlen, "%s:%zu: %s", path, parser.problem_mark.line + 1,
                 parser.problem ? parser.problem : "YAML syntax error");
@@ -442,11 +570,16 @@ sweep_spec *sweep_spec_load(const char *path, char *err, size_t errlen)
         sweep_spec_free(s);
         return NULL;
     }
-    rc = load_root(&L, path);
+    load_root(&L);
     yaml_document_delete(&L.doc);
     yaml_parser_delete(&parser);
     fclose(f);
-    if (rc) {
+    if (L.nerrs)
+        report_errors(&L, err, errlen);
+    for (size_t i = 0; i < L.nerrs; i++)
+        free(L.errs[i].text);
+    free(L.errs);
+    if (L.nerrs) {
         sweep_spec_free(s);
         return NULL;
     }

@@ -16,10 +16,12 @@
  *
  * Points are the cartesian product of the dimensions -- the params keys in
  * order, then the zip groups in order -- the first dimension varying
- * slowest.  Runs are every (trace, point) pair, trace-major.  Every error
- * (an unknown key, an empty list, zipped lists of unequal length, a config
- * key or value cfg_set refuses, a point cfg_validate refuses, a missing
- * trace) is found at load time and reported as one line "SPEC:LINE: problem".
+ * slowest.  Runs are every (trace, point) pair, trace-major.  Errors (an
+ * unknown key, an empty list, zipped lists of unequal length, a config key
+ * or value cfg_set refuses, a point cfg_validate refuses, a missing trace)
+ * are found at load time, all of them that can be told apart: each is one
+ * line "SPEC:LINE: problem", sorted by line, and when there are several a
+ * last line "SPEC: N errors" counts them.
  *
  * Identity: a run's id is FNV-1a-64 over the effective config's YAML text
  * (cfg_write_yaml) followed by the trace's content hash as 8 little-endian
@@ -74,7 +76,11 @@ extern "C" {
 
 typedef struct sweep_spec sweep_spec;
 
-/* Load, check and expand a spec; NULL with "SPEC:LINE: problem" in err. */
+/* Load, check and expand a spec; NULL with its errors in err: one line
+ * "SPEC:LINE: problem" each (lines separated by '\n', none after the
+ * last), sorted by line, then "SPEC: N errors" when there are several.
+ * Lines that do not fit in errlen are left out ("SPEC: N errors, the first
+ * K shown").  A YAML syntax error stops loading: it is the one error. */
 sweep_spec *sweep_spec_load(const char *path, char *err, size_t errlen);
 void sweep_spec_free(sweep_spec *s);
 
