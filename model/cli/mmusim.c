@@ -230,15 +230,25 @@ static void explain_walk(const mm_config *cfg, const paging_mode *pm, const mems
     }
 }
 
-static int cmd_walk(int argc, char **argv)
+/* `mmusim walk`'s arguments, checked. */
+typedef struct walk_args {
+    common_opts o;
+    uint64_t va;
+    mm_kind kind;
+    mm_priv priv;
+    report_format fmt;
+    page_map maps[256];
+    unsigned nmaps;
+} walk_args;
+
+static void parse_walk(int argc, char **argv, walk_args *a)
 {
-    common_opts o = {0};
-    const char *maps_s[256], *va_s = NULL, *kind_s = NULL, *priv_s = NULL, *json = NULL, *csv = NULL;
-    unsigned nmaps = 0;
+    const char *maps_s[sizeof a->maps / sizeof a->maps[0]];
+    const char *va_s = NULL, *kind_s = "load", *priv_s = "user", *json = NULL, *csv = NULL;
     const cli_opt opts[] = {
-        CLI_COMMON_OPTS(&o),
+        CLI_COMMON_OPTS(&a->o),
         {.name = "--va", .nvals = 1, .val = &va_s},
-        {.name = "--map", .nvals = 1, .list = maps_s, .count = &nmaps, .max = sizeof maps_s / sizeof maps_s[0]},
+        {.name = "--map", .nvals = 1, .list = maps_s, .count = &a->nmaps, .max = sizeof maps_s / sizeof maps_s[0]},
         {.name = "--kind", .nvals = 1, .val = &kind_s},
         {.name = "--priv", .nvals = 1, .val = &priv_s},
         {.name = "--json", .val = &json},
@@ -249,32 +259,47 @@ static int cmd_walk(int argc, char **argv)
     cli_parse(&cmd, argc, argv, NULL);
     if (json && csv)
         die("walk: --json and --csv exclude each other");
-    report_format fmt = json ? REPORT_JSON : csv ? REPORT_CSV : REPORT_TEXT;
+    a->fmt = json ? REPORT_JSON : csv ? REPORT_CSV : REPORT_TEXT;
     if (!va_s)
         die("walk: --va ADDR is required (see mmusim walk --help)");
-    uint64_t va;
-    if (!parse_u64(va_s, &va))
+    if (!parse_u64(va_s, &a->va))
         die("walk: --va %s: not an address", va_s);
-    mm_kind kind = MM_LOAD;
-    if (!kind_s || !strcmp(kind_s, "load")) kind = MM_LOAD;
-    else if (!strcmp(kind_s, "store")) kind = MM_STORE;
-    else if (!strcmp(kind_s, "ifetch")) kind = MM_IFETCH;
+    if (!strcmp(kind_s, "load")) a->kind = MM_LOAD;
+    else if (!strcmp(kind_s, "store")) a->kind = MM_STORE;
+    else if (!strcmp(kind_s, "ifetch")) a->kind = MM_IFETCH;
     else die("walk: --kind %s: expected load, store or ifetch", kind_s);
-    mm_priv priv = MM_USER;
-    if (!priv_s || !strcmp(priv_s, "user")) priv = MM_USER;
-    else if (!strcmp(priv_s, "supervisor")) priv = MM_SUPERVISOR;
+    if (!strcmp(priv_s, "user")) a->priv = MM_USER;
+    else if (!strcmp(priv_s, "supervisor")) a->priv = MM_SUPERVISOR;
     else die("walk: --priv %s: expected user or supervisor", priv_s);
-    page_map maps[sizeof maps_s / sizeof maps_s[0]];
-    for (unsigned i = 0; i < nmaps; i++)
-        maps[i] = parse_map(maps_s[i]);
+    for (unsigned i = 0; i < a->nmaps; i++)
+        a->maps[i] = parse_map(maps_s[i]);
+}
 
+/* Map every --map page into pt, or die naming the one that cannot be. */
+static void map_pages(pgtable *pt, const paging_mode *pm, const walk_args *a)
+{
+    for (unsigned i = 0; i < a->nmaps; i++) {
+        const page_map *p = &a->maps[i];
+        if (!paging_va_ok(pm, p->va))
+            die("walk: --map 0x%" PRIx64 ":...: address out of range for %s", p->va, pm->name);
+        pgtable_err e = pgtable_map(pt, p->va, p->pa, 1ull << p->shift, p->shift, p->flags);
+        if (e != PGT_OK)
+            die("walk: --map 0x%" PRIx64 ":0x%" PRIx64 ":%s: %s", p->va, p->pa, page_size_name(p->shift),
+                pgtable_strerror(e));
+    }
+}
+
+static int cmd_walk(int argc, char **argv)
+{
+    walk_args a = {0};
+    parse_walk(argc, argv, &a);
     mm_config cfg;
-    o.mmu_only = true;   /* no OS model: its memory need not fit the paging mode */
-    load_config(&o, &cfg);
+    a.o.mmu_only = true;   /* no OS model: its memory need not fit the paging mode */
+    load_config(&a.o, &cfg);
     const paging_mode *pm = cfg_mode(&cfg);
     unsigned va_digits = pm->va_bits > 32 ? 16 : 8;
-    if (!paging_va_ok(pm, va))
-        die("walk: --va 0x%" PRIx64 ": address out of range for %s (%u-bit%s)", va, pm->name, pm->va_bits,
+    if (!paging_va_ok(pm, a.va))
+        die("walk: --va 0x%" PRIx64 ": address out of range for %s (%u-bit%s)", a.va, pm->name, pm->va_bits,
             pm->canonical ? ", canonical" : "");
 
     physmem *mem = physmem_create(cfg.cpu.pa_bits, WALK_TABLES_BASE, WALK_TABLES_LIMIT);
@@ -283,28 +308,21 @@ static int cmd_walk(int argc, char **argv)
     mmu *m = (pt && ms) ? mmu_create(&cfg, 0, mem, ms) : NULL;
     if (!m)
         die("walk: out of memory");
-    for (unsigned i = 0; i < nmaps; i++) {
-        if (!paging_va_ok(pm, maps[i].va))
-            die("walk: --map 0x%" PRIx64 ":...: address out of range for %s", maps[i].va, pm->name);
-        pgtable_err e = pgtable_map(pt, maps[i].va, maps[i].pa, 1ull << maps[i].shift, maps[i].shift, maps[i].flags);
-        if (e != PGT_OK)
-            die("walk: --map 0x%" PRIx64 ":0x%" PRIx64 ":%s: %s", maps[i].va, maps[i].pa,
-                page_size_name(maps[i].shift), pgtable_strerror(e));
-    }
+    map_pages(pt, pm, &a);
     mmu_write_cr3(m, pgtable_root(pt), 1, false);
 
     mmu_result res;
-    mmu_access(m, va, kind, priv, &res);
-    if (fmt == REPORT_TEXT) {
+    mmu_access(m, a.va, a.kind, a.priv, &res);
+    if (a.fmt == REPORT_TEXT) {
         printf("mmusim walk: %s %s of 0x%0*" PRIx64 " in %s mode (%u levels), preset %s, CR3 0x%" PRIx64 "\n",
-               priv == MM_USER ? "user" : "supervisor", kind_name(kind), (int)va_digits, va, pm->name, pm->levels,
-               cfg.name, pgtable_root(pt));
+               a.priv == MM_USER ? "user" : "supervisor", kind_name(a.kind), (int)va_digits, a.va, pm->name,
+               pm->levels, cfg.name, pgtable_root(pt));
         explain_walk(&cfg, pm, ms, &res, mmu_last_walk(m), va_digits);
         if (!res.fault) {
             /* Issued after the walk's fills land, the repeat hits the L1. */
             mmu_advance(m, res.done);
             mmu_result again;
-            mmu_access(m, va, kind, priv, &again);
+            mmu_access(m, a.va, a.kind, a.priv, &again);
             printf("  again at cycle %" PRIu64 ": %s, done at cycle %" PRIu64 " (%" PRIu64 " cycle(s))\n", again.issue,
                    again.where == MMU_L1_HIT     ? "L1 TLB hit"
                    : again.where == MMU_STLB_HIT ? "STLB hit"
@@ -315,7 +333,7 @@ static int cmd_walk(int argc, char **argv)
     } else {
         stats *s = stats_create();
         mmu_export_stats(m, s);
-        report_write(stdout, fmt, s, &cfg, "mmusim walk");
+        report_write(stdout, a.fmt, s, &cfg, "mmusim walk");
         stats_free(s);
     }
     int status = res.fault ? 1 : 0;

@@ -113,6 +113,24 @@ static uint64_t parse_interval(const char *s)
     return v;
 }
 
+/* The report's title: the traces, as perf names the command it ran. */
+static char *join_title(const char *const *traces, unsigned n)
+{
+    size_t len = 1;
+    for (unsigned i = 0; i < n; i++)
+        len += strlen(traces[i]) + 1;
+    char *title = malloc(len);
+    if (!title)
+        die("run: out of memory");
+    title[0] = 0;
+    for (unsigned i = 0; i < n; i++) {
+        if (i)
+            strcat(title, " ");
+        strcat(title, traces[i]);
+    }
+    return title;
+}
+
 int cmd_run(int argc, char **argv)
 {
     common_opts co = {0};
@@ -145,19 +163,7 @@ int cmd_run(int argc, char **argv)
         ntraces = 1;
     }
 
-    /* The report's title: the traces, as perf names the command it ran. */
-    size_t tlen = 1;
-    for (unsigned i = 0; i < ntraces; i++)
-        tlen += strlen(traces[i]) + 1;
-    char *title = malloc(tlen);
-    if (!title)
-        die("run: out of memory");
-    title[0] = 0;
-    for (unsigned i = 0; i < ntraces; i++) {
-        if (i)
-            strcat(title, " ");
-        strcat(title, traces[i]);
-    }
+    char *title = join_title(traces, ntraces);
 
     cli_catch_sigint(&stop_flag);
     cli_progress bar;

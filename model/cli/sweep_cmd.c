@@ -133,15 +133,23 @@ static int sweep_collect(int argc, char **argv)
     return slurm_collect(argv[1], partial != NULL);
 }
 
-int cmd_sweep(int argc, char **argv)
+/* `mmusim sweep SPEC ...`'s arguments, checked. */
+typedef struct sweep_args {
+    const char *spec;
+    const char *out;                /* NULL: the default beside the spec */
+    unsigned jobs;                  /* >= 1 */
+    unsigned shard_k, shard_n;      /* --shard K/N; 0/0: every run */
+    bool emit;                      /* --emit slurm DIR: eo is what to write */
+    slurm_emit_opts eo;
+} sweep_args;
+
+static void parse_sweep(int argc, char **argv, sweep_args *a)
 {
-    if (argc > 1 && !strcmp(argv[1], "collect"))
-        return sweep_collect(argc - 1, argv + 1);
-    const char *out = NULL, *jobs_s = NULL, *shard_s = NULL, *shards_s = NULL, *cpus_s = NULL;
+    const char *jobs_s = NULL, *shard_s = NULL, *shards_s = NULL, *cpus_s = NULL;
     const char *emit[2] = {NULL, NULL};   /* --emit KIND DIR: KIND first, so another cluster's kind can follow */
     const cli_opt opts[] = {
         {.name = "--jobs", .alias = "-j", .nvals = 1, .val = &jobs_s},
-        {.name = "--out", .nvals = 1, .val = &out},
+        {.name = "--out", .nvals = 1, .val = &a->out},
         {.name = "--shard", .nvals = 1, .val = &shard_s},
         {.name = "--shards", .nvals = 1, .val = &shards_s},
         {.name = "--cpus-per-task", .nvals = 1, .val = &cpus_s},
@@ -152,69 +160,61 @@ int cmd_sweep(int argc, char **argv)
     const cli_cmd cmd = {.name = "sweep", .usage = sweep_usage, .opts = opts, .maxpos = 1};
     if (!cli_parse(&cmd, argc, argv, NULL))
         die("sweep: name a spec file (see mmusim sweep --help)");
-    const char *spec_path = argv[1];
-    unsigned jobs = jobs_s ? parse_count("--jobs", jobs_s, 4096, "a number of worker processes") : 0;
-    unsigned shard_k = 0, shard_n = 0;
+    a->spec = argv[1];
+    a->jobs = jobs_s ? parse_count("--jobs", jobs_s, 4096, "a number of worker processes") : 0;
     if (shard_s)
-        parse_shard(shard_s, &shard_k, &shard_n);
-    slurm_emit_opts eo = {
+        parse_shard(shard_s, &a->shard_k, &a->shard_n);
+    a->emit = emit[0] != NULL;
+    a->eo = (slurm_emit_opts){
         .dir = emit[1],
         .shards = shards_s ? parse_count("--shards", shards_s, 1000000, "a number of array tasks") : 0,
         .cpus = cpus_s ? parse_count("--cpus-per-task", cpus_s, 4096, "a number of CPUs") : 0,
     };
-    if (emit[0] && strcmp(emit[0], "slurm"))
+    if (a->emit && strcmp(emit[0], "slurm"))
         die("sweep: --emit %s: unknown kind (the one kind is slurm: --emit slurm DIR)", emit[0]);
-    if (emit[0] && !*emit[1])
+    if (a->emit && !*emit[1])
         die("sweep: --emit slurm needs a folder: --emit slurm DIR");
-    if (out && !*out)
+    if (a->out && !*a->out)
         die("sweep: --out needs a folder");
-    if (emit[0] && (out || jobs || shard_n))
+    if (a->emit && (a->out || a->jobs || a->shard_n))
         die("sweep: --emit slurm takes no %s: the tasks write to DIR/shards, with --jobs = --cpus-per-task",
-            out ? "--out" : jobs ? "--jobs" : "--shard");
-    if (!emit[0] && (eo.shards || eo.cpus))
-        die("sweep: %s goes with --emit slurm DIR", eo.shards ? "--shards" : "--cpus-per-task");
-    if (!jobs) {
+            a->out ? "--out" : a->jobs ? "--jobs" : "--shard");
+    if (!a->emit && (a->eo.shards || a->eo.cpus))
+        die("sweep: %s goes with --emit slurm DIR", a->eo.shards ? "--shards" : "--cpus-per-task");
+    if (!a->jobs) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
-        jobs = n > 0 ? (unsigned)n : 1;
+        a->jobs = n > 0 ? (unsigned)n : 1;
     }
+}
 
-    char err[8192];
-    sweep_spec *spec = sweep_spec_load(spec_path, err, sizeof err);
-    if (!spec)
-        die("%s", err);
-    if (emit[0]) {
-        slurm_emit(spec, spec_path, &eo);
-        sweep_spec_free(spec);
-        return 0;
-    }
-    char *def = out ? NULL : sweep_default_out(spec_path);
-    if (!out && !def)
+/* Run the spec's missing runs here, on the pool; the exit status. */
+static int sweep_local(const sweep_spec *spec, const sweep_args *a)
+{
+    char *def = a->out ? NULL : sweep_default_out(a->spec);
+    if (!a->out && !def)
         die("sweep: out of memory");
-
     cli_catch_sigint(&stop_flag);
     cli_progress bar;
     cli_progress_start(&bar);
     sweep_pool_opts o = {
-        .out_dir = out ? out : def,
-        .jobs = jobs,
+        .out_dir = a->out ? a->out : def,
+        .jobs = a->jobs,
         .stop = &stop_flag,
         .progress = isatty(STDERR_FILENO) == 1 ? draw : NULL,
         .warn = warn_damaged,
         .ctx = &bar,
-        .shard_index = shard_k,
-        .shard_count = shard_n,
+        .shard_index = a->shard_k,
+        .shard_count = a->shard_n,
     };
     sweep_pool_counts c;
+    char err[8192];
     sweep_status st = sweep_pool_run(spec, &o, &c, err, sizeof err);
     cli_progress_erase(&bar);
-    sweep_spec_free(spec);
-    if (st == SWEEP_ERROR) {
-        free(def);
+    if (st == SWEEP_ERROR)
         die("%s", err);
-    }
     char shard[48] = "";
-    if (shard_n)
-        snprintf(shard, sizeof shard, " shard %u/%u:", shard_k, shard_n);
+    if (a->shard_n)
+        snprintf(shard, sizeof shard, " shard %u/%u:", a->shard_k, a->shard_n);
     printf("sweep:%s %zu runs: %zu done now, %zu skipped (already in %s/runs)%s\n", shard, c.total, c.done,
            c.skipped, o.out_dir, st == SWEEP_STOPPED ? ", interrupted" : "");
     free(def);
@@ -223,4 +223,23 @@ int cmd_sweep(int argc, char **argv)
         return EXIT_INTERRUPTED;
     }
     return 0;
+}
+
+int cmd_sweep(int argc, char **argv)
+{
+    if (argc > 1 && !strcmp(argv[1], "collect"))
+        return sweep_collect(argc - 1, argv + 1);
+    sweep_args a = {0};
+    parse_sweep(argc, argv, &a);
+    char err[8192];
+    sweep_spec *spec = sweep_spec_load(a.spec, err, sizeof err);
+    if (!spec)
+        die("%s", err);
+    int status = 0;
+    if (a.emit)
+        slurm_emit(spec, a.spec, &a.eo);
+    else
+        status = sweep_local(spec, &a);
+    sweep_spec_free(spec);
+    return status;
 }

@@ -108,6 +108,68 @@ static int wait_child(pid_t pid, int *st, bool report, char *err, size_t errlen)
     return 0;
 }
 
+/* Start `valgrind --tool=lackey --trace-mem=yes --log-fd=N argv...`:
+ * its pid, with *log_fd the read end of the log's pipe; -1 with err when
+ * valgrind could not be started (the child is reaped). */
+static pid_t start_valgrind(char *const argv[], int *log_fd, char *err, size_t errlen)
+{
+    size_t argc = 0;
+    while (argv[argc])
+        argc++;
+    enum { VG_ARGS = 4 };
+    char **vargv = calloc(argc + VG_ARGS + 1, sizeof *vargv);
+    int log[2] = {-1, -1}, status_pipe[2] = {-1, -1};
+    pid_t pid = -1;
+    if (!vargv) {
+        mm_errf(err, errlen, "trace record: out of memory");
+        return -1;
+    }
+    if (pipe(log) < 0 || pipe(status_pipe) < 0 || fcntl(log[0], F_SETFD, FD_CLOEXEC) < 0 ||
+        fcntl(status_pipe[0], F_SETFD, FD_CLOEXEC) < 0 || fcntl(status_pipe[1], F_SETFD, FD_CLOEXEC) < 0) {
+        mm_errf(err, errlen, "trace record: pipe: %s", strerror(errno));
+        goto out;
+    }
+    char logfd[32];
+    snprintf(logfd, sizeof logfd, "--log-fd=%d", log[1]);
+    vargv[0] = "valgrind";
+    vargv[1] = "--tool=lackey";
+    vargv[2] = "--trace-mem=yes";
+    vargv[3] = logfd;
+    memcpy(vargv + VG_ARGS, argv, argc * sizeof *argv);
+    pid_t parent = getpid();
+    if ((pid = fork()) < 0) {
+        mm_errf(err, errlen, "trace record: fork: %s", strerror(errno));
+        goto out;
+    }
+    if (pid == 0) {
+        close(log[0]);
+        close(status_pipe[0]);
+        exec_valgrind(vargv, parent, status_pipe[1]);
+    }
+    close(status_pipe[1]);
+    status_pipe[1] = -1;
+    int e = 0;
+    ssize_t k;
+    while ((k = read(status_pipe[0], &e, sizeof e)) < 0 && errno == EINTR)
+        ;
+    if (k == (ssize_t)sizeof e) {
+        mm_errf(err, errlen, "trace record: cannot run valgrind: %s", strerror(e));
+        int st;
+        wait_child(pid, &st, false, err, errlen);
+        pid = -1;
+    }
+out:
+    for (int i = 0; i < 2; i++) {
+        if (status_pipe[i] >= 0)
+            close(status_pipe[i]);
+        if (log[i] >= 0 && (i == 1 || pid < 0))
+            close(log[i]);
+    }
+    *log_fd = pid < 0 ? -1 : log[0];
+    free(vargv);
+    return pid;
+}
+
 int trace_record(char *const argv[], trace_sink sink, trace_meta *meta, char *err, size_t errlen)
 {
     if (!argv || !argv[0]) {
@@ -122,64 +184,16 @@ int trace_record(char *const argv[], trace_sink sink, trace_meta *meta, char *er
     snprintf(meta->source, sizeof meta->source, "lackey");
     join_command(argv, meta->command);   /* before the import: the log's Command line leaves it */
 
-    size_t argc = 0;
-    while (argv[argc])
-        argc++;
-    enum { VG_ARGS = 4 };
-    char **vargv = calloc(argc + VG_ARGS + 1, sizeof *vargv);
-    int log[2] = {-1, -1}, status_pipe[2] = {-1, -1};
-    if (!vargv) {
-        mm_errf(err, errlen, "trace record: out of memory");
+    int log;
+    pid_t pid = start_valgrind(argv, &log, err, errlen);
+    if (pid < 0)
         return -1;
-    }
-    if (pipe(log) < 0 || pipe(status_pipe) < 0 || fcntl(log[0], F_SETFD, FD_CLOEXEC) < 0 ||
-        fcntl(status_pipe[0], F_SETFD, FD_CLOEXEC) < 0 || fcntl(status_pipe[1], F_SETFD, FD_CLOEXEC) < 0) {
-        mm_errf(err, errlen, "trace record: pipe: %s", strerror(errno));
-        goto fail;
-    }
-    char logfd[32];
-    snprintf(logfd, sizeof logfd, "--log-fd=%d", log[1]);
-    vargv[0] = "valgrind";
-    vargv[1] = "--tool=lackey";
-    vargv[2] = "--trace-mem=yes";
-    vargv[3] = logfd;
-    memcpy(vargv + VG_ARGS, argv, argc * sizeof *argv);
-
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid < 0) {
-        mm_errf(err, errlen, "trace record: fork: %s", strerror(errno));
-        goto fail;
-    }
-    if (pid == 0) {
-        close(log[0]);
-        close(status_pipe[0]);
-        exec_valgrind(vargv, parent, status_pipe[1]);
-    }
-    close(log[1]);
-    close(status_pipe[1]);
-    log[1] = status_pipe[1] = -1;
-    free(vargv);
-    vargv = NULL;
-
-    int e = 0;
-    ssize_t k;
-    while ((k = read(status_pipe[0], &e, sizeof e)) < 0 && errno == EINTR)
-        ;
-    close(status_pipe[0]);
-    status_pipe[0] = -1;
-    int rc;
     counted c = {sink, 0};
-    if (k == (ssize_t)sizeof e) {
-        mm_errf(err, errlen, "trace record: cannot run valgrind: %s", strerror(e));
-        rc = -1;
-    } else {
-        rc = trace_import_fd(IMPORT_LACKEY, log[0], "valgrind lackey log", (trace_sink){counted_put, &c}, meta, err,
+    int rc = trace_import_fd(IMPORT_LACKEY, log, "valgrind lackey log", (trace_sink){counted_put, &c}, meta, err,
                              errlen);
-        if (rc < 0)
-            kill(pid, SIGKILL);   /* no complete trace: do not wait for the command */
-    }
-    close(log[0]);
+    if (rc < 0)
+        kill(pid, SIGKILL);   /* no complete trace: do not wait for the command */
+    close(log);
 
     int st;
     if (wait_child(pid, &st, rc >= 0, err, errlen) != 0 || rc < 0)
@@ -195,14 +209,4 @@ int trace_record(char *const argv[], trace_sink sink, trace_meta *meta, char *er
         return -1;
     }
     return code;
-
-fail:
-    for (int i = 0; i < 2; i++) {
-        if (log[i] >= 0)
-            close(log[i]);
-        if (status_pipe[i] >= 0)
-            close(status_pipe[i]);
-    }
-    free(vargv);
-    return -1;
 }
