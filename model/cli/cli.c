@@ -24,7 +24,7 @@ void die(const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    char *msg = malloc(n > 0 ? (size_t)n + 1 : 1);
+    char *msg = n >= 0 ? malloc((size_t)n + 1) : NULL;
     if (msg) {
         va_start(ap, fmt);
         vsnprintf(msg, (size_t)n + 1, fmt, ap);

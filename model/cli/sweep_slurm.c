@@ -4,10 +4,10 @@
  * Nothing here replays a trace or writes a run file of its own: the array
  * tasks are plain `mmusim sweep --shard` runs, and collect opens the merged
  * run files as a sweep's output folder (sweep_dir) and only rebuilds its
- * tables -- the same code, hence the same bytes, as a local sweep.  Each shard's run file is checked first by the
- * check a local sweep applies (sweep_runs_check).  Files are written to a
- * temporary name (".NAME.tmp.PID", as sweep.c names them) and renamed when
- * complete.
+ * tables -- the same code, hence the same bytes, as a local sweep.  Each
+ * shard's run file is checked first by the check a local sweep applies
+ * (sweep_runs_check).  Files are written to a temporary name
+ * (".NAME.tmp.PID", as sweep.c names them) and renamed when complete.
  *
  * The manifest is JSON (read back with libyaml, as sweep.c reads run
  * files), so a damaged one is reported with its line. */
