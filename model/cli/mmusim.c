@@ -437,7 +437,10 @@ static const char main_usage[] =
     "  trace    import, export, record, generate and inspect traces\n"
     "  sweep    run every combination of a YAML sweep spec on a pool of workers\n"
     "\n"
-    "Run 'mmusim COMMAND --help' for a command's options.\n";
+    "Run 'mmusim COMMAND --help' for a command's options.  Every command reads\n"
+    "them alike: --opt VALUE or --opt=VALUE (-I N or -IN); each option once,\n"
+    "but --set and --map as often as needed; '--' ends the options; --help\n"
+    "anywhere.\n";
 
 int main(int argc, char **argv)
 {
