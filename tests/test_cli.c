@@ -69,7 +69,7 @@ Test(cli, csv_is_two_lines_of_equal_width)
 
 typedef struct bad_case {
     char args[200];
-    char want[80];   /* a piece of the one-line message */
+    char want[120];  /* a piece of the one-line message */
 } bad_case;
 
 ParameterizedTestParameters(cli, bad_input)
@@ -79,7 +79,7 @@ ParameterizedTestParameters(cli, bad_input)
         {"walk --va 0x0000800000000000", "out of range for x86-64"},
         {"walk --va zz", "not an address"},
         {"walk", "--va ADDR is required"},
-        {"walk --va 0x1000 --frobnicate", "unknown argument"},
+        {"walk --va 0x1000 --frobnicate", "walk: unknown option '--frobnicate' (see mmusim walk --help)"},
         {"walk --va 0x1000 --map 0x1000:0x2000", "expected VA:PA:SIZE"},
         {"walk --va 0x1000 --map 0x1000:0x2000:3k", "bad SIZE"},
         {"walk --va 0x1000 --map 0x1001:0x2000:4k", "not aligned"},
@@ -142,9 +142,121 @@ Test(cli, config_show_round_trips_through_check)
 
 Test(cli, help_everywhere)
 {
-    const char *cmds[] = {"--help", "walk --help", "config --help", "config show --help"};
+    const char *cmds[] = {"--help", "walk --help", "config --help", "config show --help", "config check -h",
+                          "config list --help"};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         cr_assert_eq(run(cmds[i]), 0, "%s", cmds[i]);
         cr_assert_not_null(strstr(out, "usage: mmusim"), "%s: %s", cmds[i], out);
+    }
+}
+
+/* ---- the argument parser (cli_args.h): the same rules in every subcommand ---- */
+
+typedef struct parse_case {
+    char args[160];
+    char line[160];   /* the whole of stderr */
+} parse_case;
+
+ParameterizedTestParameters(cli, parser_rules)
+{
+    static parse_case cases[] = {
+        /* run: the configuration options, flags, -I and --interval */
+        {"run --frob", "mmusim: run: unknown option '--frob' (see mmusim run --help)\n"},
+        {"run --config", "mmusim: run: --config needs a value\n"},
+        {"run -I", "mmusim: run: -I needs a number of accesses\n"},
+        {"run --interval", "mmusim: run: --interval needs a number of accesses\n"},
+        {"run --config skylake --config=zen2", "mmusim: run: --config given twice\n"},
+        {"run --mode la57 --mode=pae", "mmusim: run: --mode given twice\n"},
+        {"run -I 5 --interval=6", "mmusim: run: -I given twice\n"},
+        {"run -I5 -I 6", "mmusim: run: -I given twice\n"},
+        {"run --csv --csv", "mmusim: run: --csv given twice\n"},
+        {"run --json=yes", "mmusim: run: --json takes no value\n"},
+        {"run -Ix", "mmusim: run: -I x: expected a number of accesses, at least 1\n"},
+        {"run --json --csv", "mmusim: run: --json and --csv exclude each other\n"},
+        /* "--" ends the options: what follows is a trace, even --help */
+        {"run -- --help", "mmusim: --help: offset 0: cannot open: No such file or directory\n"},
+        /* walk */
+        {"walk --va 0x1000 --va 0x2000", "mmusim: walk: --va given twice\n"},
+        {"walk --va", "mmusim: walk: --va needs a value\n"},
+        {"walk --va 0x1000 --kind store --kind=load", "mmusim: walk: --kind given twice\n"},
+        {"walk --va 0x1000 extra", "mmusim: walk: unexpected argument 'extra' (see mmusim walk --help)\n"},
+        {"walk --va 0x1000 --csv --json", "mmusim: walk: --json and --csv exclude each other\n"},
+        /* config */
+        {"config show skylake zen2",
+         "mmusim: config show: unexpected argument 'zen2' (see mmusim config show --help)\n"},
+        {"config show skylake --config zen2", "mmusim: config show: --config given twice\n"},
+        {"config show --set", "mmusim: config show: --set needs a value\n"},
+        {"config list extra", "mmusim: config list: unexpected argument 'extra' (see mmusim config list --help)\n"},
+        {"config check --frob", "mmusim: config check: unknown option '--frob' (see mmusim config check --help)\n"},
+        /* trace */
+        {"trace import --from text --from lackey in -o out", "mmusim: trace import: --from given twice\n"},
+        {"trace import --from", "mmusim: trace import: --from needs a value\n"},
+        {"trace export --text --text in", "mmusim: trace export: --text given twice\n"},
+        {"trace gen zipf -o a -o=b", "mmusim: trace gen: -o given twice\n"},
+        {"trace gen zipf --count 5 --count=6 -o a", "mmusim: trace gen: --count given twice\n"},
+        {"trace cat a b", "mmusim: trace cat: unexpected argument 'b' (see mmusim trace cat --help)\n"},
+        {"trace cat -- --from", "mmusim: --from: offset 0: cannot open: No such file or directory\n"},
+        {"trace info --frob x", "mmusim: trace info: unknown option '--frob' (see mmusim trace info --help)\n"},
+        {"trace record -o a -o b -- /bin/true", "mmusim: trace record: -o given twice\n"},
+        {"trace record -o", "mmusim: trace record: -o needs a value\n"},
+        /* sweep */
+        {"sweep a.yaml b.yaml", "mmusim: sweep: unexpected argument 'b.yaml' (see mmusim sweep --help)\n"},
+        {"sweep a.yaml --jobs 2 -j3", "mmusim: sweep: --jobs given twice\n"},
+        {"sweep a.yaml --out", "mmusim: sweep: --out needs a value\n"},
+        {"sweep a.yaml --out=x --out y", "mmusim: sweep: --out given twice\n"},
+        {"sweep a.yaml --frob", "mmusim: sweep: unknown option '--frob' (see mmusim sweep --help)\n"},
+        {"sweep a.yaml --emit", "mmusim: sweep: --emit needs a kind and a folder: --emit slurm DIR\n"},
+        {"sweep a.yaml --emit=slurm", "mmusim: sweep: --emit slurm needs a folder: --emit slurm DIR\n"},
+        {"sweep collect d --partial --partial", "mmusim: sweep collect: --partial given twice\n"},
+        {"sweep collect d e", "mmusim: sweep collect: unexpected argument 'e' (see mmusim sweep collect --help)\n"},
+        /* the first problem is the one reported */
+        {"run --frob --config", "mmusim: run: unknown option '--frob' (see mmusim run --help)\n"},
+    };
+    return cr_make_param_array(parse_case, cases, sizeof cases / sizeof cases[0]);
+}
+
+/* Exit 2, exactly the one line, nothing on stdout, before anything runs. */
+ParameterizedTest(parse_case *c, cli, parser_rules)
+{
+    cr_assert_eq(run(c->args), 2, "mmusim %s: %s", c->args, err);
+    cr_assert_str_eq(err, c->line, "mmusim %s", c->args);
+    cr_assert_eq(out[0], 0, "nothing on stdout: %s", out);
+}
+
+/* --help anywhere among the options wins over every problem on the line;
+ * after "--" it is not an option. */
+Test(cli, help_wins_anywhere)
+{
+    const char *lines[] = {"run --frob --help",         "run --config skylake --config zen2 -h",
+                           "walk --va 0x1000 --help",   "config show skylake zen2 --help",
+                           "trace gen zipf --count 5 --count 6 -h",
+                           "trace record -o x --help -- /bin/true",
+                           "sweep a.yaml b.yaml --help", "sweep collect d e --help"};
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+        cr_assert_eq(run(lines[i]), 0, "%s: %s", lines[i], err);
+        cr_assert_eq(strncmp(out, "usage: mmusim ", 14), 0, "%s: %s", lines[i], out);
+        cr_assert_str_eq(err, "", "%s", lines[i]);
+    }
+}
+
+/* --opt=value is --opt value; -IN is -I N is --interval=N. */
+Test(cli, value_spellings_are_equal)
+{
+    static char first[1 << 16];
+    cr_assert_eq(run("walk --va 0x1000 --map 0x1000:0x2000:4k --kind store --json"), 0, "%s", err);
+    snprintf(first, sizeof first, "%s", out);
+    cr_assert_eq(run("walk --va=0x1000 --map=0x1000:0x2000:4k --kind=store --json"), 0, "%s", err);
+    cr_assert_str_eq(out, first);
+
+    const char *forms[] = {"-I 300000", "-I300000", "--interval 300000", "--interval=300000"};
+    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+        char args[256];
+        snprintf(args, sizeof args, "run --csv %s " MMUSIM_SOURCE_DIR "/traces/seq-stream.trace.zst", forms[i]);
+        cr_assert_eq(run(args), 0, "%s: %s", forms[i], err);
+        cr_assert_eq(prog_lines(out), 5, "%s: a header and 4 rows of 1000000 accesses:\n%s", forms[i], out);
+        if (i == 0)
+            snprintf(first, sizeof first, "%s", out);
+        else
+            cr_assert_str_eq(out, first, "%s", forms[i]);
     }
 }

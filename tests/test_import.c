@@ -1,5 +1,5 @@
 /* test_import.c -- the trace importers (lackey, ChampSim, text), the text
- * format, the text export and `trace record`.
+ * format, the text export and `trace record` (run as the mmusim program).
  *
  * Inputs are written by hand here (ChampSim records byte by byte, then
  * compressed with liblzma and zlib in the test) and the expected records
@@ -448,7 +448,65 @@ Test(lackey_real, loop_counts)
     cr_assert(strstr(meta.command, loop_bin), "command '%s'", meta.command);
 }
 
-/* ---- trace record --------------------------------------------------------- */
+/* ---- trace record --------------------------------------------------------- *
+ *
+ * `trace record` is the command line's (it forks valgrind); these tests run
+ * the mmusim program and read the trace it wrote back into the collecting
+ * sink, so the same checks apply as to the importer. */
+
+static trace_meta recorded;   /* the recorded trace's metadata */
+
+/* Run `mmusim trace record -o dir/rec.trace -- ARGV` with stderr in
+ * dir/stderr; its exit status.  On 0, its records go through the sink. */
+static int record(char *const argv[])
+{
+    char out[160], errp[160];
+    snprintf(out, sizeof out, "%s/rec.trace", dir);
+    snprintf(errp, sizeof errp, "%s/stderr", dir);
+    pid_t pid = fork();
+    cr_assert_neq(pid, -1);
+    if (pid == 0) {
+        char *args[16] = {"mmusim", "trace", "record", "-o", out, "--"};
+        size_t n = 6;
+        for (size_t i = 0; argv[i] && n < 15; i++)
+            args[n++] = argv[i];
+        args[n] = NULL;
+        int fd = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+        dup2(fd, STDERR_FILENO);
+        execv(MMUSIM_BIN_DIR "/mmusim", args);
+        _exit(127);
+    }
+    int ws;
+    cr_assert_eq(waitpid(pid, &ws, 0), pid);
+    cr_assert(WIFEXITED(ws));
+    if (WEXITSTATUS(ws) != 0)
+        return WEXITSTATUS(ws);
+    char err[512];
+    trace_reader *r = trace_reader_open(out, err, sizeof err);
+    cr_assert_not_null(r, "%s", err);
+    recorded = *trace_reader_meta(r);
+    trace_rec rec;
+    int got_one;
+    while ((got_one = trace_next(r, &rec)) == 1)
+        cr_assert_eq(coll_put(&got, &rec), 0);
+    cr_assert_eq(got_one, 0, "%s", trace_reader_error(r));
+    trace_reader_close(r);
+    return 0;
+}
+
+/* What `trace record` said on stderr. */
+static char *record_stderr(void)
+{
+    static char text[4096];
+    char errp[160];
+    snprintf(errp, sizeof errp, "%s/stderr", dir);
+    FILE *f = fopen(errp, "r");
+    size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
+    text[n] = 0;
+    if (f)
+        fclose(f);
+    return text;
+}
 
 Test(record, bin_true)
 {
@@ -456,29 +514,31 @@ Test(record, bin_true)
         cr_skip_test("valgrind is not installed");
     got.keep = false;
     char *argv[] = {"/bin/true", NULL};
-    trace_meta meta = {0};
-    char err[256] = "";
-    cr_assert_eq(trace_record(argv, sink(), &meta, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(record(argv), 0, "%s", record_stderr());
+    cr_assert_str_eq(record_stderr(), "");
     cr_assert_gt(got.acc[MM_IFETCH], 1000);
     cr_assert_gt(got.acc[MM_LOAD], 0);
     cr_assert_gt(got.acc[MM_STORE], 0);
     cr_assert_eq(got.instructions, got.acc[MM_IFETCH]);
-    cr_assert_str_eq(meta.source, "lackey");
-    cr_assert_str_eq(meta.command, "/bin/true");
+    cr_assert_str_eq(recorded.source, "lackey");
+    cr_assert_str_eq(recorded.command, "/bin/true");
 }
 
 /* The loop's accesses through the pipe; the command's exit status comes
- * back; the command line is quoted for a shell. */
+ * back as a note (the trace is complete: mmusim exits 0); the command line
+ * is quoted for a shell. */
 Test(record, loop_and_status)
 {
     build_loop();
     char *argv[] = {loop_bin, loop_addrs, "3", NULL};
-    trace_meta meta = {0};
-    char err[256] = "", expect[512];
-    cr_assert_eq(trace_record(argv, sink(), &meta, err, sizeof err), 3, "%s", err);
+    cr_assert_eq(record(argv), 0, "%s", record_stderr());
     check_loop_accesses();
+    char expect[512];
     snprintf(expect, sizeof expect, "%s %s 3", loop_bin, loop_addrs);
-    cr_assert_str_eq(meta.command, expect);
+    cr_assert_str_eq(recorded.command, expect);
+    snprintf(expect, sizeof expect, "mmusim: trace record: %s exited with status 3; the trace is complete\n",
+             loop_bin);
+    cr_assert_str_eq(record_stderr(), expect);
 }
 
 Test(record, quoting)
@@ -487,13 +547,12 @@ Test(record, quoting)
         cr_skip_test("valgrind is not installed");
     got.keep = false;
     char *argv[] = {"/bin/true", "a b", "it's", "", "x=1,y", NULL};
-    trace_meta meta = {0};
-    char err[256] = "";
-    cr_assert_eq(trace_record(argv, sink(), &meta, err, sizeof err), 0, "%s", err);
-    cr_assert_str_eq(meta.command, "/bin/true 'a b' 'it'\\''s' '' x=1,y");
+    cr_assert_eq(record(argv), 0, "%s", record_stderr());
+    cr_assert_str_eq(recorded.command, "/bin/true 'a b' 'it'\\''s' '' x=1,y");
 }
 
-/* A command that does not exist: valgrind fails with no trace. */
+/* A command that does not exist: valgrind fails with no trace (its own
+ * complaint comes first on stderr; mmusim's line is the last). */
 Test(record, missing_command)
 {
     if (system("valgrind --version >/dev/null 2>&1") != 0)
@@ -501,27 +560,17 @@ Test(record, missing_command)
     char missing[160];
     snprintf(missing, sizeof missing, "%s/no-such-program", dir);
     char *argv[] = {missing, NULL};
-    char err[256] = "";
-    int null = open("/dev/null", O_WRONLY);   /* valgrind's own complaint */
-    cr_assert_geq(null, 0);
-    cr_assert_eq(dup2(null, STDERR_FILENO), STDERR_FILENO);
-    close(null);
-    cr_assert_eq(trace_record(argv, sink(), NULL, err, sizeof err), -1);
-    cr_assert(strstr(err, "no trace"), "%s", err);
-    cr_assert_eq(got.n, 0);
-}
-
-/* The sink stops: valgrind is killed, -1. */
-Test(record, sink_stops)
-{
-    if (system("valgrind --version >/dev/null 2>&1") != 0)
-        cr_skip_test("valgrind is not installed");
-    got.stop_after = 100;
-    char *argv[] = {"/bin/true", NULL};
-    char err[256] = "";
-    cr_assert_eq(trace_record(argv, sink(), NULL, err, sizeof err), -1);
-    cr_assert(strstr(err, "stopped by the output"), "%s", err);
-    cr_assert_eq(got.n, 99);
+    cr_assert_eq(record(argv), 2);
+    const char *e = record_stderr(), *last = e;
+    for (const char *p = e; *p; p++)
+        if (*p == '\n' && p[1])
+            last = p + 1;
+    static const char head[] = "mmusim: trace record: valgrind exited with status ";
+    cr_assert_eq(strncmp(last, head, sizeof head - 1), 0, "%s", e);
+    cr_assert(strstr(last, " and no trace (see its messages)\n"), "%s", e);
+    char out[160];
+    snprintf(out, sizeof out, "%s/rec.trace", dir);
+    cr_assert_neq(access(out, F_OK), 0, "no trace file");
 }
 
 /* No valgrind in PATH: the exec's errno comes back. */
@@ -531,20 +580,65 @@ Test(record, no_valgrind)
     char *saved = strdup(path ? path : "/usr/bin:/bin");
     cr_assert_eq(setenv("PATH", dir, 1), 0);
     char *argv[] = {"/bin/true", NULL};
-    char err[256] = "";
-    int rc = trace_record(argv, sink(), NULL, err, sizeof err);
+    int rc = record(argv);
     setenv("PATH", saved, 1);   /* the teardown runs rm */
     free(saved);
-    cr_assert_eq(rc, -1);
-    cr_assert_str_eq(err, "trace record: cannot run valgrind: No such file or directory");
+    cr_assert_eq(rc, 2);
+    cr_assert_str_eq(record_stderr(), "mmusim: trace record: cannot run valgrind: No such file or directory\n");
 }
 
-Test(record, no_command)
+/* The output fails at the first record (its folder does not exist): no
+ * trace, valgrind killed at once, status 1 and the writer's one line. */
+Test(record, output_fails)
 {
-    char *argv[] = {NULL};
+    if (system("valgrind --version >/dev/null 2>&1") != 0)
+        cr_skip_test("valgrind is not installed");
+    char out[160], errp[160], cmd[512], want[512];
+    snprintf(out, sizeof out, "%s/none/rec.trace", dir);
+    snprintf(errp, sizeof errp, "%s/stderr", dir);
+    snprintf(cmd, sizeof cmd, "'%s' trace record -o '%s' -- /bin/true 2>'%s'", MMUSIM_BIN_DIR "/mmusim", out, errp);
+    int st = system(cmd);
+    cr_assert(WIFEXITED(st));
+    cr_assert_eq(WEXITSTATUS(st), 1, "%s", record_stderr());
+    snprintf(want, sizeof want, "mmusim: %s: offset 0: cannot create %s.tmp: No such file or directory\n", out, out);
+    cr_assert_str_eq(record_stderr(), want);
+}
+
+/* ---- lackey from a file descriptor ----------------------------------------- */
+
+/* A pipe, as `trace record` reads lackey's log: the same records as from a
+ * file; the log's Command line fills an empty meta->command and leaves a
+ * set one alone. */
+Test(lackey, from_a_pipe)
+{
+    static const char log[] = "==7== Command: ./prog arg\n"
+                              "I  401000,4\n"
+                              " L 7ffe1000,8\n";
+    const trace_rec exp[] = {ACC(MM_IFETCH, 0x401000, 4), INS(1), ACC(MM_LOAD, 0x7ffe1000, 8)};
+    for (int preset = 0; preset < 2; preset++) {
+        int p[2];
+        cr_assert_eq(pipe(p), 0);
+        cr_assert_eq(write(p[1], log, sizeof log - 1), (ssize_t)(sizeof log - 1));
+        close(p[1]);
+        trace_meta meta = {0};
+        if (preset)
+            snprintf(meta.command, sizeof meta.command, "the recorder's");
+        char err[256] = "";
+        got.n = 0;
+        cr_assert_eq(trace_import_fd(IMPORT_LACKEY, p[0], "log", sink(), &meta, err, sizeof err), 0, "%s", err);
+        close(p[0]);
+        expect_records(exp, sizeof exp / sizeof exp[0]);
+        cr_assert_str_eq(meta.source, "lackey");
+        cr_assert_str_eq(meta.command, preset ? "the recorder's" : "./prog arg");
+    }
+}
+
+/* A bad descriptor is an error naming the input, not an empty trace. */
+Test(lackey, bad_descriptor)
+{
     char err[256] = "";
-    cr_assert_eq(trace_record(argv, sink(), NULL, err, sizeof err), -1);
-    cr_assert(strstr(err, "no command"), "%s", err);
+    cr_assert_eq(trace_import_fd(IMPORT_LACKEY, -1, "log", sink(), NULL, err, sizeof err), -1);
+    cr_assert_str_eq(err, "log: Bad file descriptor");
 }
 
 /* ---- ChampSim -------------------------------------------------------------- */

@@ -680,6 +680,86 @@ Test(replay, stop_flag)
     free(j);
 }
 
+/* ---- progress ----------------------------------------------------------------- */
+
+/* What the progress callback saw. */
+typedef struct calls {
+    size_t n, ends;
+    replay_progress last;
+    bool went_down, end_not_last, total_changed;
+} calls;
+
+static void note_progress(const replay_progress *p, void *ctx)
+{
+    calls *c = ctx;
+    if (c->n && p->accesses < c->last.accesses)
+        c->went_down = true;
+    if (c->n && p->total != c->last.total)
+        c->total_changed = true;
+    if (c->ends)
+        c->end_not_last = true;
+    c->ends += p->end;
+    c->last = *p;
+    c->n++;
+}
+
+/* gups: 500002 records (250000 accesses, each after its instruction
+ * count), so a call at records 65536, 131072, ... 458752 -- 7 -- and the
+ * end's, with every access; the total is the footer's from the first call.
+ * The same with two machines at once (replay_run_multi). */
+Test(replay, progress_every_64k_records_then_the_end)
+{
+    const char *t[] = {TRACES "gups.trace.zst"};
+    mm_config c[2];
+    base_config(&c[0], NULL);
+    base_config(&c[1], (const char *const[]){"dtlb.4k.ways=8", NULL});
+    for (unsigned k = 1; k <= 2; k++) {
+        calls seen = {0};
+        FILE *f = tmpfile();
+        cr_assert_not_null(f);
+        replay_opts o = {.traces = t, .ntraces = 1, .format = REPORT_JSON, .out = f, .title = "test",
+                         .progress = note_progress, .progress_ctx = &seen};
+        char err[4608] = "";
+        stats *out[2];
+        replay_status st[2];
+        replay_status rs = k == 1 ? replay_run(&c[0], &o, err, sizeof err)
+                                  : replay_run_multi(c, 2, &o, out, st, err, sizeof err);
+        cr_assert_eq(rs, REPLAY_DONE, "%s", err);
+        fclose(f);
+        for (unsigned i = 0; k == 2 && i < 2; i++)
+            stats_free(out[i]);
+        cr_assert_eq(seen.n, 500002 / REPLAY_PROGRESS_RECORDS + 1, "%u machines: %zu calls", k, seen.n);
+        cr_assert_eq(seen.ends, 1);
+        cr_assert_not(seen.end_not_last);
+        cr_assert_not(seen.went_down);
+        cr_assert_not(seen.total_changed);
+        cr_assert(seen.last.end);
+        cr_assert_eq(seen.last.accesses, 250000);
+        cr_assert_eq(seen.last.total, 250000);
+    }
+}
+
+/* A replay stopped before its first record still ends with the end call. */
+Test(replay, progress_end_call_when_stopped)
+{
+    volatile sig_atomic_t stop = 1;
+    const char *t[] = {TRACES "gups.trace.zst"};
+    mm_config c;
+    base_config(&c, NULL);
+    calls seen = {0};
+    FILE *f = tmpfile();
+    cr_assert_not_null(f);
+    replay_opts o = {.traces = t, .ntraces = 1, .format = REPORT_JSON, .out = f, .stop = &stop, .title = "test",
+                     .progress = note_progress, .progress_ctx = &seen};
+    char err[4608] = "";
+    cr_assert_eq(replay_run(&c, &o, err, sizeof err), REPLAY_STOPPED, "%s", err);
+    fclose(f);
+    cr_assert_eq(seen.n, 1);
+    cr_assert(seen.last.end);
+    cr_assert_eq(seen.last.accesses, 0);
+    cr_assert_eq(seen.last.total, 250000);
+}
+
 /* ---- the dTLB against an independent LRU model -------------------------------- */
 
 /* A small program: sequential stores over 1 MiB (256 pages), random loads

@@ -347,7 +347,7 @@ Test(slurm, changed_trace_is_refused)
 
 typedef struct bad_args {
     char line[256];    /* run in a scratch folder $D */
-    char problem[64];  /* a piece of the message */
+    char problem[128]; /* a piece of the message */
 } bad_args;
 
 ParameterizedTestParameters(slurm, bad_arguments)
@@ -368,7 +368,8 @@ ParameterizedTestParameters(slurm, bad_arguments)
         {"\"$M\" sweep '" SMOKE "' --shard 1 --out \"$D/job\"", "--shard 1: expected K/N"},
         {"\"$M\" sweep '" SMOKE "' --shard 0/x --out \"$D/job\"", "--shard 0/x: expected K/N"},
         {"\"$M\" sweep collect", "collect: name the folder"},
-        {"\"$M\" sweep collect \"$D/job\" \"$D/other\"", "collect: one folder at a time"},
+        {"\"$M\" sweep collect job other",
+         "mmusim: sweep collect: unexpected argument 'other' (see mmusim sweep collect --help)\n"},
         {"\"$M\" sweep collect \"$D/job\" --all", "collect: unknown option '--all'"},
         {"\"$M\" sweep collect \"$D/job\"", "/job/manifest.json: No such file or directory"},
     };

@@ -201,6 +201,107 @@ Test(sweep, bad_spec_exits_2_with_one_line_before_running)
     rm_rf(dir);
 }
 
+/* A spec with ten independent errors: every one, one line each, sorted by
+ * line (two on line 9, in the order of the values), an unknown key once
+ * however many values it has, then the count. */
+static const char many_errors[] = "traces:\n"                          /* 1 */
+                                  "  - " SEQ "\n"                      /* 2 */
+                                  "  - no-such.trace.zst\n"            /* 3 */
+                                  "config: skylake\n"                  /* 4 */
+                                  "set:\n"                             /* 5 */
+                                  "  os.thp: sometimes\n"              /* 6 */
+                                  "  no.such.key: 1\n"                 /* 7 */
+                                  "params:\n"                          /* 8 */
+                                  "  dtlb.4k.ways: [4, eight, 9x]\n"   /* 9 */
+                                  "  dtlb.4k.colour: [1, 2]\n"         /* 10 */
+                                  "  walker.walkers: []\n"             /* 11 */
+                                  "zip:\n"                             /* 12 */
+                                  "  - stlb.4k.sets: [128, 256]\n"     /* 13 */
+                                  "    stlb.4k.ways: [12, 6, 4]\n"     /* 14 */
+                                  "sweep: 3\n"                         /* 15 */
+                                  "onepass: maybe\n";                  /* 16 */
+
+/* The expected lines, each "PREFIXSPEC:...", joined by sep. */
+static void many_errors_text(char *buf, size_t len, const char *dir, const char *prefix, const char *sep)
+{
+    snprintf(buf, len,
+             "%s%s/spec.yaml:3: trace %s/no-such.trace.zst: No such file or directory%s"
+             "%s%s/spec.yaml:6: os.thp=sometimes: expected a THP policy (never, always, madvise), got 'sometimes'%s"
+             "%s%s/spec.yaml:7: no.such.key=1: unknown key%s"
+             "%s%s/spec.yaml:9: dtlb.4k.ways=eight: expected an unsigned integer, got 'eight'%s"
+             "%s%s/spec.yaml:9: dtlb.4k.ways=9x: expected an unsigned integer, got '9x'%s"
+             "%s%s/spec.yaml:10: dtlb.4k.colour=1: unknown key%s"
+             "%s%s/spec.yaml:11: params: walker.walkers: the list of values is empty%s"
+             "%s%s/spec.yaml:14: zip: stlb.4k.ways has 3 values but stlb.4k.sets has 2: zipped lists must have "
+             "equal lengths%s"
+             "%s%s/spec.yaml:15: unknown key 'sweep' (expected traces, config, set, params, zip, onepass)%s"
+             "%s%s/spec.yaml:16: onepass: expected true or false, got 'maybe'%s"
+             "%s%s/spec.yaml: 10 errors",
+             prefix, dir, dir, sep, prefix, dir, sep, prefix, dir, sep, prefix, dir, sep, prefix, dir, sep, prefix,
+             dir, sep, prefix, dir, sep, prefix, dir, sep, prefix, dir, sep, prefix, dir, sep, prefix, dir);
+}
+
+Test(sweep, bad_spec_reports_every_error)
+{
+    char dir[64], msg[8192], want[8192];
+    scratch(dir);
+    cr_assert_null(load_text(dir, many_errors, msg, sizeof msg));
+    many_errors_text(want, sizeof want, dir, "", "\n");
+    cr_assert_str_eq(msg, want);
+
+    /* The command: each line with its prefix, exit 2, nothing made. */
+    char line[512];
+    snprintf(line, sizeof line, "\"$M\" sweep '%s/spec.yaml' --jobs 1", dir);
+    cr_assert_eq(prog_capture(line, dir, out, sizeof out, err, sizeof err), 2, "%s", err);
+    many_errors_text(want, sizeof want, dir, "mmusim: ", "\n");
+    strcat(want, "\n");
+    cr_assert_str_eq(err, want);
+    cr_assert_str_eq(out, "");
+    char results[128];
+    snprintf(results, sizeof results, "%s/spec-results", dir);
+    cr_assert_neq(access(results, F_OK), 0, "the output folder was made");
+    rm_rf(dir);
+}
+
+/* What does not fit is left out whole, and the count says so. */
+Test(sweep, bad_spec_errors_cut_to_whole_lines)
+{
+    char dir[64], msg[400], want[8192];
+    scratch(dir);
+    cr_assert_null(load_text(dir, many_errors, msg, sizeof msg));
+    many_errors_text(want, sizeof want, dir, "", "\n");
+    /* As many whole lines of the full text as fit with the count. */
+    size_t lines = 0;
+    for (const char *p = msg; (p = strchr(p, '\n')); p++)
+        lines++;
+    cr_assert_geq(lines, 1, "%s", msg);
+    const char *last = strrchr(msg, '\n') + 1;
+    cr_assert_eq(strncmp(msg, want, (size_t)(last - msg)), 0, "%s", msg);
+    char count[160];
+    snprintf(count, sizeof count, "%s/spec.yaml: 10 errors, the first %zu shown", dir, lines);
+    cr_assert_str_eq(last, count);
+    rm_rf(dir);
+}
+
+/* A config that cannot be loaded is one error; the set: keys are still
+ * checked (against the defaults), the points are not. */
+Test(sweep, bad_config_does_not_hide_other_errors)
+{
+    char dir[64], msg[4096], want[4096];
+    scratch(dir);
+    cr_assert_null(load_text(dir,
+                             "traces: [" SEQ "]\nconfig: nope\nset: {os.thp: sometimes}\nparams:\n"
+                             "  dtlb.4k.sets: [16, 24]\n",
+                             msg, sizeof msg));
+    snprintf(want, sizeof want,
+             "%s/spec.yaml:2: config: %s/nope: cannot open: No such file or directory\n"
+             "%s/spec.yaml:3: os.thp=sometimes: expected a THP policy (never, always, madvise), got 'sometimes'\n"
+             "%s/spec.yaml: 2 errors",
+             dir, dir, dir, dir);
+    cr_assert_str_eq(msg, want);
+    rm_rf(dir);
+}
+
 /* ---- identity ----------------------------------------------------------- */
 
 Test(sweep, run_id_names_config_and_trace)
@@ -472,5 +573,183 @@ Test(sweep, kill_9_then_rerun_loses_and_duplicates_nothing)
     cr_assert_eq(count_lines(jsonl), N);
     free(csv);
     free(jsonl);
+    rm_rf(dir);
+}
+
+/* ---- the library's output folder, in this process ------------------------ */
+
+/* An embedder's sweep: the library API alone, in this process, no worker
+ * forked.  Its folder is the command's byte for byte (run files and
+ * tables), and opening it again finds every run finished. */
+Test(sweep, in_process_batches_equal_the_pool)
+{
+    char dir[64], spec[128], r1[128], r2[128], msg[1024];
+    scratch(dir);
+    snprintf(spec, sizeof spec, "%s/small.yaml", dir);
+    write_text(spec, small_spec);
+    snprintf(r1, sizeof r1, "%s/pool", dir);
+    snprintf(r2, sizeof r2, "%s/lib", dir);
+    cr_assert_eq(sweep_cmd(dir, spec, r1, 2), 0, "%s", err);
+
+    sweep_spec *s = sweep_spec_load(spec, msg, sizeof msg);
+    cr_assert_not_null(s, "%s", msg);
+    sweep_runs *r = sweep_runs_create(s, msg, sizeof msg);
+    cr_assert_not_null(r, "%s", msg);
+    sweep_dir *d = sweep_dir_open(r, r2, 0, 0, NULL, NULL, msg, sizeof msg);
+    cr_assert_not_null(d, "%s", msg);
+    cr_assert_eq(sweep_dir_runs(d), 8);
+    cr_assert_eq(sweep_dir_finished(d), 0);
+    /* 4 direct runs per trace, at most 16 a batch: one batch per trace. */
+    cr_assert_eq(sweep_dir_plan(d, 0), 2);
+    cr_assert_eq(sweep_dir_batch_size(d, 0), 4);
+    cr_assert_str_eq(sweep_dir_batch_trace(d, 0), SEQ);
+    cr_assert_str_eq(sweep_dir_batch_trace(d, 1), GUPS);
+    /* At most 3 a batch: 3 + 1 per trace. */
+    cr_assert_eq(sweep_dir_plan(d, 3), 4);
+    cr_assert_eq(sweep_dir_batch_size(d, 0), 3);
+    cr_assert_eq(sweep_dir_batch_size(d, 1), 1);
+    for (size_t b = 0; b < 4; b++)
+        cr_assert_eq(sweep_dir_run_batch(d, b, NULL, msg, sizeof msg), SWEEP_DONE, "%s", msg);
+    cr_assert_eq(sweep_dir_finished(d), 8);
+    cr_assert_eq(sweep_dir_write_tables(d, msg, sizeof msg), 0, "%s", msg);
+    sweep_dir_free(d);
+
+    char line[512];
+    snprintf(line, sizeof line, "diff -r '%s' '%s'", r1, r2);
+    cr_assert_eq(prog_capture(line, dir, out, sizeof out, err, sizeof err), 0, "%s", out);
+
+    d = sweep_dir_open(r, r2, 0, 0, NULL, NULL, msg, sizeof msg);
+    cr_assert_not_null(d, "%s", msg);
+    cr_assert_eq(sweep_dir_finished(d), 8);
+    cr_assert_eq(sweep_dir_plan(d, 0), 0);
+    sweep_dir_free(d);
+    sweep_runs_free(r);
+    sweep_spec_free(s);
+    rm_rf(dir);
+}
+
+/* A stop flag set before a batch: nothing is replayed or written. */
+Test(sweep, in_process_stop_writes_nothing)
+{
+    char dir[64], spec[128], res[128], msg[1024];
+    scratch(dir);
+    snprintf(spec, sizeof spec, "%s/small.yaml", dir);
+    write_text(spec, small_spec);
+    snprintf(res, sizeof res, "%s/res", dir);
+    sweep_spec *s = sweep_spec_load(spec, msg, sizeof msg);
+    cr_assert_not_null(s, "%s", msg);
+    sweep_runs *r = sweep_runs_create(s, msg, sizeof msg);
+    cr_assert_not_null(r, "%s", msg);
+    sweep_dir *d = sweep_dir_open(r, res, 0, 0, NULL, NULL, msg, sizeof msg);
+    cr_assert_not_null(d, "%s", msg);
+    cr_assert_eq(sweep_dir_plan(d, 0), 2);
+    volatile sig_atomic_t stop = 1;
+    cr_assert_eq(sweep_dir_run_batch(d, 0, &stop, msg, sizeof msg), SWEEP_STOPPED);
+    cr_assert_eq(sweep_dir_finished(d), 0);
+    sweep_dir_free(d);
+    unsigned runs, tmps;
+    char path[160];
+    snprintf(path, sizeof path, "%s/runs", res);
+    count_dir(path, &runs, &tmps);
+    cr_assert_eq(runs + tmps, 0);
+    sweep_runs_free(r);
+    sweep_spec_free(s);
+    rm_rf(dir);
+}
+
+/* One sweep at a time per folder: while this process holds it open, the
+ * command refuses it with one line and changes nothing. */
+Test(sweep, a_folder_in_use_is_refused)
+{
+    char dir[64], spec[128], res[128], msg[1024];
+    scratch(dir);
+    snprintf(spec, sizeof spec, "%s/small.yaml", dir);
+    write_text(spec, small_spec);
+    snprintf(res, sizeof res, "%s/res", dir);
+    sweep_spec *s = sweep_spec_load(spec, msg, sizeof msg);
+    cr_assert_not_null(s, "%s", msg);
+    sweep_runs *r = sweep_runs_create(s, msg, sizeof msg);
+    cr_assert_not_null(r, "%s", msg);
+    sweep_dir *d = sweep_dir_open(r, res, 0, 0, NULL, NULL, msg, sizeof msg);
+    cr_assert_not_null(d, "%s", msg);
+    cr_assert_eq(sweep_cmd(dir, spec, res, 2), 2, "%s", err);
+    char want[256];
+    snprintf(want, sizeof want, "mmusim: %s: another sweep is writing to this folder\n", res);
+    cr_assert_str_eq(err, want);
+    cr_assert_str_eq(out, "");
+    sweep_dir_free(d);
+    /* Released: the command now runs. */
+    cr_assert_eq(sweep_cmd(dir, spec, res, 2), 0, "%s", err);
+    cr_assert_not_null(strstr(out, "8 runs: 8 done now, 0 skipped"), "%s", out);
+    sweep_runs_free(r);
+    sweep_spec_free(s);
+    rm_rf(dir);
+}
+
+/* ---- the pool: Ctrl-C ------------------------------------------------------ */
+
+/* Ctrl-C (SIGINT to the sweep and its workers) once a run has finished:
+ * the sweep exits 130 saying so, keeps exactly the runs it counted done,
+ * leaves no temporary, and a re-run replays only the rest. */
+Test(sweep, ctrl_c_keeps_finished_runs_and_rerun_finishes)
+{
+    char dir[64], spec[128], res[128], runs_dir[160], so[160], se[160];
+    scratch(dir);
+    snprintf(spec, sizeof spec, "%s/big.yaml", dir);
+    write_text(spec, "traces: [" SEQ ", " GUPS "]\n"
+                     "params:\n"
+                     "  dtlb.4k.sets: [1, 2, 4, 8, 16, 32]\n"
+                     "  stlb.4k.ways: [4, 6, 8, 12]\n");
+    const unsigned N = 48;
+    snprintf(res, sizeof res, "%s/res", dir);
+    snprintf(runs_dir, sizeof runs_dir, "%s/runs", res);
+    snprintf(so, sizeof so, "%s/stdout", dir);
+    snprintf(se, sizeof se, "%s/stderr", dir);
+
+    pid_t pid = fork();
+    cr_assert_neq(pid, -1);
+    if (pid == 0) {
+        setpgid(0, 0);   /* the sweep and its workers: one process group, as a terminal's */
+        int o = open(so, O_WRONLY | O_CREAT | O_TRUNC, 0666), e = open(se, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+        dup2(o, 1);
+        dup2(e, 2);
+        execl(MMUSIM_PROG, "mmusim", "sweep", spec, "--jobs", "2", "--out", res, (char *)NULL);
+        _exit(127);
+    }
+    setpgid(pid, pid);
+    unsigned runs = 0, tmps = 0;
+    struct timespec ts = {0, 2000000};
+    for (int i = 0; i < 60000 && runs == 0; i++) {   /* up to 2 minutes */
+        nanosleep(&ts, NULL);
+        count_dir(runs_dir, &runs, &tmps);
+    }
+    cr_assert_gt(runs, 0, "no run finished");
+    cr_assert_eq(kill(-pid, SIGINT), 0);
+    int ws;
+    cr_assert_eq(waitpid(pid, &ws, 0), pid);
+    cr_assert(WIFEXITED(ws), "killed by signal %d", WIFSIGNALED(ws) ? WTERMSIG(ws) : 0);
+    cr_assert_eq(WEXITSTATUS(ws), 130, "the sweep ended before Ctrl-C: make it longer");
+    /* The workers are the sweep's children: it has waited for them all. */
+    count_dir(runs_dir, &runs, &tmps);
+    cr_assert_lt(runs, N);
+    cr_assert_eq(tmps, 0);
+    char *o = slurp(so), *e = slurp(se), want[512];
+    snprintf(want, sizeof want, "sweep: %u runs: %u done now, 0 skipped (already in %s/runs), interrupted\n", N, runs,
+             res);
+    cr_assert_str_eq(o, want);
+    cr_assert_str_eq(e, "mmusim: interrupted: finished runs are kept; run the same command to finish the sweep\n");
+    free(o);
+    free(e);
+    char path[256];
+    snprintf(path, sizeof path, "%s/results.csv", res);
+    char *csv = slurp(path);
+    cr_assert_eq(count_lines(csv), 1 + runs, "the tables list the finished runs");
+    free(csv);
+
+    cr_assert_eq(sweep_cmd(dir, spec, res, 2), 0, "%s", err);
+    snprintf(want, sizeof want, "%u runs: %u done now, %u skipped", N, N - runs, runs);
+    cr_assert_not_null(strstr(out, want), "want '%s' in: %s", want, out);
+    count_dir(runs_dir, &runs, &tmps);
+    cr_assert_eq(runs, N);
     rm_rf(dir);
 }

@@ -1,17 +1,18 @@
-/* bench_util.h -- what the benchmark programs share: a monotonic clock in
- * seconds, and the fixed xorshift64* stream their synthetic workloads are
- * drawn from (no seed: every run measures the same workload). */
+/* bench_util.h -- what the benchmark programs share: the library's
+ * monotonic clock in seconds, and the fixed xorshift64* stream their
+ * synthetic workloads are drawn from (no seed: every run measures the same
+ * workload). */
 #ifndef MMUSIM_BENCH_UTIL_H
 #define MMUSIM_BENCH_UTIL_H
 
 #include <stdint.h>
-#include <time.h>
 
+#include "../src/base/clock.h"
+
+/* Seconds on the library's monotonic clock (base/clock.h). */
 static inline double now_s(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+    return mm_clock_s();
 }
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;

@@ -3,13 +3,13 @@
 #include "cli.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "../src/base/clock.h"
 
 /* Set by die(): the exit status is EXIT_BAD_INPUT whatever else fails. */
 static bool dying;
@@ -22,10 +22,21 @@ void die(const char *fmt, ...)
     dying = true;
     va_list ap;
     va_start(ap, fmt);
-    fputs("mmusim: ", stderr);
-    vfprintf(stderr, fmt, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    char *msg = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (msg) {
+        va_start(ap, fmt);
+        vsnprintf(msg, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
+    /* A message of several lines (a sweep spec's errors): each its own. */
+    for (const char *line = msg ? msg : "out of memory"; line;) {
+        const char *nl = strchr(line, '\n');
+        fprintf(stderr, "mmusim: %.*s\n", nl ? (int)(nl - line) : (int)strlen(line), line);
+        line = nl ? nl + 1 : NULL;
+    }
+    free(msg);
     exit(EXIT_BAD_INPUT);
 }
 
@@ -60,34 +71,6 @@ bool cli_stdout_failed(void)
     if (!stdout_errno)
         stdout_errno = errno;
     return true;
-}
-
-bool common_option(common_opts *o, int argc, char **argv, int *i, const char *cmd)
-{
-    const char *a = argv[*i];
-    const char *val = NULL;
-    const char *names[] = {"--config", "--set", "--mode"};
-    for (unsigned k = 0; k < 3; k++) {
-        size_t n = strlen(names[k]);
-        if (strncmp(a, names[k], n) != 0 || (a[n] != 0 && a[n] != '='))
-            continue;
-        if (a[n] == '=')
-            val = a + n + 1;
-        else if (*i + 1 < argc)
-            val = argv[++*i];
-        else
-            die("%s: %s needs a value", cmd, names[k]);
-        if (k == 0)
-            o->config = val;
-        else if (k == 1) {
-            if (o->nsets == sizeof o->sets / sizeof o->sets[0])
-                die("%s: too many --set options", cmd);
-            o->sets[o->nsets++] = val;
-        } else
-            o->mode = val;
-        return true;
-    }
-    return false;
 }
 
 void load_config(const common_opts *o, mm_config *cfg)
@@ -129,36 +112,57 @@ void cli_catch_sigint(volatile sig_atomic_t *flag)
 
 #define PROGRESS_PERIOD 0.25   /* seconds between redraws */
 
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
 void cli_progress_start(cli_progress *p)
 {
-    p->t0 = now_s();
+    p->t0 = mm_clock_s();
     p->t_drawn = 0;
     p->drawn = false;
 }
 
+/* A count as the bar shows it: exact below a million, else "12.3M", "1.23G". */
+static void fmt_count(double v, char *buf, size_t len)
+{
+    if (v >= 1e9)
+        snprintf(buf, len, "%.2fG", v / 1e9);
+    else if (v >= 1e6)
+        snprintf(buf, len, "%.1fM", v / 1e6);
+    else
+        snprintf(buf, len, "%.0f", v);
+}
+
+/* A rate: two decimals below 100 a second (runs/s), else as a count. */
+static void fmt_rate(double v, char *buf, size_t len)
+{
+    if (v < 100)
+        snprintf(buf, len, "%.2f", v);
+    else
+        fmt_count(v, buf, len);
+}
+
 void cli_progress_draw(cli_progress *p, uint64_t done, uint64_t total, const char *unit, bool force)
 {
-    double t = now_s();
+    double t = mm_clock_s();
     if (!force && p->drawn && t - p->t_drawn < PROGRESS_PERIOD)
         return;
     p->t_drawn = t;
     double el = t - p->t0, rate = el > 0 ? (double)done / el : 0;
-    char bar[25];
-    unsigned fill = total ? (unsigned)(24.0 * (double)(done < total ? done : total) / (double)total) : 24;
-    for (unsigned i = 0; i < 24; i++)
-        bar[i] = i < fill ? '#' : '.';
-    bar[24] = 0;
-    fprintf(stderr, "\r[%s] %" PRIu64 "/%" PRIu64 " %s  %.2f %s/s", bar, done, total, unit, rate, unit);
-    if (rate > 0 && done <= total) {
-        unsigned eta = (unsigned)((double)(total - done) / rate + 0.5);
-        fprintf(stderr, "  ETA %u:%02u:%02u", eta / 3600, eta / 60 % 60, eta % 60);
+    char d[16], n[16], r[16];
+    fmt_count((double)done, d, sizeof d);
+    fmt_count((double)total, n, sizeof n);
+    fmt_rate(rate, r, sizeof r);
+    if (!total) {
+        fprintf(stderr, "\r%s %s  %s %s/s", d, unit, r, unit);
+    } else {
+        char bar[25];
+        unsigned fill = (unsigned)(24.0 * (double)(done < total ? done : total) / (double)total);
+        for (unsigned i = 0; i < 24; i++)
+            bar[i] = i < fill ? '#' : '.';
+        bar[24] = 0;
+        fprintf(stderr, "\r[%s] %s/%s %s  %s %s/s", bar, d, n, unit, r, unit);
+        if (rate > 0 && done <= total) {
+            unsigned eta = (unsigned)((double)(total - done) / rate + 0.5);
+            fprintf(stderr, "  ETA %u:%02u:%02u", eta / 3600, eta / 60 % 60, eta % 60);
+        }
     }
     fputs("\033[K", stderr);
     fflush(stderr);

@@ -1,8 +1,9 @@
 /* cli.h -- what the mmusim subcommands share: the one-line fatal error,
- * the program's version string, and the --config/--set/--mode options of
- * the commands that build a machine from a configuration (run, walk,
- * config show).  Subcommands live in their own .c files (mmusim.c,
- * trace_cmd.c, run_cmd.c) and are dispatched from mmusim.c's main(). */
+ * the program's version string, the --config/--set/--mode options of the
+ * commands that build a machine from a configuration (run, walk, config
+ * show), Ctrl-C and the progress bar.  Subcommands live in their own .c
+ * files (mmusim.c, trace_cmd.c, run_cmd.c, sweep_cmd.c) and are dispatched
+ * from mmusim.c's main(); they parse their arguments with cli_args.h. */
 #ifndef MMUSIM_CLI_H
 #define MMUSIM_CLI_H
 
@@ -10,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cli_args.h"
 #include "mmusim/cfg.h"
 #include "mmusim/version.h"
 
@@ -26,7 +28,8 @@
 #define EXIT_OUTPUT_FAILED 1
 
 /* Print "mmusim: MESSAGE" as one line on stderr and exit with
- * EXIT_BAD_INPUT. */
+ * EXIT_BAD_INPUT.  A MESSAGE of several lines (the errors of a sweep spec)
+ * is printed a line at a time, each with the prefix. */
 void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 /* Called first by main(): every write to standard output is then checked,
@@ -55,10 +58,13 @@ typedef struct common_opts {
     bool mmu_only;           /* the command builds an MMU, no OS model: cfg_validate_mmu */
 } common_opts;
 
-/* Consume a common option ("--config X", "--config=X", likewise --set and
- * --mode) at argv[*i], advancing *i past its value; true if it was one.
- * `cmd` names the subcommand in messages ("walk"); a missing value dies. */
-bool common_option(common_opts *o, int argc, char **argv, int *i, const char *cmd);
+/* The rows of a subcommand's option table (cli_args.h) for the
+ * configuration options, filling *o. */
+#define CLI_COMMON_OPTS(o)                                                                                    \
+    {.name = "--config", .nvals = 1, .val = &(o)->config},                                                   \
+        {.name = "--set", .nvals = 1, .list = (o)->sets, .count = &(o)->nsets,                               \
+         .max = (unsigned)(sizeof(o)->sets / sizeof(o)->sets[0])},                                            \
+        {.name = "--mode", .nvals = 1, .val = &(o)->mode}
 
 /* Load the preset or file, apply --mode and the --sets, validate: the
  * effective configuration, or die with the one-line error. */
@@ -69,10 +75,12 @@ void load_config(const common_opts *o, mm_config *cfg);
  * second Ctrl-C kills the program at once. */
 void cli_catch_sigint(volatile sig_atomic_t *flag);
 
-/* A one-line progress bar on stderr (the caller checks it is a terminal):
- * "[#####...]  37/128 runs  2.3 runs/s  ETA 0:00:40", redrawn at most 4
- * times a second unless forced, erased at the end.  done and total count
- * this invocation's work; the rate is done over the time since start. */
+/* The one progress bar of the program, a line on stderr (the caller checks
+ * it is a terminal): "[#####...] 37/128 runs  2.30 runs/s  ETA 0:00:40",
+ * or with total 0 (unknown) "12.3M accesses  25.1M accesses/s"; redrawn at
+ * most 4 times a second unless forced, erased at the end.  done and total
+ * count this invocation's work; the rate is done over the time since
+ * start.  `sweep` draws runs, `run` accesses (replay_opts.progress). */
 typedef struct cli_progress {
     double t0, t_drawn;
     bool drawn;

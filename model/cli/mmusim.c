@@ -230,66 +230,76 @@ static void explain_walk(const mm_config *cfg, const paging_mode *pm, const mems
     }
 }
 
+/* `mmusim walk`'s arguments, checked. */
+typedef struct walk_args {
+    common_opts o;
+    uint64_t va;
+    mm_kind kind;
+    mm_priv priv;
+    report_format fmt;
+    page_map maps[256];
+    unsigned nmaps;
+} walk_args;
+
+static void parse_walk(int argc, char **argv, walk_args *a)
+{
+    const char *maps_s[sizeof a->maps / sizeof a->maps[0]];
+    const char *va_s = NULL, *kind_s = "load", *priv_s = "user", *json = NULL, *csv = NULL;
+    const cli_opt opts[] = {
+        CLI_COMMON_OPTS(&a->o),
+        {.name = "--va", .nvals = 1, .val = &va_s},
+        {.name = "--map", .nvals = 1, .list = maps_s, .count = &a->nmaps, .max = sizeof maps_s / sizeof maps_s[0]},
+        {.name = "--kind", .nvals = 1, .val = &kind_s},
+        {.name = "--priv", .nvals = 1, .val = &priv_s},
+        {.name = "--json", .val = &json},
+        {.name = "--csv", .val = &csv},
+        {0},
+    };
+    const cli_cmd cmd = {.name = "walk", .usage = walk_usage, .opts = opts};
+    cli_parse(&cmd, argc, argv, NULL);
+    if (json && csv)
+        die("walk: --json and --csv exclude each other");
+    a->fmt = json ? REPORT_JSON : csv ? REPORT_CSV : REPORT_TEXT;
+    if (!va_s)
+        die("walk: --va ADDR is required (see mmusim walk --help)");
+    if (!parse_u64(va_s, &a->va))
+        die("walk: --va %s: not an address", va_s);
+    if (!strcmp(kind_s, "load")) a->kind = MM_LOAD;
+    else if (!strcmp(kind_s, "store")) a->kind = MM_STORE;
+    else if (!strcmp(kind_s, "ifetch")) a->kind = MM_IFETCH;
+    else die("walk: --kind %s: expected load, store or ifetch", kind_s);
+    if (!strcmp(priv_s, "user")) a->priv = MM_USER;
+    else if (!strcmp(priv_s, "supervisor")) a->priv = MM_SUPERVISOR;
+    else die("walk: --priv %s: expected user or supervisor", priv_s);
+    for (unsigned i = 0; i < a->nmaps; i++)
+        a->maps[i] = parse_map(maps_s[i]);
+}
+
+/* Map every --map page into pt, or die naming the one that cannot be. */
+static void map_pages(pgtable *pt, const paging_mode *pm, const walk_args *a)
+{
+    for (unsigned i = 0; i < a->nmaps; i++) {
+        const page_map *p = &a->maps[i];
+        if (!paging_va_ok(pm, p->va))
+            die("walk: --map 0x%" PRIx64 ":...: address out of range for %s", p->va, pm->name);
+        pgtable_err e = pgtable_map(pt, p->va, p->pa, 1ull << p->shift, p->shift, p->flags);
+        if (e != PGT_OK)
+            die("walk: --map 0x%" PRIx64 ":0x%" PRIx64 ":%s: %s", p->va, p->pa, page_size_name(p->shift),
+                pgtable_strerror(e));
+    }
+}
+
 static int cmd_walk(int argc, char **argv)
 {
-    common_opts o = {0};
-    page_map maps[256];
-    unsigned nmaps = 0;
-    uint64_t va = 0;
-    bool have_va = false;
-    mm_kind kind = MM_LOAD;
-    mm_priv priv = MM_USER;
-    report_format fmt = REPORT_TEXT;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (common_option(&o, argc, argv, &i, "walk"))
-            continue;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(walk_usage, stdout);
-            return 0;
-        }
-        if (!strcmp(a, "--json")) {
-            fmt = REPORT_JSON;
-            continue;
-        }
-        if (!strcmp(a, "--csv")) {
-            fmt = REPORT_CSV;
-            continue;
-        }
-        if (i + 1 >= argc)
-            die("walk: unknown argument '%s' (see mmusim walk --help)", a);
-        const char *v = argv[++i];
-        if (!strcmp(a, "--va")) {
-            if (!parse_u64(v, &va))
-                die("walk: --va %s: not an address", v);
-            have_va = true;
-        } else if (!strcmp(a, "--map")) {
-            if (nmaps == sizeof maps / sizeof maps[0])
-                die("walk: too many --map options");
-            maps[nmaps++] = parse_map(v);
-        } else if (!strcmp(a, "--kind")) {
-            if (!strcmp(v, "load")) kind = MM_LOAD;
-            else if (!strcmp(v, "store")) kind = MM_STORE;
-            else if (!strcmp(v, "ifetch")) kind = MM_IFETCH;
-            else die("walk: --kind %s: expected load, store or ifetch", v);
-        } else if (!strcmp(a, "--priv")) {
-            if (!strcmp(v, "user")) priv = MM_USER;
-            else if (!strcmp(v, "supervisor")) priv = MM_SUPERVISOR;
-            else die("walk: --priv %s: expected user or supervisor", v);
-        } else {
-            die("walk: unknown argument '%s' (see mmusim walk --help)", a);
-        }
-    }
-    if (!have_va)
-        die("walk: --va ADDR is required (see mmusim walk --help)");
-
+    walk_args a = {0};
+    parse_walk(argc, argv, &a);
     mm_config cfg;
-    o.mmu_only = true;   /* no OS model: its memory need not fit the paging mode */
-    load_config(&o, &cfg);
+    a.o.mmu_only = true;   /* no OS model: its memory need not fit the paging mode */
+    load_config(&a.o, &cfg);
     const paging_mode *pm = cfg_mode(&cfg);
     unsigned va_digits = pm->va_bits > 32 ? 16 : 8;
-    if (!paging_va_ok(pm, va))
-        die("walk: --va 0x%" PRIx64 ": address out of range for %s (%u-bit%s)", va, pm->name, pm->va_bits,
+    if (!paging_va_ok(pm, a.va))
+        die("walk: --va 0x%" PRIx64 ": address out of range for %s (%u-bit%s)", a.va, pm->name, pm->va_bits,
             pm->canonical ? ", canonical" : "");
 
     char err[CFG_ERR_MAX];
@@ -299,28 +309,21 @@ static int cmd_walk(int argc, char **argv)
     mmu *m = ms ? mmu_create(&cfg, 0, mem, ms, err, sizeof err) : NULL;
     if (!m)
         die("walk: %s", err);
-    for (unsigned i = 0; i < nmaps; i++) {
-        if (!paging_va_ok(pm, maps[i].va))
-            die("walk: --map 0x%" PRIx64 ":...: address out of range for %s", maps[i].va, pm->name);
-        pgtable_err e = pgtable_map(pt, maps[i].va, maps[i].pa, 1ull << maps[i].shift, maps[i].shift, maps[i].flags);
-        if (e != PGT_OK)
-            die("walk: --map 0x%" PRIx64 ":0x%" PRIx64 ":%s: %s", maps[i].va, maps[i].pa,
-                page_size_name(maps[i].shift), pgtable_strerror(e));
-    }
+    map_pages(pt, pm, &a);
     mmu_write_cr3(m, pgtable_root(pt), 1, false);
 
     mmu_result res;
-    mmu_access(m, va, kind, priv, &res);
-    if (fmt == REPORT_TEXT) {
+    mmu_access(m, a.va, a.kind, a.priv, &res);
+    if (a.fmt == REPORT_TEXT) {
         printf("mmusim walk: %s %s of 0x%0*" PRIx64 " in %s mode (%u levels), preset %s, CR3 0x%" PRIx64 "\n",
-               priv == MM_USER ? "user" : "supervisor", kind_name(kind), (int)va_digits, va, pm->name, pm->levels,
-               cfg.name, pgtable_root(pt));
+               a.priv == MM_USER ? "user" : "supervisor", kind_name(a.kind), (int)va_digits, a.va, pm->name,
+               pm->levels, cfg.name, pgtable_root(pt));
         explain_walk(&cfg, pm, ms, &res, mmu_last_walk(m), va_digits);
         if (!res.fault) {
             /* Issued after the walk's fills land, the repeat hits the L1. */
             mmu_advance(m, res.done);
             mmu_result again;
-            mmu_access(m, va, kind, priv, &again);
+            mmu_access(m, a.va, a.kind, a.priv, &again);
             printf("  again at cycle %" PRIu64 ": %s, done at cycle %" PRIu64 " (%" PRIu64 " cycle(s))\n", again.issue,
                    again.where == MMU_L1_HIT     ? "L1 TLB hit"
                    : again.where == MMU_STLB_HIT ? "STLB hit"
@@ -331,7 +334,7 @@ static int cmd_walk(int argc, char **argv)
     } else {
         stats *s = stats_create();
         mmu_export_stats(m, s);
-        report_write(stdout, fmt, s, &cfg, "mmusim walk");
+        report_write(stdout, a.fmt, s, &cfg, "mmusim walk");
         stats_free(s);
     }
     int status = res.fault ? 1 : 0;
@@ -356,6 +359,54 @@ static const char config_usage[] =
     "Exit status: 0 ok; 1 standard output could not be written (a closed pipe, a\n"
     "full disk); 2 a bad config or argument.\n";
 
+static int config_show(int argc, char **argv)
+{
+    common_opts o = {0};
+    const cli_opt opts[] = {CLI_COMMON_OPTS(&o), {0}};
+    const cli_cmd cmd = {.name = "config show", .usage = config_usage, .opts = opts, .maxpos = 1};
+    if (cli_parse(&cmd, argc, argv, NULL)) {
+        if (o.config)
+            die("config show: --config given twice");   /* PRESET|FILE is --config's value */
+        o.config = argv[1];
+    }
+    mm_config cfg;
+    load_config(&o, &cfg);
+    cfg_write_yaml(&cfg, stdout);
+    return 0;
+}
+
+/* Each file loaded and validated as `run --config FILE` does. */
+static int config_check(int argc, char **argv)
+{
+    const cli_cmd cmd = {.name = "config check", .usage = config_usage, .maxpos = -1};
+    int n = cli_parse(&cmd, argc, argv, NULL);
+    if (n == 0)
+        die("config check: expected FILE...");
+    for (int i = 1; i <= n; i++) {
+        mm_config cfg;
+        char err[CFG_ERR_MAX];
+        cfg_defaults(&cfg);
+        if (cfg_load_file(&cfg, argv[i], err, sizeof err) != 0 || cfg_validate(&cfg, err, sizeof err) != 0)
+            die("%s", err);
+        printf("%s: ok\n", argv[i]);
+    }
+    return 0;
+}
+
+static int config_list(int argc, char **argv)
+{
+    const cli_cmd cmd = {.name = "config list", .usage = config_usage};
+    cli_parse(&cmd, argc, argv, NULL);
+    for (size_t i = 0; i < cfg_preset_count(); i++) {
+        mm_config c;
+        char err[512];
+        if (cfg_load(&c, cfg_preset_name(i), err, sizeof err) != 0)
+            die("%s", err);
+        printf("%-14s %s\n", cfg_preset_name(i), c.description);
+    }
+    return 0;
+}
+
 static int cmd_config(int argc, char **argv)
 {
     if (argc < 2)
@@ -365,52 +416,12 @@ static int cmd_config(int argc, char **argv)
         fputs(config_usage, stdout);
         return 0;
     }
-    if (!strcmp(sub, "list")) {
-        for (size_t i = 0; i < cfg_preset_count(); i++) {
-            mm_config c;
-            char err[512];
-            if (cfg_load(&c, cfg_preset_name(i), err, sizeof err) != 0)
-                die("%s", err);
-            printf("%-14s %s\n", cfg_preset_name(i), c.description);
-        }
-        return 0;
-    }
-    if (!strcmp(sub, "show")) {
-        common_opts o = {0};
-        for (int i = 2; i < argc; i++) {
-            if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-                fputs(config_usage, stdout);
-                return 0;
-            }
-            if (common_option(&o, argc, argv, &i, "config show"))
-                continue;
-            if (argv[i][0] == '-' || o.config)
-                die("config show: unexpected argument '%s'", argv[i]);
-            o.config = argv[i];
-        }
-        mm_config cfg;
-        load_config(&o, &cfg);
-        cfg_write_yaml(&cfg, stdout);
-        return 0;
-    }
-    if (!strcmp(sub, "check")) {
-        if (argc < 3)
-            die("config check: expected FILE...");
-        for (int i = 2; i < argc; i++) {
-            if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-                fputs(config_usage, stdout);
-                return 0;
-            }
-            /* the load and validation of run --config FILE */
-            mm_config cfg;
-            char err[CFG_ERR_MAX];
-            cfg_defaults(&cfg);
-            if (cfg_load_file(&cfg, argv[i], err, sizeof err) != 0 || cfg_validate(&cfg, err, sizeof err) != 0)
-                die("%s", err);
-            printf("%s: ok\n", argv[i]);
-        }
-        return 0;
-    }
+    if (!strcmp(sub, "show"))
+        return config_show(argc - 1, argv + 1);
+    if (!strcmp(sub, "check"))
+        return config_check(argc - 1, argv + 1);
+    if (!strcmp(sub, "list"))
+        return config_list(argc - 1, argv + 1);
     die("config: unknown subcommand '%s' (show, check, list)", sub);
 }
 
@@ -427,7 +438,10 @@ static const char main_usage[] =
     "  trace    import, export, record, generate and inspect traces\n"
     "  sweep    run every combination of a YAML sweep spec on a pool of workers\n"
     "\n"
-    "Run 'mmusim COMMAND --help' for a command's options.\n";
+    "Run 'mmusim COMMAND --help' for a command's options.  Every command reads\n"
+    "them alike: --opt VALUE or --opt=VALUE (-I N or -IN); each option once,\n"
+    "but --set and --map as often as needed; '--' ends the options; --help\n"
+    "anywhere.\n";
 
 int main(int argc, char **argv)
 {

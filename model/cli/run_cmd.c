@@ -62,6 +62,15 @@ static const char run_usage[] =
 
 static volatile sig_atomic_t stop_flag;
 
+/* replay_opts.progress: the bar, erased before the report is written. */
+static void draw(const replay_progress *p, void *ctx)
+{
+    if (p->end)
+        cli_progress_erase(ctx);
+    else
+        cli_progress_draw(ctx, p->accesses, p->total, "accesses", false);
+}
+
 static bool readable(const char *path)
 {
     return access(path, R_OK) == 0;
@@ -104,88 +113,77 @@ static uint64_t parse_interval(const char *s)
     return v;
 }
 
-int cmd_run(int argc, char **argv)
+/* The report's title: the traces, as perf names the command it ran. */
+static char *join_title(const char *const *traces, unsigned n)
 {
-    common_opts co = {0};
-    report_format fmt = REPORT_TEXT;
-    bool fmt_given = false;
-    uint64_t interval = 0;
-    const char **traces = calloc((size_t)argc + 1, sizeof *traces);
-    unsigned ntraces = 0;
-    if (!traces)
-        die("run: out of memory");
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (common_option(&co, argc, argv, &i, "run"))
-            continue;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(run_usage, stdout);
-            free(traces);
-            return 0;
-        }
-        if (!strcmp(a, "--json") || !strcmp(a, "--csv")) {
-            report_format f = a[2] == 'j' ? REPORT_JSON : REPORT_CSV;
-            if (fmt_given && f != fmt)
-                die("run: --json and --csv exclude each other");
-            fmt = f;
-            fmt_given = true;
-        } else if (!strcmp(a, "-I") || !strcmp(a, "--interval")) {
-            if (i + 1 >= argc)
-                die("run: %s needs a number of accesses", a);
-            interval = parse_interval(argv[++i]);
-        } else if (!strncmp(a, "-I", 2)) {
-            interval = parse_interval(a + 2);
-        } else if (!strncmp(a, "--interval=", 11)) {
-            interval = parse_interval(a + 11);
-        } else if (!strcmp(a, "--")) {
-            while (++i < argc)
-                traces[ntraces++] = argv[i];
-        } else if (a[0] == '-' && a[1] != 0) {
-            die("run: unknown option '%s' (see mmusim run --help)", a);
-        } else {
-            traces[ntraces++] = a;
-        }
-    }
-    if (interval && fmt != REPORT_CSV && fmt_given)
-        die("run: -I writes CSV rows; it cannot be combined with --json");
-
-    mm_config cfg;
-    load_config(&co, &cfg);
-
-    char def[PATH_MAX + 64];
-    if (!ntraces)
-        traces[ntraces++] = default_trace(def, sizeof def);
-
-    /* The report's title: the traces, as perf names the command it ran. */
-    size_t tlen = 1;
-    for (unsigned i = 0; i < ntraces; i++)
-        tlen += strlen(traces[i]) + 1;
-    char *title = malloc(tlen);
+    size_t len = 1;
+    for (unsigned i = 0; i < n; i++)
+        len += strlen(traces[i]) + 1;
+    char *title = malloc(len);
     if (!title)
         die("run: out of memory");
     title[0] = 0;
-    for (unsigned i = 0; i < ntraces; i++) {
+    for (unsigned i = 0; i < n; i++) {
         if (i)
             strcat(title, " ");
         strcat(title, traces[i]);
     }
+    return title;
+}
+
+int cmd_run(int argc, char **argv)
+{
+    common_opts co = {0};
+    const char *json = NULL, *csv = NULL, *interval_s = NULL;
+    const cli_opt opts[] = {
+        CLI_COMMON_OPTS(&co),
+        {.name = "--json", .val = &json},
+        {.name = "--csv", .val = &csv},
+        {.name = "-I", .alias = "--interval", .nvals = 1, .val = &interval_s, .need = {"a number of accesses"}},
+        {0},
+    };
+    const cli_cmd cmd = {.name = "run", .usage = run_usage, .opts = opts, .maxpos = -1};
+    unsigned ntraces = (unsigned)cli_parse(&cmd, argc, argv, NULL);
+    if (json && csv)
+        die("run: --json and --csv exclude each other");
+    report_format fmt = json ? REPORT_JSON : csv ? REPORT_CSV : REPORT_TEXT;
+    uint64_t interval = interval_s ? parse_interval(interval_s) : 0;
+    if (interval && json)
+        die("run: -I writes CSV rows; it cannot be combined with --json");
+
+    mm_config cfg;
+    load_config(&co, &cfg);
+    /* The traces: the positional arguments, or the bundled default. */
+    char def[PATH_MAX + 64];
+    const char *def_trace[1];
+    const char *const *traces = (const char *const *)argv + 1;
+    if (!ntraces) {
+        def_trace[0] = default_trace(def, sizeof def);
+        traces = def_trace;
+        ntraces = 1;
+    }
+
+    char *title = join_title(traces, ntraces);
 
     cli_catch_sigint(&stop_flag);
+    cli_progress bar;
+    cli_progress_start(&bar);
 
     replay_opts o = {
         .traces = traces,
         .ntraces = ntraces,
         .format = interval ? REPORT_CSV : fmt,
         .interval = interval,
-        .progress = isatty(STDERR_FILENO) == 1,
+        .progress = isatty(STDERR_FILENO) == 1 ? draw : NULL,
+        .progress_ctx = &bar,
         .out = stdout,
         .stop = &stop_flag,
         .title = title,
     };
     char err[ERR_LEN];
     replay_status st = replay_run(&cfg, &o, err, sizeof err);
+    cli_progress_erase(&bar);   /* a replay that failed before its loop */
     free(title);
-    free(traces);
     switch (st) {
     case REPLAY_DONE:
         return 0;

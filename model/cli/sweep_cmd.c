@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "mmusim/sweep.h"
+#include "sweep_pool.h"
 #include "sweep_slurm.h"
 
 static const char sweep_usage[] =
@@ -70,8 +71,9 @@ static const char sweep_usage[] =
     "\n"
     "Exit status: 0 every run is done (collect: merged); 1 standard output could\n"
     "not be written; 2 bad spec, arguments, trace, manifest or run file, or a file\n"
-    "in DIR that could not be written (one line on stderr); 130 interrupted by\n"
-    "Ctrl-C (finished runs are kept).\n";
+    "in DIR that could not be written (one line on stderr; a spec's errors one\n"
+    "line each, all of them, then their count); 130 interrupted by Ctrl-C\n"
+    "(finished runs are kept).\n";
 
 static volatile sig_atomic_t stop_flag;
 
@@ -107,13 +109,13 @@ static void parse_shard(const char *s, unsigned *k, unsigned *n)
     *n = (unsigned)b;
 }
 
-static void draw(const sweep_progress *p, void *ctx)
+static void draw(const sweep_pool_counts *p, void *ctx)
 {
     cli_progress *bar = ctx;
     cli_progress_draw(bar, p->done, p->total - p->skipped, "runs", p->done + p->skipped == p->total);
 }
 
-/* sweep_opts.warn: a damaged run file, moved aside; its run is replayed. */
+/* sweep_pool_opts.warn: a damaged run file, moved aside; its run is replayed. */
 static void warn_damaged(const char *line, void *ctx)
 {
     cli_progress_erase(ctx);
@@ -123,135 +125,96 @@ static void warn_damaged(const char *line, void *ctx)
 /* `mmusim sweep collect DIR [--partial]` */
 static int sweep_collect(int argc, char **argv)
 {
-    const char *dir = NULL;
-    bool partial = false;
-    for (int i = 2; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(sweep_usage, stdout);
-            return 0;
-        }
-        if (!strcmp(argv[i], "--partial"))
-            partial = true;
-        else if (argv[i][0] == '-' && argv[i][1] != 0)
-            die("sweep: collect: unknown option '%s' (see mmusim sweep --help)", argv[i]);
-        else if (dir)
-            die("sweep: collect: one folder at a time ('%s' and '%s')", dir, argv[i]);
-        else
-            dir = argv[i];
-    }
-    if (!dir || !*dir)
-        die("sweep: collect: name the folder of `--emit slurm DIR` (see mmusim sweep --help)");
-    return slurm_collect(dir, partial);
+    const char *partial = NULL;
+    const cli_opt opts[] = {{.name = "--partial", .val = &partial}, {0}};
+    const cli_cmd cmd = {.name = "sweep collect", .usage = sweep_usage, .opts = opts, .maxpos = 1};
+    if (!cli_parse(&cmd, argc, argv, NULL) || !*argv[1])
+        die("sweep collect: name the folder of `--emit slurm DIR` (see mmusim sweep --help)");
+    return slurm_collect(argv[1], partial != NULL);
 }
 
-int cmd_sweep(int argc, char **argv)
+/* `mmusim sweep SPEC ...`'s arguments, checked. */
+typedef struct sweep_args {
+    const char *spec;
+    const char *out;                /* NULL: the default beside the spec */
+    unsigned jobs;                  /* >= 1 */
+    unsigned shard_k, shard_n;      /* --shard K/N; 0/0: every run */
+    bool emit;                      /* --emit slurm DIR: eo is what to write */
+    slurm_emit_opts eo;
+} sweep_args;
+
+static void parse_sweep(int argc, char **argv, sweep_args *a)
 {
-    if (argc > 1 && !strcmp(argv[1], "collect"))
-        return sweep_collect(argc, argv);
-    const char *spec_path = NULL, *out = NULL, *emit = NULL;
-    unsigned jobs = 0, shard_k = 0, shard_n = 0;
-    slurm_emit_opts eo = {0};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(sweep_usage, stdout);
-            return 0;
-        }
-        /* Options with a value: "--opt VALUE" or "--opt=VALUE". */
-        static const char *const valued[] = {"--jobs", "-j", "--out", "--shard", "--shards", "--cpus-per-task"};
-        const char *v = NULL;
-        size_t o = 0, nvalued = sizeof valued / sizeof valued[0];
-        for (; o < nvalued; o++) {
-            size_t n = strlen(valued[o]);
-            if (strncmp(a, valued[o], n) || (a[n] && a[n] != '='))
-                continue;
-            if (a[n] == '=')
-                v = a + n + 1;
-            else if (i + 1 < argc)
-                v = argv[++i];
-            else
-                die("sweep: %s needs a value", a);
-            break;
-        }
-        if (o < 2) {
-            jobs = parse_count(valued[o], v, 4096, "a number of worker processes");
-        } else if (o == 2) {
-            out = v;
-        } else if (o == 3) {
-            parse_shard(v, &shard_k, &shard_n);
-        } else if (o == 4) {
-            eo.shards = parse_count("--shards", v, 1000000, "a number of array tasks");
-        } else if (o == 5) {
-            eo.cpus = parse_count("--cpus-per-task", v, 4096, "a number of CPUs");
-        } else if (!strcmp(a, "--emit")) {
-            /* --emit KIND DIR: KIND first, so another cluster's kind can follow. */
-            if (i + 1 >= argc)
-                die("sweep: --emit needs a kind and a folder: --emit slurm DIR");
-            emit = argv[++i];
-            if (strcmp(emit, "slurm"))
-                die("sweep: --emit %s: unknown kind (the one kind is slurm: --emit slurm DIR)", emit);
-            if (i + 1 >= argc || !*argv[i + 1])
-                die("sweep: --emit slurm needs a folder: --emit slurm DIR");
-            eo.dir = argv[++i];
-        } else if (a[0] == '-' && a[1] != 0) {
-            die("sweep: unknown option '%s' (see mmusim sweep --help)", a);
-        } else if (spec_path) {
-            die("sweep: one spec at a time ('%s' and '%s')", spec_path, a);
-        } else {
-            spec_path = a;
-        }
-    }
-    if (!spec_path)
+    const char *jobs_s = NULL, *shard_s = NULL, *shards_s = NULL, *cpus_s = NULL;
+    const char *emit[2] = {NULL, NULL};   /* --emit KIND DIR: KIND first, so another cluster's kind can follow */
+    const cli_opt opts[] = {
+        {.name = "--jobs", .alias = "-j", .nvals = 1, .val = &jobs_s},
+        {.name = "--out", .nvals = 1, .val = &a->out},
+        {.name = "--shard", .nvals = 1, .val = &shard_s},
+        {.name = "--shards", .nvals = 1, .val = &shards_s},
+        {.name = "--cpus-per-task", .nvals = 1, .val = &cpus_s},
+        {.name = "--emit", .nvals = 2, .val = emit,
+         .need = {"a kind and a folder: --emit slurm DIR", "a folder: --emit slurm DIR"}},
+        {0},
+    };
+    const cli_cmd cmd = {.name = "sweep", .usage = sweep_usage, .opts = opts, .maxpos = 1};
+    if (!cli_parse(&cmd, argc, argv, NULL))
         die("sweep: name a spec file (see mmusim sweep --help)");
-    if (out && !*out)
+    a->spec = argv[1];
+    a->jobs = jobs_s ? parse_count("--jobs", jobs_s, 4096, "a number of worker processes") : 0;
+    if (shard_s)
+        parse_shard(shard_s, &a->shard_k, &a->shard_n);
+    a->emit = emit[0] != NULL;
+    a->eo = (slurm_emit_opts){
+        .dir = emit[1],
+        .shards = shards_s ? parse_count("--shards", shards_s, 1000000, "a number of array tasks") : 0,
+        .cpus = cpus_s ? parse_count("--cpus-per-task", cpus_s, 4096, "a number of CPUs") : 0,
+    };
+    if (a->emit && strcmp(emit[0], "slurm"))
+        die("sweep: --emit %s: unknown kind (the one kind is slurm: --emit slurm DIR)", emit[0]);
+    if (a->emit && !*emit[1])
+        die("sweep: --emit slurm needs a folder: --emit slurm DIR");
+    if (a->out && !*a->out)
         die("sweep: --out needs a folder");
-    if (emit && (out || jobs || shard_n))
+    if (a->emit && (a->out || a->jobs || a->shard_n))
         die("sweep: --emit slurm takes no %s: the tasks write to DIR/shards, with --jobs = --cpus-per-task",
-            out ? "--out" : jobs ? "--jobs" : "--shard");
-    if (!emit && (eo.shards || eo.cpus))
-        die("sweep: %s goes with --emit slurm DIR", eo.shards ? "--shards" : "--cpus-per-task");
-    if (!jobs) {
+            a->out ? "--out" : a->jobs ? "--jobs" : "--shard");
+    if (!a->emit && (a->eo.shards || a->eo.cpus))
+        die("sweep: %s goes with --emit slurm DIR", a->eo.shards ? "--shards" : "--cpus-per-task");
+    if (!a->jobs) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
-        jobs = n > 0 ? (unsigned)n : 1;
+        a->jobs = n > 0 ? (unsigned)n : 1;
     }
+}
 
-    char err[8192];
-    sweep_spec *spec = sweep_spec_load(spec_path, err, sizeof err);
-    if (!spec)
-        die("%s", err);
-    if (emit) {
-        slurm_emit(spec, spec_path, &eo);
-        sweep_spec_free(spec);
-        return 0;
-    }
-    char *def = out ? NULL : sweep_default_out(spec_path);
-    if (!out && !def)
+/* Run the spec's missing runs here, on the pool; the exit status. */
+static int sweep_local(const sweep_spec *spec, const sweep_args *a)
+{
+    char *def = a->out ? NULL : sweep_default_out(a->spec);
+    if (!a->out && !def)
         die("sweep: out of memory");
-
     cli_catch_sigint(&stop_flag);
     cli_progress bar;
     cli_progress_start(&bar);
-    sweep_opts o = {
-        .out_dir = out ? out : def,
-        .jobs = jobs,
+    sweep_pool_opts o = {
+        .out_dir = a->out ? a->out : def,
+        .jobs = a->jobs,
         .stop = &stop_flag,
         .progress = isatty(STDERR_FILENO) == 1 ? draw : NULL,
         .warn = warn_damaged,
         .ctx = &bar,
-        .shard_index = shard_k,
-        .shard_count = shard_n,
+        .shard_index = a->shard_k,
+        .shard_count = a->shard_n,
     };
-    sweep_progress c;
-    sweep_status st = sweep_run(spec, &o, &c, err, sizeof err);
+    sweep_pool_counts c;
+    char err[8192];
+    sweep_status st = sweep_pool_run(spec, &o, &c, err, sizeof err);
     cli_progress_erase(&bar);
-    sweep_spec_free(spec);
-    if (st == SWEEP_ERROR) {
-        free(def);
+    if (st == SWEEP_ERROR)
         die("%s", err);
-    }
     char shard[48] = "";
-    if (shard_n)
-        snprintf(shard, sizeof shard, " shard %u/%u:", shard_k, shard_n);
+    if (a->shard_n)
+        snprintf(shard, sizeof shard, " shard %u/%u:", a->shard_k, a->shard_n);
     printf("sweep:%s %zu runs: %zu done now, %zu skipped (already in %s/runs)%s\n", shard, c.total, c.done,
            c.skipped, o.out_dir, st == SWEEP_STOPPED ? ", interrupted" : "");
     free(def);
@@ -260,4 +223,23 @@ int cmd_sweep(int argc, char **argv)
         return EXIT_INTERRUPTED;
     }
     return 0;
+}
+
+int cmd_sweep(int argc, char **argv)
+{
+    if (argc > 1 && !strcmp(argv[1], "collect"))
+        return sweep_collect(argc - 1, argv + 1);
+    sweep_args a = {0};
+    parse_sweep(argc, argv, &a);
+    char err[8192];
+    sweep_spec *spec = sweep_spec_load(a.spec, err, sizeof err);
+    if (!spec)
+        die("%s", err);
+    int status = 0;
+    if (a.emit)
+        slurm_emit(spec, a.spec, &a.eo);
+    else
+        status = sweep_local(spec, &a);
+    sweep_spec_free(spec);
+    return status;
 }

@@ -2,13 +2,12 @@
  * collect DIR` (see sweep_slurm.h).
  *
  * Nothing here replays a trace or writes a run file of its own: the array
- * tasks are plain `mmusim sweep --shard` runs, and collect hands the merged
- * run files to sweep_run with its stop flag already set, so sweep_run starts
- * no worker and only rebuilds the tables -- the same code, hence the same
- * bytes, as a local sweep.  Each shard's run file is checked first by the
- * check a local sweep applies (sweep_runs_check).  Files are written to a
- * temporary name (".NAME.tmp.PID", as sweep.c names them) and renamed when
- * complete.
+ * tasks are plain `mmusim sweep --shard` runs, and collect opens the merged
+ * run files as a sweep's output folder (sweep_dir) and only rebuilds its
+ * tables -- the same code, hence the same bytes, as a local sweep.  Each
+ * shard's run file is checked first by the check a local sweep applies
+ * (sweep_runs_check).  Files are written to a temporary name
+ * (".NAME.tmp.PID", as sweep.c names them) and renamed when complete.
  *
  * The manifest is JSON (read back with libyaml, as sweep.c reads run
  * files), so a damaged one is reported with its line. */
@@ -473,7 +472,7 @@ static char *ranges(const size_t *k, size_t n)
     return text;
 }
 
-/* sweep_opts.warn: a damaged file in DIR/results/runs of a run that no
+/* sweep_dir_open's warn: a damaged file in DIR/results/runs of a run that no
  * shard has a file for (a stale copy: the fresh ones were checked). */
 static void warn_left_out(const char *line, void *ctx)
 {
@@ -535,7 +534,6 @@ int slurm_collect(const char *dir, bool partial)
         if (missing > before)
             bad_shard[nbad++] = k;
     }
-    sweep_runs_free(listed);
     char *shard_list = ranges(bad_shard, nbad);
     if (missing && !partial)
         die("collect: %s: %zu of %zu runs have no result, in shard%s %s (the first: %s/shards/%zu/runs/%s.json; "
@@ -554,14 +552,13 @@ int slurm_collect(const char *dir, bool partial)
                 free(src);
             }
 
-    /* Every run that has a file is finished for sweep_run, and the stop
-     * flag, set from the start, keeps it from replaying the missing ones
-     * (--partial): it only rebuilds results.csv and results.jsonl. */
-    volatile sig_atomic_t stop = 1;
-    sweep_opts o = {.out_dir = out, .jobs = 1, .stop = &stop, .warn = warn_left_out};
-    sweep_status st = sweep_run(spec, &o, NULL, err, sizeof err);
-    if (st == SWEEP_ERROR)
+    /* Every run that has a file is finished; the missing ones (--partial)
+     * are left out of results.csv and results.jsonl. */
+    sweep_dir *d = sweep_dir_open(listed, out, 0, 0, warn_left_out, NULL, err, sizeof err);
+    if (!d || sweep_dir_write_tables(d, err, sizeof err) != 0)
         die("%s", err);
+    sweep_dir_free(d);
+    sweep_runs_free(listed);
     printf("collect: %zu of %zu runs from %zu shards: %s/results.csv, %s/results.jsonl\n", m.nruns - missing,
            m.nruns, m.nshards, out, out);
     if (missing)

@@ -1,7 +1,7 @@
 /* sweep_slurm.h -- a sweep as a Slurm job array (sweep_slurm.c):
  * `mmusim sweep SPEC --emit slurm DIR` writes the array script and a
  * manifest, each array task runs one shard of the runs (`mmusim sweep SPEC
- * --shard K/N`, sweep_opts.shard_index/shard_count), and `mmusim sweep
+ * --shard K/N`, sweep_dir_open's shard_index/shard_count), and `mmusim sweep
  * collect DIR` merges the shards' run files into one result folder.
  *
  * The job folder:

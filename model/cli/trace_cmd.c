@@ -41,6 +41,7 @@
 #include "mmusim/trace.h"
 #include "mmusim/trace_gen.h"
 #include "mmusim/trace_import.h"
+#include "trace_record.h"
 
 #define RECORDER CLI_VERSION
 
@@ -167,80 +168,17 @@ static void gen_usage(FILE *f)
 
 /* ---- argument parsing, shared by the subcommands ---- */
 
-/* One option: "--name VALUE", "--name=VALUE", or a flag. */
-typedef struct opt {
-    const char *name;       /* "-o", "--from" */
-    const char **value;     /* where its value goes; NULL for a flag */
-    bool *flag;             /* set for a flag */
-} opt;
-
-typedef struct args {
-    const char *cmd;        /* "trace gen", for messages */
-    const char *pos[4];     /* positional arguments */
-    int npos;
-    char **rest;            /* after "--" (or from the first positional, with stop_at_command) */
-} args;
-
 static bool is_help(const char *a)
 {
     return !strcmp(a, "--help") || !strcmp(a, "-h");
 }
 
-/* Parse argv[1..argc) of subcommand `cmd` against `opts` (NULL-name
- * terminated).  --help prints the usage (help_text, or help_fn) and exits 0.
- * Positional arguments ("-" is one) go to a->pos, at most maxpos.  With
- * stop_at_command, "--" or the first positional ends the options and the
- * rest of argv is a->rest. */
-static void parse_args(args *a, const char *cmd, int argc, char **argv, const opt *opts, int maxpos,
-                       const char *help_text, void (*help_fn)(FILE *), bool stop_at_command)
+/* Parse (cli_args.h); the one positional argument, named `what`. */
+static const char *one_input(const cli_cmd *c, int argc, char **argv, const char *what)
 {
-    *a = (args){.cmd = cmd};
-    for (int i = 1; i < argc; i++) {
-        const char *s = argv[i];
-        if (is_help(s)) {
-            if (help_text)
-                fputs(help_text, stdout);
-            else
-                help_fn(stdout);
-            exit(0);
-        }
-        if (stop_at_command && (!strcmp(s, "--") || s[0] != '-')) {
-            a->rest = argv + i + !strcmp(s, "--");
-            return;
-        }
-        if (s[0] != '-' || !strcmp(s, "-")) {
-            if (a->npos == maxpos)
-                die("%s: unexpected argument '%s' (see mmusim %s --help)", cmd, s, cmd);
-            a->pos[a->npos++] = s;
-            continue;
-        }
-        const opt *o = opts;
-        size_t len = 0;
-        for (; o && o->name; o++) {
-            len = strlen(o->name);
-            if (!strncmp(s, o->name, len) && (s[len] == 0 || (s[len] == '=' && o->value)))
-                break;
-        }
-        if (!o || !o->name)
-            die("%s: unknown option '%s' (see mmusim %s --help)", cmd, s, cmd);
-        if (!o->value) {
-            *o->flag = true;
-        } else if (s[len] == '=') {
-            *o->value = s + len + 1;
-        } else if (i + 1 < argc) {
-            *o->value = argv[++i];
-        } else {
-            die("%s: %s needs a value", cmd, o->name);
-        }
-    }
-}
-
-/* The one positional argument named `what`. */
-static const char *one_input(const args *a, const char *what)
-{
-    if (a->npos != 1)
-        die("%s: expected one %s (see mmusim %s --help)", a->cmd, what, a->cmd);
-    return a->pos[0];
+    if (cli_parse(c, argc, argv, NULL) != 1)
+        die("%s: expected one %s (see mmusim %s --help)", c->name, what, c->name);
+    return argv[1];
 }
 
 static uint64_t parse_count(const char *cmd, const char *name, const char *s)
@@ -425,22 +363,23 @@ static void trace_out_finish(trace_out *o, int rc, const char *producer_err)
         output_failed(out_is_stdout(o), e, o->err);
 }
 
-static const char *require_output(const args *a, const char *out)
+static const char *require_output(const char *cmd, const char *out)
 {
     if (!out)
-        die("%s: -o OUT is required (see mmusim %s --help)", a->cmd, a->cmd);
+        die("%s: -o OUT is required (see mmusim %s --help)", cmd, cmd);
     return out;
 }
+
+#define OPT_OUT(out) {.name = "-o", .nvals = 1, .val = &(out)}
 
 /* ---- the subcommands ---- */
 
 static int trace_import_cmd(int argc, char **argv)
 {
     const char *from = NULL, *out = NULL;
-    const opt opts[] = {{"--from", &from, NULL}, {"-o", &out, NULL}, {NULL, NULL, NULL}};
-    args a;
-    parse_args(&a, "trace import", argc, argv, opts, 1, import_usage, NULL, false);
-    const char *in = one_input(&a, "input file IN");
+    const cli_opt opts[] = {{.name = "--from", .nvals = 1, .val = &from}, OPT_OUT(out), {0}};
+    const cli_cmd cmd = {.name = "trace import", .usage = import_usage, .opts = opts, .maxpos = 1};
+    const char *in = one_input(&cmd, argc, argv, "input file IN");
     if (!from)
         die("trace import: --from lackey|champsim|text is required");
     int fmt = import_format_by_name(from);
@@ -448,7 +387,7 @@ static int trace_import_cmd(int argc, char **argv)
         die("trace import: --from %s: unknown format (lackey, champsim, text)", from);
     trace_meta meta;
     meta_init(&meta);
-    trace_out o = {.path = require_output(&a, out), .meta = &meta};
+    trace_out o = {.path = require_output(cmd.name, out), .meta = &meta};
     char err[ERR_LEN] = "";
     int rc = trace_import((import_format)fmt, in, trace_out_sink(&o), &meta, err, sizeof err);
     trace_out_finish(&o, rc, err);
@@ -457,12 +396,10 @@ static int trace_import_cmd(int argc, char **argv)
 
 static int trace_export_cmd(int argc, char **argv)
 {
-    const char *out = NULL;
-    bool text = false;
-    const opt opts[] = {{"--text", NULL, &text}, {"-o", &out, NULL}, {NULL, NULL, NULL}};
-    args a;
-    parse_args(&a, "trace export", argc, argv, opts, 1, export_usage, NULL, false);
-    const char *in = one_input(&a, "trace IN");
+    const char *out = NULL, *text = NULL;
+    const cli_opt opts[] = {{.name = "--text", .val = &text}, OPT_OUT(out), {0}};
+    const cli_cmd cmd = {.name = "trace export", .usage = export_usage, .opts = opts, .maxpos = 1};
+    const char *in = one_input(&cmd, argc, argv, "trace IN");
     if (!text)
         die("trace export: --text is required (the one export format)");
     trace_reader *r = open_reader(in);
@@ -524,21 +461,22 @@ static int trace_export_cmd(int argc, char **argv)
 static int trace_record_cmd(int argc, char **argv)
 {
     const char *out = NULL;
-    const opt opts[] = {{"-o", &out, NULL}, {NULL, NULL, NULL}};
-    args a;
-    parse_args(&a, "trace record", argc, argv, opts, 0, record_usage, NULL, true);
-    if (!a.rest || !a.rest[0])
+    const cli_opt opts[] = {OPT_OUT(out), {0}};
+    const cli_cmd cmd = {.name = "trace record", .usage = record_usage, .opts = opts, .command = true};
+    char **command;
+    cli_parse(&cmd, argc, argv, &command);
+    if (!command)
         die("trace record: expected -- CMD [ARGS...] (see mmusim trace record --help)");
     if (out && !strcmp(out, "-"))
         die("trace record: -o - is not possible: the command's own output goes to standard output");
     trace_meta meta;
     meta_init(&meta);
-    trace_out o = {.path = require_output(&a, out), .meta = &meta};
+    trace_out o = {.path = require_output(cmd.name, out), .meta = &meta};
     char err[ERR_LEN] = "";
-    int status = trace_record(a.rest, trace_out_sink(&o), &meta, err, sizeof err);
+    int status = trace_record(command, trace_out_sink(&o), &meta, err, sizeof err);
     trace_out_finish(&o, status < 0 ? -1 : 0, err);
     if (status > 0)
-        fprintf(stderr, "mmusim: trace record: %s exited with status %d; the trace is complete\n", a.rest[0],
+        fprintf(stderr, "mmusim: trace record: %s exited with status %d; the trace is complete\n", command[0],
                 status);
     return 0;
 }
@@ -550,22 +488,20 @@ static int trace_gen_cmd(int argc, char **argv)
     const trace_gen_param *params = trace_gen_params(&nparams);
     const char *out = NULL;
     const char **values = calloc(nparams, sizeof *values);
-    opt *opts = calloc(nparams + 2, sizeof *opts);
+    cli_opt *opts = calloc(nparams + 2, sizeof *opts);
     char(*names)[40] = calloc(nparams, sizeof *names);
     if (!values || !opts || !names)
         die("trace gen: out of memory");
-    opts[0] = (opt){"-o", &out, NULL};
+    opts[0] = (cli_opt)OPT_OUT(out);
     for (size_t i = 0; i < nparams; i++) {
         snprintf(names[i], sizeof names[i], "--%s", params[i].name);
-        opts[i + 1] = (opt){names[i], &values[i], NULL};
+        opts[i + 1] = (cli_opt){.name = names[i], .nvals = 1, .val = &values[i]};
     }
-    args a;
-    parse_args(&a, "trace gen", argc, argv, opts, 1, NULL, gen_usage, false);
-    if (a.npos != 1)
-        die("trace gen: expected one PATTERN (see mmusim trace gen --help)");
-    int pattern = trace_gen_pattern_by_name(a.pos[0]);
+    const cli_cmd cmd = {.name = "trace gen", .usage_fn = gen_usage, .opts = opts, .maxpos = 1};
+    const char *pat = one_input(&cmd, argc, argv, "PATTERN");
+    int pattern = trace_gen_pattern_by_name(pat);
     if (pattern < 0)
-        die("trace gen: unknown pattern '%s' (see mmusim trace gen --help)", a.pos[0]);
+        die("trace gen: unknown pattern '%s' (see mmusim trace gen --help)", pat);
     trace_gen_opts go;
     trace_gen_defaults(&go);
     char err[ERR_LEN] = "";
@@ -578,7 +514,7 @@ static int trace_gen_cmd(int argc, char **argv)
 
     trace_meta meta;
     meta_init(&meta);
-    trace_out o = {.path = require_output(&a, out), .meta = &meta};
+    trace_out o = {.path = require_output(cmd.name, out), .meta = &meta};
     int rc = trace_gen(pattern, &go, trace_out_sink(&o), &meta, err, sizeof err);
     trace_out_finish(&o, rc, err);
     return 0;
@@ -586,9 +522,8 @@ static int trace_gen_cmd(int argc, char **argv)
 
 static int trace_info_cmd(int argc, char **argv)
 {
-    args a;
-    parse_args(&a, "trace info", argc, argv, NULL, 1, info_usage, NULL, false);
-    const char *in = one_input(&a, "trace FILE");
+    const cli_cmd cmd = {.name = "trace info", .usage = info_usage, .maxpos = 1};
+    const char *in = one_input(&cmd, argc, argv, "trace FILE");
     trace_reader *r = open_reader(in);
     char err[ERR_LEN] = "";
     int rc = trace_info(r, in, stdout, err, sizeof err);
@@ -601,12 +536,15 @@ static int trace_info_cmd(int argc, char **argv)
 static int trace_cat_cmd(int argc, char **argv)
 {
     const char *from_s = NULL, *count_s = NULL;
-    const opt opts[] = {{"--from", &from_s, NULL}, {"--count", &count_s, NULL}, {NULL, NULL, NULL}};
-    args a;
-    parse_args(&a, "trace cat", argc, argv, opts, 1, cat_usage, NULL, false);
-    const char *in = one_input(&a, "trace FILE");
-    uint64_t from = from_s ? parse_count(a.cmd, "--from", from_s) : 0;
-    uint64_t count = count_s ? parse_count(a.cmd, "--count", count_s) : UINT64_MAX;
+    const cli_opt opts[] = {
+        {.name = "--from", .nvals = 1, .val = &from_s},
+        {.name = "--count", .nvals = 1, .val = &count_s},
+        {0},
+    };
+    const cli_cmd cmd = {.name = "trace cat", .usage = cat_usage, .opts = opts, .maxpos = 1};
+    const char *in = one_input(&cmd, argc, argv, "trace FILE");
+    uint64_t from = from_s ? parse_count(cmd.name, "--from", from_s) : 0;
+    uint64_t count = count_s ? parse_count(cmd.name, "--count", count_s) : UINT64_MAX;
     trace_reader *r = open_reader(in);
     trace_rec rec;
     int got = 1;

@@ -19,6 +19,7 @@
 #include <numpy/arrayobject.h>
 
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -641,6 +642,22 @@ static const char **trace_paths(PyObject *traces, PyObject **bytes, Py_ssize_t *
     return paths;
 }
 
+/* progress=True: a one-line count on stderr, as `mmusim run` draws on a
+ * terminal (replay_opts.progress; called without the GIL, every 64 Ki
+ * records), erased at the end. */
+static void draw_progress(const replay_progress *p, void *ctx)
+{
+    (void)ctx;
+    if (p->end)
+        fputs("\r\033[K", stderr);
+    else if (p->total)
+        fprintf(stderr, "\rmmusim: %" PRIu64 " of %" PRIu64 " accesses (%.0f%%)\033[K", p->accesses, p->total,
+                100.0 * (double)p->accesses / (double)p->total);
+    else
+        fprintf(stderr, "\rmmusim: %" PRIu64 " accesses\033[K", p->accesses);
+    fflush(stderr);
+}
+
 /* run(traces, configs, progress, catch_sigint)
  *   -> [(status, config name, [(counter, value)])]
  * configs: a sequence of (base, sets) as load_config takes them.  One
@@ -685,7 +702,7 @@ static PyObject *core_run(PyObject *self, PyObject *args)
         goto done;
     }
     char err[ERR_LEN];
-    replay_opts o = {.traces = paths, .ntraces = (unsigned)ntraces, .progress = progress};
+    replay_opts o = {.traces = paths, .ntraces = (unsigned)ntraces, .progress = progress ? draw_progress : NULL};
     struct sigaction old;
     replay_status st;
     Py_BEGIN_ALLOW_THREADS
@@ -756,7 +773,7 @@ static PyObject *core_intervals(PyObject *self, PyObject *args)
     }
     char err[ERR_LEN];
     replay_opts o = {.traces = paths, .ntraces = (unsigned)ntraces, .format = REPORT_CSV, .interval = interval,
-                     .progress = progress, .out = f};
+                     .progress = progress ? draw_progress : NULL, .out = f};
     struct sigaction old;
     replay_status st;
     Py_BEGIN_ALLOW_THREADS

@@ -57,7 +57,6 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "mmusim/os.h"
 #include "mmusim/stats.h"
@@ -66,12 +65,10 @@
 #include "base/compiler.h"
 #include "base/pairmap.h"
 
-/* Records between two looks at *stop and the clock: 64 Ki records take a
- * millisecond or two, so Ctrl-C answers at once and the progress bar's
- * clock reads cost nothing. */
-#define CHECK_RECORDS 65536u
-/* Progress redraws at most every 1/4 s. */
-#define PROGRESS_PERIOD 0.25
+/* Records between two looks at *stop and two progress calls: 64 Ki
+ * records take a millisecond or two, so Ctrl-C answers at once and the
+ * calls cost nothing. */
+#define CHECK_RECORDS REPLAY_PROGRESS_RECORDS
 
 /* With several machines, the records the machines are to see are collected
  * (decoded, scheduled, their pids mapped, the replay's switches added) into
@@ -157,21 +154,10 @@ typedef struct replay {
     uint64_t rows;
     bool header_done;
 
-    /* progress */
-    double t0, t_drawn;
-    bool drawn;
-
     char *err;
     size_t errlen;
     bool err_located;      /* err already names its place (a reader's message): fail_at leaves it */
 } replay;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* Prefix R->err (which holds the OS model's message) with "FILE: record N: ". */
 static NOINLINE int fail_at(replay *R, const source *s, uint64_t index)
@@ -665,52 +651,10 @@ static int final_report(replay *R)
 
 /* ---- progress ----------------------------------------------------------- */
 
-/* 12345678 -> "12.3M". */
-static void fmt_count(double v, char *buf, size_t len)
+static void report_progress(const replay *R, bool end)
 {
-    if (v >= 1e9)
-        snprintf(buf, len, "%.2fG", v / 1e9);
-    else if (v >= 1e6)
-        snprintf(buf, len, "%.1fM", v / 1e6);
-    else if (v >= 1e3)
-        snprintf(buf, len, "%.1fk", v / 1e3);
-    else
-        snprintf(buf, len, "%.0f", v);
-}
-
-static void progress(replay *R, bool force)
-{
-    double t = now_s();
-    if (!force && t - R->t_drawn < PROGRESS_PERIOD)
-        return;
-    R->t_drawn = t;
-    double el = t - R->t0, rate = el > 0 ? (double)R->accesses / el : 0;
-    char r[32], d[32];
-    fmt_count(rate, r, sizeof r);
-    fmt_count((double)R->accesses, d, sizeof d);
-    if (R->total && R->accesses <= R->total) {
-        double f = (double)R->accesses / (double)R->total;
-        char bar[25];
-        unsigned fill = (unsigned)(f * 24);
-        for (unsigned i = 0; i < 24; i++)
-            bar[i] = i < fill ? '#' : '.';
-        bar[24] = 0;
-        unsigned eta = rate > 0 ? (unsigned)((double)(R->total - R->accesses) / rate + 0.5) : 0;
-        fprintf(stderr, "\r[%s] %5.1f%%  %s accesses/s  ETA %u:%02u:%02u\033[K", bar, 100 * f, r, eta / 3600,
-                eta / 60 % 60, eta % 60);
-    } else {
-        fprintf(stderr, "\r%s accesses  %s accesses/s\033[K", d, r);
-    }
-    fflush(stderr);
-    R->drawn = true;
-}
-
-static void progress_erase(replay *R)
-{
-    if (R->drawn) {
-        fputs("\r\033[K", stderr);
-        fflush(stderr);
-    }
+    replay_progress p = {R->accesses, R->total, end};
+    R->o->progress(&p, R->o->progress_ctx);
 }
 
 /* ---- set-up ------------------------------------------------------------- */
@@ -934,8 +878,6 @@ static replay_status replay_loop(replay *R)
     uint64_t turn_left = R->timeshare ? quantum : UINT64_MAX;
     uint64_t check_left = CHECK_RECORDS, acc_at_row = 0;
     unsigned active = R->nsrc, cur = 0;
-    if (o->progress)
-        R->t0 = R->t_drawn = now_s();
 
     replay_status status = o->stop && *o->stop ? REPLAY_STOPPED : REPLAY_DONE;
     while (active && status == REPLAY_DONE) {
@@ -966,7 +908,7 @@ static replay_status replay_loop(replay *R)
             if (o->stop && *o->stop)
                 status = REPLAY_STOPPED;
             if (o->progress)
-                progress(R, false);
+                report_progress(R, false);
         }
         bool next = interleave;
         if (e == SL_END) {
@@ -991,7 +933,7 @@ static replay_status replay_loop(replay *R)
             status = REPLAY_OOM;
     }
     if (o->progress)
-        progress_erase(R);
+        report_progress(R, true);
     for (unsigned c = 0; o->tap && status != REPLAY_ERROR && c < R->ncpus; c++)
         mmu_tap_end(os_mmu(R->oses[0], c));
     if (status != REPLAY_ERROR && R->interval && interval_last(R, acc_at_row) != 0)

@@ -1,5 +1,7 @@
-/* sweep.c -- parameter sweeps: spec loading, run identity, the worker pool
- * and the result files (see sweep.h).
+/* sweep.c -- parameter sweeps: spec loading, run identity, run files and
+ * their check, the output folder, its batches and its tables (see
+ * sweep.h).  Nothing here forks: `mmusim sweep`'s pool of workers is the
+ * command line's (model/cli/sweep_pool.c).
  *
  * Invariant of the output folder: this program writes runs/ID.json only
  * complete (it is renamed from a temporary name after fclose succeeded),
@@ -26,8 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 #include <yaml.h>
 
@@ -38,10 +38,6 @@
 /* Points beyond this are almost certainly a mistake in the spec (and each
  * is a validated config kept in memory). */
 #define SWEEP_MAX_POINTS 1000000u
-#define REFRESH_PERIOD 1.0    /* seconds between rebuilds of the aggregates */
-#define PROGRESS_PERIOD 0.1   /* seconds between progress callbacks */
-#define POLL_NS 20000000L     /* the pool's wait between looks at its workers */
-#define WORKER_STOPPED 3      /* a worker's exit status when SIGINT stopped it */
 
 /* ---- the spec ----------------------------------------------------------- */
 
@@ -112,24 +108,85 @@ void sweep_spec_free(sweep_spec *s)
     free(s);
 }
 
+/* ---- loading ------------------------------------------------------------ *
+ *
+ * Loading goes on after an error wherever the rest can still be checked on
+ * its own, so a spec with several mistakes shows them all at once: every
+ * top-level key, every trace, every set: key, every swept key and each of
+ * its values (a key cfg_set does not know is one error, not one per value),
+ * every zip group.  A `config:` that cannot be loaded leaves the defaults
+ * to check the keys against.  Only the points' whole configs
+ * (check_points) need a spec without other errors: they combine
+ * everything. */
+
+typedef struct spec_error {
+    unsigned line;
+    char *text;         /* "SPEC:LINE: problem" */
+} spec_error;
+
 typedef struct loader {
     sweep_spec *s;
     yaml_document_t doc;
-    char *err;
-    size_t errlen;
+    spec_error *errs;   /* in the order found */
+    size_t nerrs, errcap;
 } loader;
 
 static unsigned line_of(const yaml_node_t *n) { return (unsigned)n->start_mark.line + 1; }
 
-static int fail(loader *L, const yaml_node_t *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(loader *L, const yaml_node_t *n, const char *fmt, ...)
+/* Record an error at line `line` of the spec; returns -1. */
+static int fail_line(loader *L, unsigned line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail_line(loader *L, unsigned line, const char *fmt, ...)
 {
     char msg[1024];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    return mm_errf(L->err, L->errlen, "%s:%u: %s", L->s->path, n ? line_of(n) : 1, msg);
+    size_t n = strlen(L->s->path) + strlen(msg) + 16;
+    char *text = malloc(n);
+    if (!text)
+        abort();
+    snprintf(text, n, "%s:%u: %s", L->s->path, line, msg);
+    mm_grow(&L->errs, &L->errcap, L->nerrs, sizeof *L->errs, 8);
+    L->errs[L->nerrs++] = (spec_error){line, text};
+    return -1;
+}
+
+/* Record an error at node n (line 1 if NULL); returns -1. */
+#define fail(L, n, ...) fail_line((L), (n) ? line_of(n) : 1, __VA_ARGS__)
+
+/* Every error into err, one "SPEC:LINE: problem" a line (no newline after
+ * the last), sorted by line, the order found within a line; several end
+ * with "SPEC: N errors".  Whole lines only: those that do not fit are left
+ * out, and the summary says how many are shown. */
+static void report_errors(loader *L, char *err, size_t errlen)
+{
+    for (size_t i = 1; i < L->nerrs; i++)   /* insertion sort: stable, and specs are short */
+        for (size_t j = i; j > 0 && L->errs[j - 1].line > L->errs[j].line; j--) {
+            spec_error t = L->errs[j];
+            L->errs[j] = L->errs[j - 1];
+            L->errs[j - 1] = t;
+        }
+    if (!errlen)
+        return;
+    err[0] = 0;
+    char summary[128] = "";
+    size_t room = errlen, len = 0, shown = 0;
+    if (L->nerrs > 1)
+        room -= room > sizeof summary + strlen(L->s->path) ? sizeof summary + strlen(L->s->path) : room;
+    for (; shown < L->nerrs; shown++) {
+        size_t n = strlen(L->errs[shown].text) + (shown ? 1 : 0);
+        if (len + n + 1 > room && (shown || L->nerrs > 1))
+            break;
+        len += (size_t)snprintf(err + len, errlen - len, "%s%s", shown ? "\n" : "", L->errs[shown].text);
+    }
+    if (L->nerrs > 1) {
+        if (shown < L->nerrs)
+            snprintf(summary, sizeof summary, ": %zu errors, the first %zu shown", L->nerrs, shown);
+        else
+            snprintf(summary, sizeof summary, ": %zu errors", L->nerrs);
+        snprintf(err + len, errlen - len, "%s%s%s", len ? "\n" : "", L->s->path, summary);
+    }
 }
 
 static const char *scalar(const yaml_node_t *n)
@@ -164,7 +221,7 @@ static char *value_text(loader *L, const yaml_node_t *n)
     return t;
 }
 
-/* cfg_set KEY=VALUE on *c, the message naming the spec's line. */
+/* cfg_set KEY=VALUE on *c, an error naming the spec's line. */
 static int set_key(loader *L, mm_config *c, const yaml_node_t *at, const char *key, const char *value)
 {
     size_t n = strlen(key) + strlen(value) + 2;
@@ -180,57 +237,113 @@ static int set_key(loader *L, mm_config *c, const yaml_node_t *at, const char *k
     return fail(L, at, "%s", msg);
 }
 
-static int load_traces(loader *L, const yaml_node_t *v)
+typedef struct key_search {
+    const char *key;
+    bool found;
+} key_search;
+
+static void match_key(const char *key, const char *value, void *p)
+{
+    key_search *k = p;
+    (void)value;
+    k->found |= !strcmp(key, k->key);
+}
+
+/* A key cfg_set knows (cfg_foreach lists them all). */
+static bool known_key(const mm_config *c, const char *key)
+{
+    key_search k = {key, false};
+    cfg_foreach(c, match_key, &k);
+    return k.found;
+}
+
+static void load_traces(loader *L, const yaml_node_t *v)
 {
     sweep_spec *s = L->s;
-    if (v->type != YAML_SEQUENCE_NODE)
-        return fail(L, v, "traces: expected a list of trace files");
+    if (v->type != YAML_SEQUENCE_NODE) {
+        fail(L, v, "traces: expected a list of trace files");
+        return;
+    }
     size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
-    if (n == 0)
-        return fail(L, v, "traces: the list is empty");
+    if (n == 0) {
+        fail(L, v, "traces: the list is empty");
+        return;
+    }
     s->trace_name = calloc(n, sizeof *s->trace_name);
     s->trace_path = calloc(n, sizeof *s->trace_path);
     if (!s->trace_name || !s->trace_path)
         abort();
+    s->ntraces = n;
     for (size_t i = 0; i < n; i++) {
         const yaml_node_t *item = yaml_document_get_node(&L->doc, v->data.sequence.items.start[i]);
         const char *name = scalar(item);
-        if (!name || !*name)
-            return fail(L, item, "traces: expected a file name");
+        if (!name || !*name) {
+            fail(L, item, "traces: expected a file name");
+            continue;
+        }
         s->trace_name[i] = dupstr(name);
         s->trace_path[i] = join_path(s->dir, name);
-        s->ntraces = i + 1;
         struct stat st;
         if (stat(s->trace_path[i], &st) != 0)
-            return fail(L, item, "trace %s: %s", s->trace_path[i], strerror(errno));
-        if (!S_ISREG(st.st_mode) || access(s->trace_path[i], R_OK) != 0)
-            return fail(L, item, "trace %s: not a readable file", s->trace_path[i]);
+            fail(L, item, "trace %s: %s", s->trace_path[i], strerror(errno));
+        else if (!S_ISREG(st.st_mode) || access(s->trace_path[i], R_OK) != 0)
+            fail(L, item, "trace %s: not a readable file", s->trace_path[i]);
     }
-    return 0;
 }
 
-static int load_set(loader *L, const yaml_node_t *v)
+/* config: a preset name, else a file beside the spec; the defaults when
+ * it cannot be loaded (the keys are still checked against them). */
+static void load_config_key(loader *L, const yaml_node_t *v)
 {
-    if (v->type != YAML_MAPPING_NODE)
-        return fail(L, v, "set: expected a mapping of KEY: VALUE");
+    sweep_spec *s = L->s;
+    cfg_defaults(&s->base);
+    const char *name = v ? scalar(v) : CFG_DEFAULT_PRESET;
+    if (!name) {
+        fail(L, v, "config: expected a preset name or a YAML file");
+        return;
+    }
+    char *path = cfg_preset_yaml(name) ? dupstr(name) : join_path(s->dir, name);
+    char why[4608];
+    if (cfg_load(&s->base, path, why, sizeof why) != 0)
+        fail(L, v, "config: %s", why);
+    free(path);
+}
+
+static void load_set(loader *L, const yaml_node_t *v)
+{
+    if (v->type != YAML_MAPPING_NODE) {
+        fail(L, v, "set: expected a mapping of KEY: VALUE");
+        return;
+    }
     for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
         const yaml_node_t *k = yaml_document_get_node(&L->doc, p->key);
         const yaml_node_t *val = yaml_document_get_node(&L->doc, p->value);
+        char *text = scalar(k) ? value_text(L, val) : NULL;
         if (!scalar(k))
-            return fail(L, k, "set: expected a config key");
-        char *text = value_text(L, val);
-        if (!text)
-            return fail(L, val, "set: %s: expected a value", scalar(k));
-        int rc = set_key(L, &L->s->base, k, scalar(k), text);
+            fail(L, k, "set: expected a config key");
+        else if (!text)
+            fail(L, val, "set: %s: expected a value", scalar(k));
+        else
+            set_key(L, &L->s->base, k, scalar(k), text);
         free(text);
-        if (rc)
-            return -1;
     }
-    return 0;
 }
 
-/* One swept key `k` with its value list `v`, in dimension `dim`. */
-static int add_key(loader *L, const yaml_node_t *k, const yaml_node_t *v, size_t dim, const char *where)
+/* Check each of a swept key's values alone, on a scratch copy of the
+ * base.  A key cfg_set does not know fails every value alike: once. */
+static void check_values(loader *L, const pkey *pk, const yaml_node_t *v)
+{
+    for (size_t i = 0; i < pk->n; i++) {
+        const yaml_node_t *item = yaml_document_get_node(&L->doc, v->data.sequence.items.start[i]);
+        mm_config scratch = L->s->base;
+        if (set_key(L, &scratch, item, pk->key, pk->values[i]) && !known_key(&L->s->base, pk->key))
+            return;
+    }
+}
+
+/* One swept key `k` with its value list `v`, in dimension `dim`: its
+ * index in s->keys, or -1 when its name or list is unusable (an error). */
+static ptrdiff_t add_key(loader *L, const yaml_node_t *k, const yaml_node_t *v, size_t dim, const char *where)
 {
     sweep_spec *s = L->s;
     const char *key = scalar(k);
@@ -244,23 +357,25 @@ static int add_key(loader *L, const yaml_node_t *k, const yaml_node_t *v, size_t
     size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
     if (n == 0)
         return fail(L, v, "%s: %s: the list of values is empty", where, key);
-    mm_grow(&s->keys, &s->keys_cap, s->nkeys, sizeof *s->keys, 8);
-    pkey *pk = &s->keys[s->nkeys++];
-    *pk = (pkey){.key = dupstr(key), .dim = dim, .line = line_of(v)};
-    if (!(pk->values = calloc(n, sizeof *pk->values)))
+    char **values = calloc(n, sizeof *values);
+    if (!values)
         abort();
+    bool ok = true;
     for (size_t i = 0; i < n; i++) {
         const yaml_node_t *item = yaml_document_get_node(&L->doc, v->data.sequence.items.start[i]);
-        char *text = value_text(L, item);
-        if (!text)
-            return fail(L, item, "%s: %s: expected a value", where, key);
-        pk->values[pk->n++] = text;
-        /* Each key and value alone, on a scratch copy of the base. */
-        mm_config scratch = s->base;
-        if (set_key(L, &scratch, item, key, text))
-            return -1;
+        if (!(values[i] = value_text(L, item))) {
+            fail(L, item, "%s: %s: expected a value", where, key);
+            ok = false;
+        }
     }
-    return 0;
+    mm_grow(&s->keys, &s->keys_cap, s->nkeys, sizeof *s->keys, 8);
+    pkey *pk = &s->keys[s->nkeys];
+    *pk = (pkey){.key = dupstr(key), .values = values, .n = n, .dim = dim, .line = line_of(v)};
+    s->nkeys++;
+    if (!ok)
+        return -1;   /* kept, so its values are freed with the spec */
+    check_values(L, pk, v);
+    return (ptrdiff_t)s->nkeys - 1;
 }
 
 static void add_dim(sweep_spec *s, size_t n)
@@ -273,41 +388,49 @@ static void add_dim(sweep_spec *s, size_t n)
     s->dim_size[s->ndims++] = n;
 }
 
-static int load_params(loader *L, const yaml_node_t *v)
+static void load_params(loader *L, const yaml_node_t *v)
 {
-    if (v->type != YAML_MAPPING_NODE)
-        return fail(L, v, "params: expected a mapping of KEY: [VALUES]");
-    for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
-        if (add_key(L, yaml_document_get_node(&L->doc, p->key), yaml_document_get_node(&L->doc, p->value),
-                    L->s->ndims, "params"))
-            return -1;
-        add_dim(L->s, L->s->keys[L->s->nkeys - 1].n);
+    if (v->type != YAML_MAPPING_NODE) {
+        fail(L, v, "params: expected a mapping of KEY: [VALUES]");
+        return;
     }
-    return 0;
+    for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+        ptrdiff_t k = add_key(L, yaml_document_get_node(&L->doc, p->key), yaml_document_get_node(&L->doc, p->value),
+                              L->s->ndims, "params");
+        if (k >= 0)
+            add_dim(L->s, L->s->keys[k].n);
+    }
 }
 
-static int load_zip(loader *L, const yaml_node_t *v)
+static void load_zip(loader *L, const yaml_node_t *v)
 {
     sweep_spec *s = L->s;
-    if (v->type != YAML_SEQUENCE_NODE)
-        return fail(L, v, "zip: expected a list of mappings KEY: [VALUES]");
+    if (v->type != YAML_SEQUENCE_NODE) {
+        fail(L, v, "zip: expected a list of mappings KEY: [VALUES]");
+        return;
+    }
     for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
         const yaml_node_t *g = yaml_document_get_node(&L->doc, *it);
-        if (g->type != YAML_MAPPING_NODE || g->data.mapping.pairs.top == g->data.mapping.pairs.start)
-            return fail(L, g, "zip: expected a mapping KEY: [VALUES] of lists varied together");
-        size_t first = s->nkeys;
+        if (g->type != YAML_MAPPING_NODE || g->data.mapping.pairs.top == g->data.mapping.pairs.start) {
+            fail(L, g, "zip: expected a mapping KEY: [VALUES] of lists varied together");
+            continue;
+        }
+        ptrdiff_t first = -1;   /* the group's first usable key: the others' lengths must be its */
         for (yaml_node_pair_t *p = g->data.mapping.pairs.start; p < g->data.mapping.pairs.top; p++) {
             const yaml_node_t *val = yaml_document_get_node(&L->doc, p->value);
-            if (add_key(L, yaml_document_get_node(&L->doc, p->key), val, s->ndims, "zip"))
-                return -1;
-            const pkey *a = &s->keys[first], *b = &s->keys[s->nkeys - 1];
-            if (b->n != a->n)
-                return fail(L, val, "zip: %s has %zu values but %s has %zu: zipped lists must have equal lengths",
-                            b->key, b->n, a->key, a->n);
+            ptrdiff_t k = add_key(L, yaml_document_get_node(&L->doc, p->key), val, s->ndims, "zip");
+            if (k < 0)
+                continue;
+            const pkey *a = &s->keys[first < 0 ? k : first], *b = &s->keys[k];
+            if (first < 0)
+                first = k;
+            else if (b->n != a->n)
+                fail(L, val, "zip: %s has %zu values but %s has %zu: zipped lists must have equal lengths", b->key,
+                     b->n, a->key, a->n);
         }
-        add_dim(s, s->keys[first].n);
+        if (first >= 0)
+            add_dim(s, s->keys[first].n);
     }
-    return 0;
 }
 
 /* Apply point p's values to *c. */
@@ -330,8 +453,9 @@ static int apply_point(const sweep_spec *s, size_t p, mm_config *c, char *err, s
 }
 
 /* Every point's config must validate: cross-field rules (a power-of-two
- * set count with a given way count, ...) are only checkable per point. */
-static int check_points(loader *L)
+ * set count with a given way count, ...) are only checkable per point.
+ * The first point that fails is the error (the others likely fail alike). */
+static void check_points(loader *L)
 {
     sweep_spec *s = L->s;
     char why[512];
@@ -346,24 +470,38 @@ static int check_points(loader *L)
         for (size_t j = 0; j < s->nkeys && len < sizeof pt; j++)
             len += (size_t)snprintf(pt + len, sizeof pt - len, "%s%s=%s", j ? ", " : "", s->keys[j].key,
                                     sweep_point_value(s, p, j));
-        unsigned line = s->nkeys ? s->keys[s->nkeys - 1].line : 1;
-        return mm_errf(L->err, L->errlen, "%s:%u: %s (at the point %s)", s->path, line, why,
-                       s->nkeys ? pt : "of the base config");
+        fail_line(L, s->nkeys ? s->keys[s->nkeys - 1].line : 1, "%s (at the point %s)", why,
+                  s->nkeys ? pt : "of the base config");
+        return;
     }
-    return 0;
 }
 
-static int load_root(loader *L, const char *path)
+/* The points: the product of the dimensions, first varying slowest. */
+static void count_points(loader *L, const yaml_node_t *at)
+{
+    sweep_spec *s = L->s;
+    s->npoints = 1;
+    for (size_t d = s->ndims; d-- > 0;) {
+        s->dim_stride[d] = s->npoints;
+        if (s->npoints > SWEEP_MAX_POINTS / s->dim_size[d]) {
+            fail(L, at, "more than %u points", SWEEP_MAX_POINTS);
+            return;
+        }
+        s->npoints *= s->dim_size[d];
+    }
+}
+
+static void load_root(loader *L)
 {
     sweep_spec *s = L->s;
     const yaml_node_t *root = yaml_document_get_root_node(&L->doc);
-    if (!root || root->type != YAML_MAPPING_NODE)
-        return mm_errf(L->err, L->errlen,
-                       "%s:%u: expected a mapping with traces:, config:, set:, params:, zip:, onepass:", path,
-                       root ? line_of(root) : 1);
+    if (!root || root->type != YAML_MAPPING_NODE) {
+        fail(L, root, "expected a mapping with traces:, config:, set:, params:, zip:, onepass:");
+        return;
+    }
     static const char *const known[] = {"traces", "config", "set", "params", "zip", "onepass"};
     enum { NKNOWN = sizeof known / sizeof *known };
-    const yaml_node_t *val[NKNOWN] = {0}, *keynode[NKNOWN] = {0};
+    const yaml_node_t *val[NKNOWN] = {0};
     for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
         const yaml_node_t *k = yaml_document_get_node(&L->doc, p->key);
         const char *name = scalar(k);
@@ -371,48 +509,35 @@ static int load_root(loader *L, const char *path)
         while (i < NKNOWN && !(name && !strcmp(name, known[i])))
             i++;
         if (i == NKNOWN)
-            return fail(L, k, "unknown key '%s' (expected traces, config, set, params, zip, onepass)",
-                        name ? name : "?");
-        if (val[i])
-            return fail(L, k, "%s: given twice", name);
-        val[i] = yaml_document_get_node(&L->doc, p->value);
-        keynode[i] = k;
+            fail(L, k, "unknown key '%s' (expected traces, config, set, params, zip, onepass)", name ? name : "?");
+        else if (val[i])
+            fail(L, k, "%s: given twice", name);
+        else
+            val[i] = yaml_document_get_node(&L->doc, p->value);
     }
     if (!val[0])
-        return fail(L, root, "no traces: (a list of trace files) in the spec");
-    if (load_traces(L, val[0]))
-        return -1;
-    /* config: a preset name, else a file beside the spec. */
-    const char *cfgname = CFG_DEFAULT_PRESET;
-    if (val[1] && !(cfgname = scalar(val[1])))
-        return fail(L, val[1], "config: expected a preset name or a YAML file");
-    char *cfgpath = cfg_preset_yaml(cfgname) ? dupstr(cfgname) : join_path(s->dir, cfgname);
-    char why[4608];
-    int rc = cfg_load(&s->base, cfgpath, why, sizeof why);
-    free(cfgpath);
-    if (rc)
-        return fail(L, val[1] ? val[1] : keynode[0], "config: %s", why);
-    if (val[2] && load_set(L, val[2]))
-        return -1;
-    if (val[3] && load_params(L, val[3]))
-        return -1;
-    if (val[4] && load_zip(L, val[4]))
-        return -1;
+        fail(L, root, "no traces: (a list of trace files) in the spec");
+    else
+        load_traces(L, val[0]);
+    load_config_key(L, val[1]);
+    if (val[2])
+        load_set(L, val[2]);
+    if (val[3])
+        load_params(L, val[3]);
+    if (val[4])
+        load_zip(L, val[4]);
     s->onepass = true;
     if (val[5]) {
         const char *b = scalar(val[5]);
         if (!b || (strcmp(b, "true") && strcmp(b, "false")))
-            return fail(L, val[5], "onepass: expected true or false, got '%s'", b ? b : "a list or mapping");
-        s->onepass = !strcmp(b, "true");
+            fail(L, val[5], "onepass: expected true or false, got '%s'", b ? b : "a list or mapping");
+        else
+            s->onepass = !strcmp(b, "true");
     }
-    s->npoints = 1;
-    for (size_t d = s->ndims; d-- > 0;) {
-        s->dim_stride[d] = s->npoints;
-        if (s->npoints > SWEEP_MAX_POINTS / s->dim_size[d])
-            return fail(L, val[4] ? val[4] : val[3], "more than %u points", SWEEP_MAX_POINTS);
-        s->npoints *= s->dim_size[d];
-    }
-    return check_points(L);
+    size_t before = L->nerrs;
+    count_points(L, val[4] ? val[4] : val[3]);
+    if (!before && L->nerrs == before)
+        check_points(L);
 }
 
 sweep_spec *sweep_spec_load(const char *path, char *err, size_t errlen)
@@ -427,17 +552,16 @@ sweep_spec *sweep_spec_load(const char *path, char *err, size_t errlen)
         slash[slash == s->dir ? 1 : 0] = 0;
     else
         s->dir[0] = 0;
-    loader L = {.s = s, .err = err, .errlen = errlen};
     FILE *f = fopen(path, "rb");
     if (!f) {
         mm_errf(err, errlen, "%s: %s", path, strerror(errno));
         sweep_spec_free(s);
         return NULL;
     }
+    loader L = {.s = s};
     yaml_parser_t parser;
     yaml_parser_initialize(&parser);
     yaml_parser_set_input_file(&parser, f);
-    int rc = -1;
     if (!yaml_parser_load(&parser, &L.doc)) {
         mm_errf(err, errlen, "%s:%zu: %s", path, parser.problem_mark.line + 1,
                 parser.problem ? parser.problem : "YAML syntax error");
@@ -446,11 +570,16 @@ sweep_spec *sweep_spec_load(const char *path, char *err, size_t errlen)
         sweep_spec_free(s);
         return NULL;
     }
-    rc = load_root(&L, path);
+    load_root(&L);
     yaml_document_delete(&L.doc);
     yaml_parser_delete(&parser);
     fclose(f);
-    if (rc) {
+    if (L.nerrs)
+        report_errors(&L, err, errlen);
+    for (size_t i = 0; i < L.nerrs; i++)
+        free(L.errs[i].text);
+    free(L.errs);
+    if (L.nerrs) {
         sweep_spec_free(s);
         return NULL;
     }
@@ -630,7 +759,8 @@ static void remove_stale(const char *dir)
 }
 
 /* One sweep at a time per output folder: a write lock on DIR/.lock, held
- * by the pool's process until it returns (or dies: the kernel drops it).
+ * by the process that opened the folder until sweep_dir_free (or its
+ * death: the kernel drops it; forked workers do not inherit it).
  * Returns the descriptor, or -1 with the message in err. */
 static int lock_dir(const char *dir, char *err, size_t errlen)
 {
@@ -662,7 +792,7 @@ static int lock_dir(const char *dir, char *err, size_t errlen)
 typedef struct run {
     size_t trace, point;
     uint64_t id;
-    bool have;          /* runs/ID.json was checked, or written by this sweep (pool only) */
+    bool have;          /* runs/ID.json was checked, or written by this sweep (sweep_dir only) */
 } run;
 
 struct sweep_runs {
@@ -1121,7 +1251,7 @@ sweep_file sweep_runs_check(const sweep_runs *R, size_t i, const char *path, cha
     return check_run_file(R, &R->runs[i], path, NULL, err, errlen);
 }
 
-/* ---- the tables --------------------------------------------------------- */
+/* ---- the output folder -------------------------------------------------- */
 
 /* A checked run file's members, for the aggregates. */
 typedef struct row {
@@ -1132,38 +1262,42 @@ typedef struct row {
     bool *quoted;       /* a JSON string (else a bare number or boolean) */
 } row;
 
-typedef struct pool {
-    const sweep_spec *s;
-    const sweep_opts *o;
-    sweep_runs *R;
-    bool onepass;       /* the runs are made by one pass (onepass.h) */
-    char *runs_dir;
-    run *runs;          /* the runs of this sweep (of its shard), in run order */
-    size_t nruns;
-    row *rows;
+/* A work item: runs of one trace replayed together. */
+typedef struct batch {
+    size_t *runs;       /* indices into sweep_dir.runs */
+    size_t n;
+} batch;
+
+struct sweep_dir {
+    const sweep_runs *R;
+    char *dir, *runs_dir;
+    int lock;           /* DIR/.lock, held until sweep_dir_free */
+    run *runs;          /* the runs of this sweep (of its shard), in run order; .have: finished */
+    size_t nruns, finished;
+    row *rows;          /* rows[i]: run i's file, once loaded */
     stats *cols;        /* column name -> index + 1 (stats as an ordered name index) */
     char **colname;
     size_t ncols, colcap;
     size_t *order;      /* the tables' columns: column indices, first seen in run order */
     size_t norder;
-    char *err;
-    size_t errlen;
-} pool;
+    batch *batches;     /* the plan (sweep_dir_plan) */
+    size_t nbatches;
+};
 
-static size_t column(pool *P, const char *name)
+static size_t column(sweep_dir *d, const char *name)
 {
     bool found;
-    uint64_t v = stats_get(P->cols, name, &found);
+    uint64_t v = stats_get(d->cols, name, &found);
     if (found)
         return (size_t)v - 1;
-    mm_grow(&P->colname, &P->colcap, P->ncols, sizeof *P->colname, 64);
-    P->colname[P->ncols++] = dupstr(name);
-    stats_add(P->cols, name, P->ncols);
-    return P->ncols - 1;
+    mm_grow(&d->colname, &d->colcap, d->ncols, sizeof *d->colname, 64);
+    d->colname[d->ncols++] = dupstr(name);
+    stats_add(d->cols, name, d->ncols);
+    return d->ncols - 1;
 }
 
 /* Take a checked file's members as row w. */
-static void adopt_row(pool *P, row *w, members *ms)
+static void adopt_row(sweep_dir *d, row *w, members *ms)
 {
     w->col = calloc(ms->n + 1, sizeof *w->col);
     w->val = calloc(ms->n + 1, sizeof *w->val);
@@ -1171,7 +1305,7 @@ static void adopt_row(pool *P, row *w, members *ms)
     if (!w->col || !w->val || !w->quoted)
         abort();
     for (size_t i = 0; i < ms->n; i++) {
-        w->col[i] = column(P, ms->m[i].name);
+        w->col[i] = column(d, ms->m[i].name);
         w->val[i] = ms->m[i].val;
         ms->m[i].val = NULL;
         w->quoted[i] = ms->m[i].quoted;
@@ -1184,18 +1318,18 @@ static void adopt_row(pool *P, row *w, members *ms)
 /* Columns in the order the loaded rows show them, in run order: so the
  * tables do not depend on when each row was loaded (at the start, or as
  * its batch finished). */
-static void order_columns(pool *P)
+static void order_columns(sweep_dir *d)
 {
-    bool *placed = calloc(P->ncols + 1, sizeof *placed);
-    P->order = realloc(P->order, (P->ncols + 1) * sizeof *P->order);
-    if (!placed || !P->order)
+    bool *placed = calloc(d->ncols + 1, sizeof *placed);
+    d->order = realloc(d->order, (d->ncols + 1) * sizeof *d->order);
+    if (!placed || !d->order)
         abort();
-    P->norder = 0;
-    for (size_t i = 0; i < P->nruns; i++)
-        for (size_t m = 0; P->rows[i].loaded && m < P->rows[i].n; m++)
-            if (!placed[P->rows[i].col[m]]) {
-                placed[P->rows[i].col[m]] = true;
-                P->order[P->norder++] = P->rows[i].col[m];
+    d->norder = 0;
+    for (size_t i = 0; i < d->nruns; i++)
+        for (size_t m = 0; d->rows[i].loaded && m < d->rows[i].n; m++)
+            if (!placed[d->rows[i].col[m]]) {
+                placed[d->rows[i].col[m]] = true;
+                d->order[d->norder++] = d->rows[i].col[m];
             }
     free(placed);
 }
@@ -1217,28 +1351,28 @@ static void csv_field(FILE *f, const char *v)
 
 static int write_csv(FILE *f, void *p)
 {
-    pool *P = p;
-    for (size_t c = 0; c < P->norder; c++) {
+    sweep_dir *d = p;
+    for (size_t c = 0; c < d->norder; c++) {
         if (c)
             fputc(',', f);
-        csv_field(f, P->colname[P->order[c]]);
+        csv_field(f, d->colname[d->order[c]]);
     }
     fputc('\n', f);
-    const char **cell = calloc(P->ncols + 1, sizeof *cell);
+    const char **cell = calloc(d->ncols + 1, sizeof *cell);
     if (!cell)
         abort();
-    for (size_t i = 0; i < P->nruns; i++) {
-        const row *w = &P->rows[i];
+    for (size_t i = 0; i < d->nruns; i++) {
+        const row *w = &d->rows[i];
         if (!w->loaded)
             continue;
-        memset(cell, 0, P->ncols * sizeof *cell);
+        memset(cell, 0, d->ncols * sizeof *cell);
         for (size_t m = 0; m < w->n; m++)
             cell[w->col[m]] = w->val[m];
-        for (size_t c = 0; c < P->norder; c++) {
+        for (size_t c = 0; c < d->norder; c++) {
             if (c)
                 fputc(',', f);
-            if (cell[P->order[c]])
-                csv_field(f, cell[P->order[c]]);
+            if (cell[d->order[c]])
+                csv_field(f, cell[d->order[c]]);
         }
         fputc('\n', f);
     }
@@ -1248,16 +1382,16 @@ static int write_csv(FILE *f, void *p)
 
 static int write_jsonl(FILE *f, void *p)
 {
-    pool *P = p;
-    for (size_t i = 0; i < P->nruns; i++) {
-        const row *w = &P->rows[i];
+    sweep_dir *d = p;
+    for (size_t i = 0; i < d->nruns; i++) {
+        const row *w = &d->rows[i];
         if (!w->loaded)
             continue;
         fputc('{', f);
         for (size_t m = 0; m < w->n; m++) {
             if (m)
                 fputs(", ", f);
-            report_json_string(f, P->colname[w->col[m]]);
+            report_json_string(f, d->colname[w->col[m]]);
             fputs(": ", f);
             if (w->quoted[m])
                 report_json_string(f, w->val[m]);
@@ -1269,41 +1403,46 @@ static int write_jsonl(FILE *f, void *p)
     return ferror(f) ? -1 : 0;
 }
 
-/* Rebuild results.csv and results.jsonl from the run files, each checked
- * and parsed once (the rows stay cached in the pool).  A file this sweep
- * wrote that fails the check is an error: a bug, or something else
- * writing in the folder. */
-static int refresh(pool *P)
+/* Each finished run's file is checked and parsed once (the rows stay
+ * cached).  A file this sweep wrote that fails the check is an error: a
+ * bug, or something else writing in the folder. */
+int sweep_dir_write_tables(sweep_dir *d, char *err, size_t errlen)
 {
-    for (size_t i = 0; i < P->nruns; i++) {
-        if (!P->runs[i].have || P->rows[i].loaded)
+    for (size_t i = 0; i < d->nruns; i++) {
+        if (!d->runs[i].have || d->rows[i].loaded)
             continue;
-        char *path = run_path(P->runs_dir, P->runs[i].id), msg[4608];
+        char *path = run_path(d->runs_dir, d->runs[i].id), msg[4608];
         members ms = {0};
-        sweep_file f = check_run_file(P->R, &P->runs[i], path, &ms, msg, sizeof msg);
+        sweep_file f = check_run_file(d->R, &d->runs[i], path, &ms, msg, sizeof msg);
         free(path);
         if (f != SWEEP_FILE_OK)
-            return mm_errf(P->err, P->errlen, "%s (a run file this sweep wrote)", msg);
-        adopt_row(P, &P->rows[i], &ms);
+            return mm_errf(err, errlen, "%s (a run file this sweep wrote)", msg);
+        adopt_row(d, &d->rows[i], &ms);
     }
-    order_columns(P);
-    if (write_atomic(P->o->out_dir, "results.csv", write_csv, P, P->err, P->errlen) != 0)
+    order_columns(d);
+    if (write_atomic(d->dir, "results.csv", write_csv, d, err, errlen) != 0)
         return -1;
-    return write_atomic(P->o->out_dir, "results.jsonl", write_jsonl, P, P->err, P->errlen);
+    return write_atomic(d->dir, "results.jsonl", write_jsonl, d, err, errlen);
 }
+
+typedef struct warner {
+    void (*fn)(const char *line, void *ctx);
+    void *ctx;
+} warner;
 
 /* Move what sits at run r's name (path) to DIR/damaged/ID.N.json, N the
  * first free from 1, and report it with its problem: the run is then
  * missing.  Holding the folder's lock, nothing else moves files there. */
-static int move_aside(pool *P, const run *r, const char *path, const char *problem)
+static int move_aside(const sweep_dir *d, const run *r, const char *path, const char *problem, const warner *w,
+                      char *err, size_t errlen)
 {
-    size_t n = strlen(P->o->out_dir) + 64;
+    size_t n = strlen(d->dir) + 64;
     char *dir = malloc(n), *dst = malloc(n), id[17];
     if (!dir || !dst)
         abort();
     sweep_id_text(r->id, id);
-    snprintf(dir, n, "%s/damaged", P->o->out_dir);
-    int rc = mkdir_p(dir, P->err, P->errlen);
+    snprintf(dir, n, "%s/damaged", d->dir);
+    int rc = mkdir_p(dir, err, errlen);
     struct stat st;
     for (unsigned k = 1; rc == 0; k++) {
         snprintf(dst, n, "%s/%s.%u.json", dir, id, k);
@@ -1311,15 +1450,15 @@ static int move_aside(pool *P, const run *r, const char *path, const char *probl
             break;
     }
     if (rc == 0 && rename(path, dst) != 0)
-        rc = mm_errf(P->err, P->errlen, "%s: cannot move it to %s: %s (it is not run %s's file: %s)", path, dst,
+        rc = mm_errf(err, errlen, "%s: cannot move it to %s: %s (it is not run %s's file: %s)", path, dst,
                      strerror(errno), id, problem);
-    if (rc == 0 && P->o->warn) {
+    if (rc == 0 && w->fn) {
         size_t m = strlen(problem) + n + 16;
         char *line = malloc(m);
         if (!line)
             abort();
         snprintf(line, m, "%s; moved to %s", problem, dst);
-        P->o->warn(line, P->o->ctx);
+        w->fn(line, w->ctx);
         free(line);
     }
     free(dir);
@@ -1327,65 +1466,194 @@ static int move_aside(pool *P, const run *r, const char *path, const char *probl
     return rc;
 }
 
-/* ---- the worker pool ---------------------------------------------------- */
-
-typedef struct batch {
-    size_t *runs;       /* indices into pool.runs */
-    size_t n;
-} batch;
-
-typedef struct worker {
-    pid_t pid;
-    int fd;             /* read end of the worker's error pipe */
-    size_t batch;
-} worker;
-
-static volatile sig_atomic_t worker_stop;
-
-static void on_worker_sigint(int sig)
+/* Which runs are finished: those whose file passes the check.  A damaged
+ * file is moved aside and its run replayed; a sound one-pass file in a
+ * direct sweep is replayed silently (overwritten). */
+static int find_finished(sweep_dir *d, const warner *w, char *err, size_t errlen)
 {
-    (void)sig;
-    worker_stop = 1;
-}
-
-/* A replay's end as a worker's exit status: 0 (go on), WORKER_STOPPED, 2. */
-static int worker_code(replay_status rs)
-{
-    if (rs == REPLAY_STOPPED || worker_stop)
-        return WORKER_STOPPED;
-    return rs == REPLAY_ERROR ? 2 : 0;
-}
-
-/* Write the run files of runs[0..n) (indices into P->runs), configs
- * cfgs, counters out, ends st, made by `method`.  0, or 2 (err filled). */
-static int write_runs(const pool *P, const size_t *runs, const mm_config *cfgs, stats *const *out,
-                      const replay_status *st, size_t n, const char *method, char *err, size_t errlen)
-{
-    for (size_t i = 0; i < n; i++) {
-        const run *r = &P->runs[runs[i]];
-        run_file_ctx c = {P->s, r, &cfgs[i], out[i], st[i], method};
-        char name[32], id[17];
-        sweep_id_text(r->id, id);
-        snprintf(name, sizeof name, "%s.json", id);
-        if (write_atomic(P->runs_dir, name, write_run_file, &c, err, errlen) != 0)
-            return 2;
+    for (size_t i = 0; i < d->nruns; i++) {
+        char *path = run_path(d->runs_dir, d->runs[i].id), msg[4608];
+        members ms = {0};
+        sweep_file f = check_run_file(d->R, &d->runs[i], path, &ms, msg, sizeof msg);
+        int rc = 0;
+        if (f == SWEEP_FILE_OK) {
+            adopt_row(d, &d->rows[i], &ms);
+            d->runs[i].have = true;
+            d->finished++;
+        } else if (f == SWEEP_FILE_DAMAGED) {
+            rc = move_aside(d, &d->runs[i], path, msg, w, err, errlen);
+        } else if (f == SWEEP_FILE_UNREADABLE) {
+            rc = mm_errf(err, errlen, "%s", msg);
+        }
+        free(path);
+        if (rc)
+            return -1;
     }
     return 0;
 }
 
-/* Replay cfgs[0..n) directly, SWEEP_BATCH_MAX per decode pass
- * (replay_run_multi), and write their run files.  Exit status. */
-static int run_direct(const pool *P, const replay_opts *ro, const size_t *runs, const mm_config *cfgs, size_t n,
-                      char *err, size_t errlen)
+sweep_dir *sweep_dir_open(const sweep_runs *r, const char *dir, unsigned shard_index, unsigned shard_count,
+                          void (*warn)(const char *line, void *ctx), void *ctx, char *err, size_t errlen)
 {
-    int code = 0;
-    for (size_t i = 0; i < n && code == 0; i += SWEEP_BATCH_MAX) {
+    sweep_dir *d = calloc(1, sizeof *d);
+    if (!d)
+        abort();
+    *d = (sweep_dir){.R = r, .dir = dupstr(dir), .runs_dir = join_path(dir, "runs"), .lock = -1,
+                     .cols = stats_create()};
+    if (!d->cols)
+        abort();
+    if (mkdir_p(d->runs_dir, err, errlen) != 0 || (d->lock = lock_dir(dir, err, errlen)) < 0) {
+        sweep_dir_free(d);
+        return NULL;
+    }
+    remove_stale(d->dir);
+    remove_stale(d->runs_dir);
+    if (!(d->runs = malloc((r->n + 1) * sizeof *d->runs)))
+        abort();
+    /* A shard keeps its runs round-robin, so shards get every trace alike. */
+    for (size_t i = 0; i < r->n; i++)
+        if (shard_count <= 1 || i % shard_count == shard_index)
+            d->runs[d->nruns++] = r->runs[i];
+    if (!(d->rows = calloc(d->nruns + 1, sizeof *d->rows)))
+        abort();
+    warner w = {warn, ctx};
+    if (find_finished(d, &w, err, errlen) != 0) {
+        sweep_dir_free(d);
+        return NULL;
+    }
+    return d;
+}
+
+static void free_plan(sweep_dir *d)
+{
+    for (size_t b = 0; b < d->nbatches; b++)
+        free(d->batches[b].runs);
+    free(d->batches);
+    d->batches = NULL;
+    d->nbatches = 0;
+}
+
+void sweep_dir_free(sweep_dir *d)
+{
+    if (!d)
+        return;
+    free_plan(d);
+    for (size_t i = 0; d->rows && i < d->nruns; i++) {
+        for (size_t m = 0; m < d->rows[i].n; m++)
+            free(d->rows[i].val[m]);
+        free(d->rows[i].val);
+        free(d->rows[i].col);
+        free(d->rows[i].quoted);
+    }
+    free(d->rows);
+    for (size_t i = 0; i < d->ncols; i++)
+        free(d->colname[i]);
+    free(d->colname);
+    free(d->order);
+    stats_free(d->cols);
+    free(d->runs);
+    if (d->lock >= 0)
+        close(d->lock);
+    free(d->runs_dir);
+    free(d->dir);
+    free(d);
+}
+
+size_t sweep_dir_runs(const sweep_dir *d) { return d->nruns; }
+size_t sweep_dir_finished(const sweep_dir *d) { return d->finished; }
+
+/* ---- batches ------------------------------------------------------------ */
+
+size_t sweep_dir_plan(sweep_dir *d, size_t max)
+{
+    free_plan(d);
+    size_t bmax = max ? max : SWEEP_BATCH_MAX, cap = 0;
+    if (d->R->onepass)
+        bmax = d->nruns;   /* one tapped replay per trace serves all its points: one batch */
+    const mm_config *pcfg = d->R->pcfg;
+    bool *taken = calloc(d->nruns + 1, sizeof *taken);
+    if (!taken)
+        abort();
+    /* Per trace, the missing runs grouped by what replay_run_multi needs
+     * equal (cpu.cpus, os.quantum), in run order. */
+    for (size_t i = 0; i < d->nruns; i++) {
+        if (d->runs[i].have || taken[i])
+            continue;
+        const mm_config *a = &pcfg[d->runs[i].point];
+        batch b = {malloc(bmax * sizeof *b.runs), 0};
+        if (!b.runs)
+            abort();
+        for (size_t j = i; j < d->nruns && b.n < bmax; j++) {
+            const mm_config *c = &pcfg[d->runs[j].point];
+            if (d->runs[j].have || taken[j] || d->runs[j].trace != d->runs[i].trace || c->cpu.cpus != a->cpu.cpus ||
+                c->os.quantum != a->os.quantum)
+                continue;
+            taken[j] = true;
+            b.runs[b.n++] = j;
+        }
+        mm_grow(&d->batches, &cap, d->nbatches, sizeof *d->batches, 16);
+        d->batches[d->nbatches++] = b;
+    }
+    free(taken);
+    return d->nbatches;
+}
+
+size_t sweep_dir_batch_size(const sweep_dir *d, size_t b) { return d->batches[b].n; }
+
+const char *sweep_dir_batch_trace(const sweep_dir *d, size_t b)
+{
+    return d->R->s->trace_path[d->runs[d->batches[b].runs[0]].trace];
+}
+
+void sweep_dir_batch_done(sweep_dir *d, size_t b)
+{
+    const batch *bt = &d->batches[b];
+    for (size_t k = 0; k < bt->n; k++)
+        if (!d->runs[bt->runs[k]].have) {
+            d->runs[bt->runs[k]].have = true;
+            d->finished++;
+        }
+}
+
+/* How a replay of a batch ended, for the caller: stopped when the replay
+ * was, or when *stop came after it (its counters are then not written). */
+static sweep_status batch_status(replay_status rs, volatile sig_atomic_t *stop)
+{
+    if (rs == REPLAY_ERROR)
+        return SWEEP_ERROR;
+    return rs == REPLAY_STOPPED || (stop && *stop) ? SWEEP_STOPPED : SWEEP_DONE;
+}
+
+/* Write the run files of runs[0..n) (indices into d->runs), configs
+ * cfgs, counters out, ends st, made by `method`. */
+static sweep_status write_runs(const sweep_dir *d, const size_t *runs, const mm_config *cfgs, stats *const *out,
+                               const replay_status *st, size_t n, const char *method, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < n; i++) {
+        const run *r = &d->runs[runs[i]];
+        run_file_ctx c = {d->R->s, r, &cfgs[i], out[i], st[i], method};
+        char name[32], id[17];
+        sweep_id_text(r->id, id);
+        snprintf(name, sizeof name, "%s.json", id);
+        if (write_atomic(d->runs_dir, name, write_run_file, &c, err, errlen) != 0)
+            return SWEEP_ERROR;
+    }
+    return SWEEP_DONE;
+}
+
+/* Replay cfgs[0..n) directly, SWEEP_BATCH_MAX per decode pass
+ * (replay_run_multi), and write their run files. */
+static sweep_status run_direct(const sweep_dir *d, const replay_opts *ro, const size_t *runs, const mm_config *cfgs,
+                               size_t n, char *err, size_t errlen)
+{
+    sweep_status code = SWEEP_DONE;
+    for (size_t i = 0; i < n && code == SWEEP_DONE; i += SWEEP_BATCH_MAX) {
         size_t m = n - i < SWEEP_BATCH_MAX ? n - i : SWEEP_BATCH_MAX;
         stats *out[SWEEP_BATCH_MAX];
         replay_status st[SWEEP_BATCH_MAX];
-        code = worker_code(replay_run_multi(cfgs + i, (unsigned)m, ro, out, st, err, errlen));
-        if (code == 0)
-            code = write_runs(P, runs + i, cfgs + i, out, st, m, "direct", err, errlen);
+        code = batch_status(replay_run_multi(cfgs + i, (unsigned)m, ro, out, st, err, errlen), ro->stop);
+        if (code == SWEEP_DONE)
+            code = write_runs(d, runs + i, cfgs + i, out, st, m, "direct", err, errlen);
         for (size_t j = 0; j < m; j++)
             stats_free(out[j]);
     }
@@ -1393,19 +1661,19 @@ static int run_direct(const pool *P, const replay_opts *ro, const size_t *runs, 
 }
 
 /* One tapped replay for every config of the batch (onepass.h), or, when
- * that pass turns out not to be exact, direct replays.  Exit status. */
-static int run_onepass(const pool *P, const replay_opts *ro, const size_t *runs, const mm_config *cfgs, size_t n,
-                       char *err, size_t errlen)
+ * that pass turns out not to be exact, direct replays. */
+static sweep_status run_onepass(const sweep_dir *d, const replay_opts *ro, const size_t *runs,
+                                const mm_config *cfgs, size_t n, char *err, size_t errlen)
 {
     stats **out = calloc(n, sizeof *out);
     replay_status *st = calloc(n, sizeof *st);
     if (!out || !st)
         abort();
     bool exact;
-    int code = worker_code(onepass_replay(cfgs, n, ro, out, st, &exact, err, errlen));
-    if (code == 0)
-        code = exact ? write_runs(P, runs, cfgs, out, st, n, "onepass", err, errlen)
-                     : run_direct(P, ro, runs, cfgs, n, err, errlen);
+    sweep_status code = batch_status(onepass_replay(cfgs, n, ro, out, st, &exact, err, errlen), ro->stop);
+    if (code == SWEEP_DONE)
+        code = exact ? write_runs(d, runs, cfgs, out, st, n, "onepass", err, errlen)
+                     : run_direct(d, ro, runs, cfgs, n, err, errlen);
     for (size_t i = 0; i < n; i++)
         stats_free(out[i]);
     free(out);
@@ -1413,272 +1681,22 @@ static int run_onepass(const pool *P, const replay_opts *ro, const size_t *runs,
     return code;
 }
 
-/* The child: replay one batch, write its run files.  Returns the exit
- * status: 0, WORKER_STOPPED, or 2 with the message written to fd. */
-static int worker_main(pool *P, const batch *b, int fd)
+sweep_status sweep_dir_run_batch(sweep_dir *d, size_t b, volatile sig_atomic_t *stop, char *err, size_t errlen)
 {
-    struct sigaction sa = {0};
-    sa.sa_handler = on_worker_sigint;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    if (P->o->stop && *P->o->stop)
-        return WORKER_STOPPED;
-
-    const sweep_spec *s = P->s;
-    mm_config *cfgs = malloc(b->n * sizeof *cfgs);
+    const batch *bt = &d->batches[b];
+    if (stop && *stop)
+        return SWEEP_STOPPED;
+    mm_config *cfgs = malloc(bt->n * sizeof *cfgs);
     if (!cfgs)
         abort();
-    for (size_t i = 0; i < b->n; i++)
-        cfgs[i] = P->R->pcfg[P->runs[b->runs[i]].point];
-    const char *trace = s->trace_path[P->runs[b->runs[0]].trace];
-    replay_opts ro = {.traces = &trace, .ntraces = 1, .format = REPORT_JSON, .out = stdout, .stop = &worker_stop};
-    char err[4608];
-    int code = P->onepass ? run_onepass(P, &ro, b->runs, cfgs, b->n, err, sizeof err)
-                          : run_direct(P, &ro, b->runs, cfgs, b->n, err, sizeof err);
-    if (code == 2) {
-        size_t len = strlen(err);
-        if (write(fd, err, len) < 0)
-            code = 2;
-    }
+    for (size_t i = 0; i < bt->n; i++)
+        cfgs[i] = d->R->pcfg[d->runs[bt->runs[i]].point];
+    const char *trace = sweep_dir_batch_trace(d, b);
+    replay_opts ro = {.traces = &trace, .ntraces = 1, .format = REPORT_JSON, .stop = stop};
+    sweep_status code = d->R->onepass ? run_onepass(d, &ro, bt->runs, cfgs, bt->n, err, errlen)
+                                      : run_direct(d, &ro, bt->runs, cfgs, bt->n, err, errlen);
     free(cfgs);
+    if (code == SWEEP_DONE)
+        sweep_dir_batch_done(d, b);
     return code;
-}
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-/* Batches: per trace, the missing runs grouped by what replay_run_multi
- * needs equal (cpu.cpus, os.quantum), in run order, up to bmax each. */
-static batch *make_batches(pool *P, const mm_config *pcfg, size_t bmax, size_t *nbatches)
-{
-    batch *bs = NULL;
-    size_t n = 0, cap = 0;
-    bool *taken = calloc(P->nruns + 1, sizeof *taken);
-    if (!taken)
-        abort();
-    for (size_t i = 0; i < P->nruns; i++) {
-        if (P->runs[i].have || taken[i])
-            continue;
-        const mm_config *a = &pcfg[P->runs[i].point];
-        batch b = {malloc(bmax * sizeof *b.runs), 0};
-        if (!b.runs)
-            abort();
-        for (size_t j = i; j < P->nruns && b.n < bmax; j++) {
-            const mm_config *c = &pcfg[P->runs[j].point];
-            if (P->runs[j].have || taken[j] || P->runs[j].trace != P->runs[i].trace || c->cpu.cpus != a->cpu.cpus ||
-                c->os.quantum != a->os.quantum)
-                continue;
-            taken[j] = true;
-            b.runs[b.n++] = j;
-        }
-        mm_grow(&bs, &cap, n, sizeof *bs, 16);
-        bs[n++] = b;
-    }
-    free(taken);
-    *nbatches = n;
-    return bs;
-}
-
-static void kill_all(const worker *w, size_t n, int sig)
-{
-    for (size_t i = 0; i < n; i++)
-        kill(w[i].pid, sig);
-}
-
-sweep_status sweep_run(const sweep_spec *s, const sweep_opts *o, sweep_progress *counts, char *err,
-                       size_t errlen)
-{
-    pool P = {.s = s, .o = o, .err = err, .errlen = errlen, .cols = stats_create()};
-    sweep_progress c = {0};
-    sweep_status status = SWEEP_ERROR;
-    batch *bs = NULL;
-    size_t nb = 0;
-    worker *w = NULL;
-    size_t nw = 0;
-    int lock = -1;
-    size_t n = strlen(o->out_dir) + 8;
-    P.runs_dir = malloc(n);
-    if (!P.runs_dir || !P.cols)
-        abort();
-    snprintf(P.runs_dir, n, "%s/runs", o->out_dir);
-    if (mkdir_p(P.runs_dir, err, errlen) != 0 || (lock = lock_dir(o->out_dir, err, errlen)) < 0)
-        goto out;
-    remove_stale(o->out_dir);
-    remove_stale(P.runs_dir);
-    if (!(P.R = sweep_runs_create(s, err, errlen)))
-        goto out;
-    P.onepass = P.R->onepass;
-    if (!(P.runs = malloc((P.R->n + 1) * sizeof *P.runs)))
-        abort();
-    /* A shard keeps its runs round-robin, so shards get every trace alike. */
-    for (size_t i = 0; i < P.R->n; i++)
-        if (o->shard_count <= 1 || i % o->shard_count == o->shard_index)
-            P.runs[P.nruns++] = P.R->runs[i];
-    if (!(P.rows = calloc(P.nruns + 1, sizeof *P.rows)))
-        abort();
-    c.total = P.nruns;
-    /* Which runs are finished: those whose file passes the check.  A
-     * damaged file is moved aside and its run replayed; a sound one-pass
-     * file in a direct sweep is replayed silently (overwritten). */
-    for (size_t i = 0; i < P.nruns; i++) {
-        char *path = run_path(P.runs_dir, P.runs[i].id), msg[4608];
-        members ms = {0};
-        sweep_file f = check_run_file(P.R, &P.runs[i], path, &ms, msg, sizeof msg);
-        int rc = 0;
-        if (f == SWEEP_FILE_OK) {
-            adopt_row(&P, &P.rows[i], &ms);
-            P.runs[i].have = true;
-            c.skipped++;
-        } else if (f == SWEEP_FILE_DAMAGED) {
-            rc = move_aside(&P, &P.runs[i], path, msg);
-        } else if (f == SWEEP_FILE_UNREADABLE) {
-            rc = mm_errf(err, errlen, "%s", msg);
-        }
-        free(path);
-        if (rc)
-            goto out;
-    }
-    unsigned jobs = o->jobs ? o->jobs : 1;
-    size_t missing = c.total - c.skipped;
-    size_t bmax = o->batch ? o->batch : SWEEP_BATCH_MAX;
-    size_t even = (missing + jobs - 1) / jobs;   /* spread a small sweep over every worker */
-    if (even < bmax)
-        bmax = even ? even : 1;
-    if (P.onepass)
-        bmax = P.nruns;    /* one tapped replay per trace serves all its points: one batch */
-    bs = make_batches(&P, P.R->pcfg, bmax, &nb);
-    if (!(w = calloc(jobs, sizeof *w)))
-        abort();
-    if (o->progress)
-        o->progress(&c, o->ctx);
-
-    size_t next = 0;
-    bool stopping = false, failed = false, dirty = false;
-    double t_refresh = now_s(), t_progress = t_refresh;
-    while ((!stopping && next < nb) || nw) {
-        if (!stopping && o->stop && *o->stop) {
-            stopping = true;
-            kill_all(w, nw, SIGINT);
-        }
-        while (!stopping && nw < jobs && next < nb) {
-            int fds[2];
-            if (pipe(fds) != 0) {
-                mm_errf(err, errlen, "pipe: %s", strerror(errno));
-                failed = stopping = true;
-                kill_all(w, nw, SIGINT);
-                break;
-            }
-            fflush(NULL);
-            pid_t pid = fork();
-            if (pid == 0) {
-                close(fds[0]);
-                _exit(worker_main(&P, &bs[next], fds[1]));
-            }
-            close(fds[1]);
-            if (pid < 0) {
-                close(fds[0]);
-                mm_errf(err, errlen, "fork: %s", strerror(errno));
-                failed = stopping = true;
-                kill_all(w, nw, SIGINT);
-                break;
-            }
-            w[nw++] = (worker){pid, fds[0], next};
-            c.running += bs[next].n;
-            next++;
-        }
-        bool reaped = false;
-        for (size_t i = 0; i < nw;) {
-            int ws;
-            pid_t r = waitpid(w[i].pid, &ws, WNOHANG);
-            if (r == 0 || (r < 0 && errno == EINTR)) {
-                i++;
-                continue;
-            }
-            const batch *b = &bs[w[i].batch];
-            c.running -= b->n;
-            if (r > 0 && WIFEXITED(ws) && WEXITSTATUS(ws) == 0) {
-                for (size_t k = 0; k < b->n; k++)
-                    P.runs[b->runs[k]].have = true;
-                c.done += b->n;
-                dirty = true;
-            } else if (!(r > 0 && WIFEXITED(ws) && WEXITSTATUS(ws) == WORKER_STOPPED) && !stopping) {
-                /* An error: the worker's message, or how it died. */
-                char msg[4608];
-                ssize_t len = read(w[i].fd, msg, sizeof msg - 1);
-                msg[len > 0 ? len : 0] = 0;
-                if (len > 0)
-                    mm_errf(err, errlen, "%s", msg);
-                else if (r > 0 && WIFSIGNALED(ws))
-                    mm_errf(err, errlen, "%s: the worker replaying it was killed by signal %d",
-                            s->trace_path[P.runs[b->runs[0]].trace], WTERMSIG(ws));
-                else
-                    mm_errf(err, errlen, "%s: the worker replaying it failed",
-                            s->trace_path[P.runs[b->runs[0]].trace]);
-                failed = stopping = true;
-                kill_all(w, nw, SIGINT);
-            }
-            close(w[i].fd);
-            w[i] = w[--nw];
-            reaped = true;
-        }
-        double t = now_s();
-        if (dirty && t - t_refresh >= REFRESH_PERIOD) {
-            if (refresh(&P) != 0) {
-                failed = stopping = true;
-                kill_all(w, nw, SIGINT);
-            }
-            dirty = false;
-            t_refresh = t;
-        }
-        if (o->progress && (reaped || t - t_progress >= PROGRESS_PERIOD)) {
-            o->progress(&c, o->ctx);
-            t_progress = t;
-        }
-        if (!reaped && ((!stopping && next < nb) || nw)) {
-            struct timespec ts = {0, POLL_NS};
-            nanosleep(&ts, NULL);
-        }
-    }
-    if (failed) {
-        char keep[4608];
-        snprintf(keep, sizeof keep, "%s", err);
-        refresh(&P);   /* the finished runs stay listed; the first error is the one reported */
-        mm_errf(err, errlen, "%s", keep);
-        goto out;
-    }
-    if (refresh(&P) != 0)
-        goto out;
-    if (o->progress)
-        o->progress(&c, o->ctx);
-    status = stopping || next < nb ? SWEEP_STOPPED : SWEEP_DONE;
-out:
-    if (counts)
-        *counts = c;
-    for (size_t i = 0; i < nb; i++)
-        free(bs[i].runs);
-    free(bs);
-    free(w);
-    for (size_t i = 0; P.rows && i < P.nruns; i++) {
-        for (size_t m = 0; m < P.rows[i].n; m++)
-            free(P.rows[i].val[m]);
-        free(P.rows[i].val);
-        free(P.rows[i].col);
-        free(P.rows[i].quoted);
-    }
-    free(P.rows);
-    for (size_t i = 0; i < P.ncols; i++)
-        free(P.colname[i]);
-    free(P.colname);
-    free(P.order);
-    stats_free(P.cols);
-    free(P.runs);
-    sweep_runs_free(P.R);
-    free(P.runs_dir);
-    if (lock >= 0)
-        close(lock);
-    return status;
 }

@@ -1,5 +1,7 @@
 /* trace_import.c -- the importers (lackey, ChampSim, text), the text format
- * and its export, and `trace record` (see trace_import.h).
+ * and its export (see trace_import.h).  `trace record`'s valgrind is the
+ * command line's (model/cli/trace_record.c): it hands its log's pipe to
+ * trace_import_fd.
  *
  * The text format (also in traces/TEXT_FORMAT.md).  One record per line;
  * fields are separated by spaces or tabs; '#' starts a comment that runs to
@@ -50,7 +52,7 @@
  * Input is read in IMPORT_BUF-byte blocks; lines are parsed in place in the
  * block (no allocation per line), and ChampSim records are decoded from a
  * block of decompressed data. */
-#define _POSIX_C_SOURCE 200809L   /* fork, pipe, waitpid, strsignal */
+#define _POSIX_C_SOURCE 200809L   /* read, open */
 
 #include "mmusim/trace_import.h"
 
@@ -58,15 +60,9 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <lzma.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef __linux__
-#include <sys/prctl.h>
-#endif
-#include <sys/types.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -139,15 +135,11 @@ static ptrdiff_t src_read(imp_src *s, void *buf, size_t n)
 typedef struct imp_out {
     trace_sink sink;
     uint64_t pending;   /* instructions not yet sent as a TR_INSTR */
-    uint64_t records;   /* records the sink took */
 } imp_out;
 
 static int out_put(imp_out *o, const trace_rec *r)
 {
-    if (o->sink.put(o->sink.ctx, r) < 0)
-        return -1;
-    o->records++;
-    return 0;
+    return o->sink.put(o->sink.ctx, r) < 0 ? -1 : 0;
 }
 
 /* Send the pending instruction count, if any. */
@@ -300,7 +292,7 @@ typedef struct lackey_in {
     line_in in;
     imp_out out;
     trace_meta *meta;
-    bool want_command;   /* take meta->command from the log's Command line */
+    bool want_command;   /* take meta->command from the log's Command line (it is empty) */
 } lackey_in;
 
 /* "==PID== ", "--PID-- " or "**PID** ": valgrind's own lines. */
@@ -1036,7 +1028,7 @@ static int import_src(import_format fmt, imp_src src, const char *name, trace_si
         lk->in.src = src;
         lk->out.sink = sink;
         lk->meta = meta;
-        lk->want_command = true;
+        lk->want_command = !meta->command[0];
         meta_set(meta->source, "lackey", 6);
         rc = lackey_run(lk, name, err, errlen);
         free(lk);
@@ -1082,16 +1074,26 @@ static int import_src(import_format fmt, imp_src src, const char *name, trace_si
 int trace_import(import_format fmt, const char *path, trace_sink sink, trace_meta *meta, char *err, size_t errlen)
 {
     bool std = strcmp(path, "-") == 0;
-    const char *name = std ? "<stdin>" : path;
-    imp_src src = {.fd = std ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC)};
-    if (src.fd < 0) {
+    int fd = std ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
         mm_errf(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
-    int rc = import_src(fmt, src, name, sink, meta, err, errlen);
+    int rc = trace_import_fd(fmt, fd, std ? "<stdin>" : path, sink, meta, err, errlen);
     if (!std)
-        close(src.fd);
+        close(fd);
     return rc;
+}
+
+int trace_import_fd(import_format fmt, int fd, const char *name, trace_sink sink, trace_meta *meta, char *err,
+                    size_t errlen)
+{
+    if (fd < 0) {
+        mm_errf(err, errlen, "%s: %s", name, strerror(EBADF));
+        return -1;
+    }
+    imp_src src = {.fd = fd};
+    return import_src(fmt, src, name, sink, meta, err, errlen);
 }
 
 int trace_import_mem(import_format fmt, const void *data, size_t size, const char *name, trace_sink sink,
@@ -1144,171 +1146,4 @@ int trace_export_text(trace_reader *r, FILE *out, char *err, size_t errlen)
         return -1;
     }
     return 0;
-}
-
-/* ---- trace record ------------------------------------------------------- */
-
-/* argv joined by spaces, words with shell metacharacters in single quotes. */
-static void join_command(char *const argv[], char out[TRACE_META_STR])
-{
-    static const char plain[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./=:,+@%^-";
-    size_t n = 0, cap = TRACE_META_STR - 1;
-#define PUT(ch) \
-    do { \
-        if (n < cap) \
-            out[n++] = (ch); \
-    } while (0)
-    for (size_t i = 0; argv[i]; i++) {
-        const char *a = argv[i];
-        if (i)
-            PUT(' ');
-        bool quote = !a[0] || strspn(a, plain) != strlen(a);
-        if (quote)
-            PUT('\'');
-        for (; *a; a++) {
-            if (*a == '\'') {   /* ' -> '\'' */
-                PUT('\'');
-                PUT('\\');
-                PUT('\'');
-            }
-            PUT(*a);
-        }
-        if (quote)
-            PUT('\'');
-    }
-#undef PUT
-    out[n] = '\0';
-}
-
-int trace_record(char *const argv[], trace_sink sink, trace_meta *meta, char *err, size_t errlen)
-{
-    if (!argv || !argv[0]) {
-        mm_errf(err, errlen, "trace record: no command to run");
-        return -1;
-    }
-    trace_meta dummy;
-    if (!meta) {
-        memset(&dummy, 0, sizeof dummy);
-        meta = &dummy;
-    }
-    meta_set(meta->source, "lackey", 6);
-    join_command(argv, meta->command);
-
-    size_t argc = 0;
-    while (argv[argc])
-        argc++;
-    enum { VG_ARGS = 4 };
-    char **vargv = calloc(argc + VG_ARGS + 1, sizeof *vargv);
-    int log[2] = {-1, -1}, status_pipe[2] = {-1, -1};
-    if (!vargv) {
-        mm_errf(err, errlen, "trace record: out of memory");
-        return -1;
-    }
-    /* The exec-status pipe is close-on-exec: it reads EOF when valgrind
-     * started, or the child's errno when it could not. */
-    if (pipe(log) < 0 || pipe(status_pipe) < 0 || fcntl(log[0], F_SETFD, FD_CLOEXEC) < 0 ||
-        fcntl(status_pipe[0], F_SETFD, FD_CLOEXEC) < 0 || fcntl(status_pipe[1], F_SETFD, FD_CLOEXEC) < 0) {
-        mm_errf(err, errlen, "trace record: pipe: %s", strerror(errno));
-        goto fail;
-    }
-    char logfd[32];
-    snprintf(logfd, sizeof logfd, "--log-fd=%d", log[1]);
-    vargv[0] = "valgrind";
-    vargv[1] = "--tool=lackey";
-    vargv[2] = "--trace-mem=yes";
-    vargv[3] = logfd;
-    memcpy(vargv + VG_ARGS, argv, argc * sizeof *argv);
-
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid < 0) {
-        mm_errf(err, errlen, "trace record: fork: %s", strerror(errno));
-        goto fail;
-    }
-    if (pid == 0) {
-        close(log[0]);
-        close(status_pipe[0]);
-        /* The recorded command gets the default SIGPIPE action, whatever
-         * its recorder ignores (an ignored signal stays ignored across exec). */
-        signal(SIGPIPE, SIG_DFL);
-        /* A recorder killed by a signal (it has no trace to finish) takes
-         * valgrind and the command with it, instead of leaving them running
-         * until their next write to the closed log.  (If it died before
-         * prctl, nobody waits for this child: do not start valgrind.) */
-#ifdef __linux__
-        if (prctl(PR_SET_PDEATHSIG, SIGKILL) == 0 && getppid() == parent)
-#endif
-            execvp(vargv[0], vargv);
-        (void)parent;
-        int e = errno;
-        ssize_t w = write(status_pipe[1], &e, sizeof e);
-        (void)w;
-        _exit(127);
-    }
-    close(log[1]);
-    close(status_pipe[1]);
-    log[1] = status_pipe[1] = -1;
-    free(vargv);
-    vargv = NULL;
-
-    int e = 0;
-    ssize_t k;
-    while ((k = read(status_pipe[0], &e, sizeof e)) < 0 && errno == EINTR)
-        ;
-    close(status_pipe[0]);
-    status_pipe[0] = -1;
-    int rc;
-    uint64_t records = 0;
-    if (k == (ssize_t)sizeof e) {
-        mm_errf(err, errlen, "trace record: cannot run valgrind: %s", strerror(e));
-        rc = -1;
-    } else {
-        lackey_in *lk = calloc(1, sizeof *lk);
-        if (!lk) {
-            mm_errf(err, errlen, "trace record: out of memory");
-            rc = -1;
-        } else {
-            lk->in.src = (imp_src){.fd = log[0]};
-            lk->out.sink = sink;
-            lk->meta = meta;
-            lk->want_command = false;
-            rc = lackey_run(lk, "valgrind lackey log", err, errlen);
-            records = lk->out.records;
-            free(lk);
-        }
-        if (rc < 0)
-            kill(pid, SIGKILL);   /* no complete trace: do not wait for the command */
-    }
-    close(log[0]);
-
-    int st;
-    while (waitpid(pid, &st, 0) < 0)
-        if (errno != EINTR) {
-            if (rc >= 0)
-                mm_errf(err, errlen, "trace record: waitpid: %s", strerror(errno));
-            return -1;
-        }
-    if (rc < 0)
-        return -1;
-    if (WIFSIGNALED(st)) {
-        mm_errf(err, errlen, "trace record: %s was killed by signal %d (%s)", argv[0], WTERMSIG(st),
-                strsignal(WTERMSIG(st)));
-        return -1;
-    }
-    int code = WIFEXITED(st) ? WEXITSTATUS(st) : 255;
-    if (records == 0 && code != 0) {
-        mm_errf(err, errlen, "trace record: valgrind exited with status %d and no trace (see its messages)", code);
-        return -1;
-    }
-    return code;
-
-fail:
-    for (int i = 0; i < 2; i++) {
-        if (log[i] >= 0)
-            close(log[i]);
-        if (status_pipe[i] >= 0)
-            close(status_pipe[i]);
-    }
-    free(vargv);
-    return -1;
 }

@@ -32,10 +32,12 @@
  * first row (the counter "cycles" as "cycles.delta"; a per-process counter
  * of a process created later has no column).
  *
- * Progress: when `progress` is set (the caller checks stderr is a
- * terminal), a one-line bar on stderr with percentage, accesses/s and ETA,
- * redrawn at most 4 times a second and erased at the end.  The total comes
- * from the traces' footers (0 = unknown: rate only). */
+ * Progress: when `progress` is set, it is called with the accesses replayed
+ * so far every REPLAY_PROGRESS_RECORDS records (a millisecond or two of
+ * replay: the callback throttles what it draws), then once more when the
+ * replay loop ends, however it ends, with `end` set and before the report
+ * is written.  The counts never go down.  The library writes nothing to a
+ * terminal; `mmusim run` draws its progress bar from these calls. */
 #ifndef MMUSIM_REPLAY_H
 #define MMUSIM_REPLAY_H
 
@@ -51,17 +53,29 @@
 extern "C" {
 #endif
 
+/* Records between two progress calls (and two looks at *stop). */
+#define REPLAY_PROGRESS_RECORDS 65536u
+
+typedef struct replay_progress {
+    uint64_t accesses;   /* replayed so far, every trace together */
+    uint64_t total;      /* accesses of every trace, from the footers; 0 = unknown (a pipe) */
+    bool end;            /* the last call: the replay loop has ended */
+} replay_progress;
+
 typedef struct replay_opts {
     const char *const *traces;   /* paths; "-" = stdin (at most one) */
     unsigned ntraces;            /* >= 1 */
     report_format format;
     uint64_t interval;           /* accesses per interval row; 0 = one report */
-    bool progress;
+    /* Called with the progress (see Progress above), progress_ctx passed
+     * along; NULL: none. */
+    void (*progress)(const replay_progress *p, void *ctx);
     FILE *out;
     volatile sig_atomic_t *stop; /* may be NULL */
     const char *title;           /* the report's title, e.g. the command line */
     const mmu_tap *tap;          /* installed on every CPU's MMU of the first configuration's
                                     machine (onepass.h); NULL: none */
+    void *progress_ctx;          /* for progress */
 } replay_opts;
 
 typedef enum replay_status {

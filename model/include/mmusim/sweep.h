@@ -1,6 +1,7 @@
 /* sweep.h -- parameter sweeps: a YAML spec expanded into runs, each run
- * identified by a hash, executed by a pool of worker processes, each
- * result written once and atomically (`mmusim sweep`).
+ * identified by a hash, replayed in batches, each result written once and
+ * atomically.  The library runs a batch in the calling process; `mmusim
+ * sweep` runs the batches on a pool of worker processes.
  *
  * The spec (experiments/README.md has the full description):
  *
@@ -15,10 +16,12 @@
  *
  * Points are the cartesian product of the dimensions -- the params keys in
  * order, then the zip groups in order -- the first dimension varying
- * slowest.  Runs are every (trace, point) pair, trace-major.  Every error
- * (an unknown key, an empty list, zipped lists of unequal length, a config
- * key or value cfg_set refuses, a point cfg_validate refuses, a missing
- * trace) is found at load time and reported as one line "SPEC:LINE: problem".
+ * slowest.  Runs are every (trace, point) pair, trace-major.  Errors (an
+ * unknown key, an empty list, zipped lists of unequal length, a config key
+ * or value cfg_set refuses, a point cfg_validate refuses, a missing trace)
+ * are found at load time, all of them that can be told apart: each is one
+ * line "SPEC:LINE: problem", sorted by line, and when there are several a
+ * last line "SPEC: N errors" counts them.
  *
  * Identity: a run's id is FNV-1a-64 over the effective config's YAML text
  * (cfg_write_yaml) followed by the trace's content hash as 8 little-endian
@@ -45,8 +48,9 @@
  *
  * Output folder: runs/ID.json (one per finished run, written to a temporary
  * name and renamed), and results.csv / results.jsonl rebuilt from the run
- * files -- rows in run order, runs without a file left out -- after each
- * finished batch (at most once a second) and at the end.
+ * files -- rows in run order, runs without a file left out
+ * (sweep_dir_write_tables; `mmusim sweep` rebuilds them after finished
+ * batches, at most once a second, and at the end).
  *
  * Trust.  A run file is used (skipped at resume, listed in the tables) only
  * once sweep_runs_check accepts it as its run's: a whole JSON object whose
@@ -54,7 +58,7 @@
  * writes for that run, its counter values aside (each a whole number; a
  * direct run has "cycles", a one-pass run has not).  A sweep moves a
  * file that fails to DIR/damaged/ID.N.json (N = 1, 2, ... the first free),
- * reports it through sweep_opts.warn and replays the run.  Other files in
+ * reports it (sweep_dir_open's warn) and replays the run.  Other files in
  * runs/ (run files of configurations no longer in the spec, anything else)
  * are neither read nor moved. */
 #ifndef MMUSIM_SWEEP_H
@@ -72,7 +76,11 @@ extern "C" {
 
 typedef struct sweep_spec sweep_spec;
 
-/* Load, check and expand a spec; NULL with "SPEC:LINE: problem" in err. */
+/* Load, check and expand a spec; NULL with its errors in err: one line
+ * "SPEC:LINE: problem" each (lines separated by '\n', none after the
+ * last), sorted by line, then "SPEC: N errors" when there are several.
+ * Lines that do not fit in errlen are left out ("SPEC: N errors, the first
+ * K shown").  A YAML syntax error stops loading: it is the one error. */
 sweep_spec *sweep_spec_load(const char *path, char *err, size_t errlen);
 void sweep_spec_free(sweep_spec *s);
 
@@ -104,7 +112,7 @@ void sweep_id_text(uint64_t id, char out[17]);
 
 /* The spec's distinct runs in run order: every (trace, point) pair,
  * trace-major, less each pair whose id an earlier pair has -- the order
- * sweep_run and its shards count runs in -- with what checking a run file
+ * a sweep and its shards count runs in -- with what checking a run file
  * needs (each run's trace, config and the method of the spec's runs).
  * Listing hashes every trace file.  NULL with "PATH: problem" in err (a
  * trace that cannot be read).  The spec must outlive it. */
@@ -125,7 +133,7 @@ typedef enum sweep_file {
 } sweep_file;
 
 /* Check the file at `path` as the run file of run i (in run order): the
- * one test sweep_run and `sweep collect` apply before they trust a file
+ * one test a sweep and `sweep collect` apply before they trust a file
  * (see Trust above).  Every outcome but SWEEP_FILE_OK puts one line in
  * err: "PATH:LINE: problem" (or "PATH: problem" when no line applies). */
 sweep_file sweep_runs_check(const sweep_runs *r, size_t i, const char *path, char *err, size_t errlen);
@@ -133,52 +141,86 @@ sweep_file sweep_runs_check(const sweep_runs *r, size_t i, const char *path, cha
 /* "DIR/NAME.yaml" -> "DIR/NAME-results" (malloc'd; NULL if out of memory). */
 char *sweep_default_out(const char *spec_path);
 
-typedef struct sweep_progress {
-    size_t total;     /* distinct runs of the spec (of the shard) */
-    size_t skipped;   /* found finished in runs/ before starting */
-    size_t done;      /* finished by this invocation */
-    size_t running;   /* runs in batches being replayed now */
-} sweep_progress;
-
-typedef struct sweep_opts {
-    const char *out_dir;           /* the output folder (created if needed) */
-    unsigned jobs;                 /* worker processes, >= 1 */
-    unsigned batch;                /* configs per work item, 0 = SWEEP_BATCH_MAX */
-    volatile sig_atomic_t *stop;   /* set (by a SIGINT handler): stop; may be NULL */
-    /* Called with the counts: once before the first batch (skipped known),
-     * about 10 times a second while running, and once at the end. */
-    void (*progress)(const sweep_progress *p, void *ctx);
-    /* Called with one line, "PATH:LINE: problem; moved to
-     * DIR/damaged/ID.N.json", for each run file found damaged at the start
-     * (its run is then replayed like a missing one); may be NULL. */
-    void (*warn)(const char *line, void *ctx);
-    void *ctx;                     /* passed to progress and warn */
-    /* One shard of the runs (`mmusim sweep --shard`, a Slurm array task):
-     * with shard_count > 1 only the runs i, counted from 0 in run order,
-     * with i % shard_count == shard_index (< shard_count); the counts and
-     * tables cover those.  0 = every run. */
-    unsigned shard_index, shard_count;
-} sweep_opts;
-
 /* Configs replayed together on one decode of a trace (replay_run_multi):
- * more saves decoding, fewer keeps the workers busy on small sweeps. */
+ * more saves decoding, fewer spreads a small sweep over more workers. */
 #define SWEEP_BATCH_MAX 16
 
+/* ---- the output folder ----------------------------------------------------
+ *
+ * A sweep's output folder as the library keeps it: the runs of the sweep
+ * (or of one shard), which of them are finished, the plan of batches that
+ * replays the rest, and the tables.  Everything runs in the calling
+ * process; `mmusim sweep` forks a worker per batch (its pool, in the
+ * command line program) and an embedder may run the batches one after
+ * another:
+ *
+ *     sweep_runs *r = sweep_runs_create(spec, err, n);
+ *     sweep_dir *d = sweep_dir_open(r, "out", 0, 0, NULL, NULL, err, n);
+ *     for (size_t b = 0, nb = sweep_dir_plan(d, 0); b < nb; b++)
+ *         if (sweep_dir_run_batch(d, b, NULL, err, n) != SWEEP_DONE) ...;
+ *     sweep_dir_write_tables(d, err, n);
+ *     sweep_dir_free(d);
+ *     sweep_runs_free(r);
+ *
+ * The bytes written (run files, tables) do not depend on the plan or on
+ * which process ran which batch. */
+typedef struct sweep_dir sweep_dir;
+
 typedef enum sweep_status {
-    SWEEP_DONE = 0,       /* every run has its file */
-    SWEEP_STOPPED,        /* *stop was set: finished runs are kept */
+    SWEEP_DONE = 0,       /* the batch's runs have their files */
+    SWEEP_STOPPED,        /* *stop was set: the runs finished before are kept */
     SWEEP_ERROR = -1,     /* err filled: exit status 2 */
 } sweep_status;
 
-/* Run what is missing: runs without a file, or whose file
- * sweep_runs_check does not accept (a damaged one is moved aside, see
- * Trust above; one that cannot be read is an error).  Workers are forked; each batch (one trace, up to
- * `batch` configs with equal cpu.cpus and os.quantum; by one pass: every
- * missing run of the trace) is one child that replays with
- * replay_run_multi (or onepass_replay) and writes its runs' files.  The caller
- * must not have other children it waits for with waitpid(-1). */
-sweep_status sweep_run(const sweep_spec *s, const sweep_opts *o, sweep_progress *counts, char *err,
-                       size_t errlen);
+/* Open the output folder `dir` for the runs r -- all of them, or with
+ * shard_count > 1 only the runs i, counted from 0 in run order, with
+ * i % shard_count == shard_index (< shard_count): `mmusim sweep --shard`, a
+ * Slurm array task.  Makes DIR/runs, takes a write lock on DIR/.lock (one
+ * sweep at a time writes to a folder; held until sweep_dir_free), removes
+ * the temporary files a killed sweep left, and checks the file of every
+ * run (sweep_runs_check): an accepted one makes its run finished; a damaged
+ * one is moved to DIR/damaged/ID.N.json (see Trust above) and reported
+ * through warn (may be NULL) with one line "PATH:LINE: problem; moved to
+ * DIR/damaged/ID.N.json", its run then missing like one without a file.  r
+ * must outlive the folder.  NULL with one line in err: a folder that cannot
+ * be made, "DIR: another sweep is writing to this folder", a run file that
+ * cannot be read or moved. */
+sweep_dir *sweep_dir_open(const sweep_runs *r, const char *dir, unsigned shard_index, unsigned shard_count,
+                          void (*warn)(const char *line, void *ctx), void *ctx, char *err, size_t errlen);
+/* Releases the lock; what is written stays. */
+void sweep_dir_free(sweep_dir *d);
+
+size_t sweep_dir_runs(const sweep_dir *d);       /* the runs of this sweep (of the shard) */
+size_t sweep_dir_finished(const sweep_dir *d);   /* of them, those with a run file */
+
+/* Plan the batches that replay the missing runs; returns their number,
+ * numbered from 0 (an earlier plan is dropped).  A batch is one work item:
+ * runs of one trace with equal cpu.cpus and os.quantum, in run order, at
+ * most `max` of them (0 = SWEEP_BATCH_MAX), replayed with
+ * replay_run_multi -- or, when the spec's runs are made by one pass (see
+ * Method above), every missing run of the trace, whatever `max`, in one
+ * tapped replay (onepass_replay). */
+size_t sweep_dir_plan(sweep_dir *d, size_t max);
+size_t sweep_dir_batch_size(const sweep_dir *d, size_t b);        /* its runs */
+const char *sweep_dir_batch_trace(const sweep_dir *d, size_t b);  /* its trace, as sweep_trace_path */
+
+/* Replay batch b in this process and write its runs' files; its runs are
+ * then finished.  `stop` is the replay's (replay_opts.stop; may be NULL):
+ * SWEEP_STOPPED when it is set before the batch's counters are written
+ * (runs of a batch of more than SWEEP_BATCH_MAX direct runs written before
+ * stay, and count once the folder is opened again).  SWEEP_ERROR with one
+ * line in err: a bad trace, a file that cannot be written. */
+sweep_status sweep_dir_run_batch(sweep_dir *d, size_t b, volatile sig_atomic_t *stop, char *err, size_t errlen);
+
+/* Count batch b's runs finished: another process (a worker of the pool)
+ * ran sweep_dir_run_batch on it to its end. */
+void sweep_dir_batch_done(sweep_dir *d, size_t b);
+
+/* Rebuild DIR/results.csv and DIR/results.jsonl from the finished runs'
+ * files (rows in run order, runs without a file left out), each through a
+ * temporary name and rename.  A file that fails its check now (a file this
+ * sweep trusted or wrote) is an error: -1 with one line in err. */
+int sweep_dir_write_tables(sweep_dir *d, char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

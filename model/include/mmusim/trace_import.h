@@ -1,6 +1,8 @@
 /* trace_import.h -- foreign traces into mmusim records: valgrind lackey
- * logs, ChampSim binary traces, and mmusim's own text format; the text
- * export; and `trace record`, which runs a command under lackey.
+ * logs, ChampSim binary traces, and mmusim's own text format; and the text
+ * export.  (`mmusim trace record` runs a command under lackey -- process
+ * control, the command line's -- and imports the log from its pipe with
+ * trace_import_fd.)
  *
  * Importers stream: they read their input in fixed buffers and hand each
  * record to a trace_sink as soon as it is decoded, in constant memory
@@ -23,8 +25,8 @@
  *   " M ADDR,SIZE"  a modify: a load, then a store, of the same bytes
  *   "==PID== ..."   valgrind's own lines ("--PID--" and "**PID**" too):
  *                   skipped, except that the first "==PID== Command: CMD"
- *                   sets meta->command (not in trace_record, which sets
- *                   it from argv).
+ *                   sets meta->command when it is empty (`trace record`
+ *                   sets it from the command's argv first).
  * ADDR is hexadecimal without "0x", SIZE decimal (1..65535) and kept as
  * given, also when the access straddles a page.  Every access is user
  * privilege on cpu 0.  Anything else is an error "PATH:LINE: problem".
@@ -94,6 +96,12 @@ const char *import_format_name(import_format f);
  * sink's own error says why. */
 int trace_import(import_format fmt, const char *path, trace_sink sink, trace_meta *meta, char *err, size_t errlen);
 
+/* The same from an open file descriptor (a pipe: `trace record` reads
+ * lackey's log this way), read to its end and left open; `name` stands
+ * for PATH in messages. */
+int trace_import_fd(import_format fmt, int fd, const char *name, trace_sink sink, trace_meta *meta, char *err,
+                    size_t errlen);
+
 /* The same from `size` bytes in memory; `name` stands for PATH in messages.
  * For tests and fuzzers. */
 int trace_import_mem(import_format fmt, const void *data, size_t size, const char *name, trace_sink sink,
@@ -115,21 +123,6 @@ int trace_text_parse(const char *line, trace_rec *r, char *err, size_t errlen);
  * and command, then every remaining record of r as a text line, to out.
  * 0, or -1 with err (the reader's error, or a write error). */
 int trace_export_text(trace_reader *r, FILE *out, char *err, size_t errlen);
-
-/* `mmusim trace record -o OUT -- CMD ARGS`: run argv (argv[0] is looked up
- * in PATH) under `valgrind --tool=lackey --trace-mem=yes`, with lackey's log
- * on a pipe read straight into the lackey importer and the sink (no
- * temporary file).  The command's standard streams are mmusim's own.  Sets
- * meta->source to "lackey" and meta->command to argv joined by spaces
- * (shell-quoted where needed).
- *
- * Returns the command's exit status (0..255) once it has run to its end and
- * the whole trace is in the sink; a nonzero status still means a complete
- * trace.  -1 with err when there is no complete trace: valgrind cannot be
- * started, the command cannot be run (valgrind fails and the log has no
- * trace), the command is killed by a signal, the log is malformed, or the
- * sink stops (valgrind is then killed). */
-int trace_record(char *const argv[], trace_sink sink, trace_meta *meta, char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

@@ -141,7 +141,7 @@ def run(traces=None, config=None, set=None, *, progress=False):
     return its counters: a dict {name: int}, the names and values of
     `mmusim run --json` (without its title and config.* members).
 
-    progress=True draws the library's progress line on stderr.  Ctrl-C
+    progress=True draws a progress line on stderr.  Ctrl-C
     stops the replay and raises KeyboardInterrupt."""
     base, pre = _base(config)
     sets = pre + _sets(set)
