@@ -112,9 +112,7 @@ static void op_keys_add(const char *key, const char *value, void *ctx)
     if (op_geometry_key(key))
         return;
     size_t len = strlen(key) + strlen(value) + 2;
-    char *s = malloc(len);
-    if (!s)
-        abort();
+    char *s = mm_xmalloc(len);
     snprintf(s, len, "%s=%s", key, value);
     mm_grow(&k->kv, &k->cap, k->n, sizeof *k->kv, 128);
     k->kv[k->n++] = s;

@@ -104,9 +104,7 @@ static uint8_t *frame_for_write(physmem *pm, uint64_t pa)
             grow(pm);
             s = find_slot(pm, fn);
         }
-        s->data = calloc(1, PHYSMEM_FRAME_SIZE);
-        if (!s->data)
-            abort();
+        s->data = mm_xcalloc(1, PHYSMEM_FRAME_SIZE);
         s->fn = fn + 1;
         pm->used++;
     }

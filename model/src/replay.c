@@ -588,18 +588,11 @@ static int interval_row(replay *R)
     size_t n = stats_count(now);
     if (!R->header_done) {
         R->nnames = n;
-        R->names = calloc(n ? n : 1, sizeof *R->names);
-        R->last = calloc(n ? n : 1, sizeof *R->last);
-        if (!R->names || !R->last) {
-            stats_free(now);
-            return mm_errf(R->err, R->errlen, "out of host memory");
-        }
+        R->names = mm_xcalloc(n, sizeof *R->names);
+        R->last = mm_xcalloc(n, sizeof *R->last);
         fputs("interval,accesses,cycles", out);
         for (size_t i = 0; i < n; i++) {
-            if (!(R->names[i] = strdup(stats_name(now, i)))) {
-                stats_free(now);
-                return mm_errf(R->err, R->errlen, "out of host memory");
-            }
+            R->names[i] = mm_xstrdup(stats_name(now, i));
             /* A counter named like a running column ("cycles": the MMUs'
              * summed clocks) keeps its name with ".delta" added. */
             bool clash = !strcmp(R->names[i], "interval") || !strcmp(R->names[i], "accesses") ||
@@ -708,8 +701,7 @@ static int read_ahead(replay *R, source *s, bool *events)
         mm_errf(R->err, R->errlen, "CPU %u, but the configuration has %u (cpu.cpus)", bad_cpu_no, R->ncpus);
         return fail_at(R, s, bad);
     }
-    if (!(s->pre = malloc((nfold + 1) * sizeof *s->pre)))
-        return mm_errf(R->err, R->errlen, "out of host memory");
+    s->pre = mm_xmalloc((nfold + 1) * sizeof *s->pre);
     for (unsigned c = 0; c < NCPU; c++)
         if (seen[c])
             s->pre[s->npre++] = (trace_rec){.kind = TR_INSTR, .cpu = (uint8_t)c, .count = sum[c]};
@@ -724,9 +716,7 @@ static int read_ahead(replay *R, source *s, bool *events)
 static int open_sources(replay *R)
 {
     const replay_opts *o = R->o;
-    R->src = calloc(o->ntraces, sizeof *R->src);
-    if (!R->src)
-        return mm_errf(R->err, R->errlen, "out of host memory");
+    R->src = mm_xcalloc(o->ntraces, sizeof *R->src);
     R->nsrc = o->ntraces;
     unsigned stdin_seen = 0, plain = 0;
     bool total_known = true;
@@ -818,11 +808,9 @@ static int replay_open(replay *R)
                            "replay must agree on cpu.cpus and os.quantum (they decide the workload's schedule)",
                            i, b->name, key, vb, a->name, va);
     }
-    R->oses = calloc(R->k, sizeof *R->oses);
-    R->ended = calloc(R->k, sizeof *R->ended);
-    R->live = calloc(R->k, sizeof *R->live);
-    if (!R->oses || !R->ended || !R->live)
-        return mm_errf(R->err, R->errlen, "out of host memory");
+    R->oses = mm_xcalloc(R->k, sizeof *R->oses);
+    R->ended = mm_xcalloc(R->k, sizeof *R->ended);
+    R->live = mm_xcalloc(R->k, sizeof *R->live);
     for (unsigned i = 0; i < R->k; i++) {
         if (!(R->oses[i] = os_create(&R->cfgs[i], R->err, R->errlen))) {
             if (R->k > 1) {
@@ -838,12 +826,11 @@ static int replay_open(replay *R)
     R->nlive = R->k;
     for (unsigned c = 0; o->tap && c < os_cpus(R->oses[0]); c++)
         mmu_set_tap(os_mmu(R->oses[0], c), o->tap);
-    if (R->k > 1 && !(R->batch = malloc(BATCH * sizeof *R->batch)))
-        return mm_errf(R->err, R->errlen, "out of host memory");
+    if (R->k > 1)
+        R->batch = mm_xmalloc(BATCH * sizeof *R->batch);
     R->ncpus = os_cpus(R->oses[0]);
     R->multi = o->ntraces > 1;
-    if (!(R->cur = malloc(R->ncpus * sizeof *R->cur)))
-        return mm_errf(R->err, R->errlen, "out of host memory");
+    R->cur = mm_xmalloc(R->ncpus * sizeof *R->cur);
     for (unsigned c = 0; c < R->ncpus; c++)
         R->cur[c] = NO_PID;
     if (open_sources(R) != 0)
@@ -853,8 +840,7 @@ static int replay_open(replay *R)
         if (s->plain && R->multi)
             pairmap_put(&R->taken, s->pid, 0, i);
         if (!s->plain && R->multi) {
-            if (!(s->view = malloc(R->ncpus * sizeof *s->view)))
-                return mm_errf(R->err, R->errlen, "out of host memory");
+            s->view = mm_xmalloc(R->ncpus * sizeof *s->view);
             for (unsigned c = 0; c < R->ncpus; c++)
                 s->view[c] = NO_PID;
         }
@@ -976,11 +962,7 @@ replay_status replay_run_multi(const mm_config *cfgs, unsigned k, const replay_o
     if (st == REPLAY_OOM)
         st = REPLAY_DONE;   /* every machine stopped: status[] says so */
     for (unsigned i = 0; i < k && st != REPLAY_ERROR; i++) {
-        if (!(out[i] = stats_create())) {
-            mm_errf(err, errlen, "out of host memory");
-            st = REPLAY_ERROR;
-            break;
-        }
+        out[i] = stats_create();
         os_export_stats(R.oses[i], out[i]);
         status[i] = R.ended[i] == REPLAY_OOM ? REPLAY_OOM : st;
     }

@@ -62,9 +62,7 @@ static void reindex(stats *s)
 {
     free(s->index);
     s->icap *= 2;
-    s->index = calloc(s->icap, sizeof *s->index);
-    if (!s->index)
-        abort();
+    s->index = mm_xcalloc(s->icap, sizeof *s->index);
     for (size_t k = 0; k < s->n; k++)
         s->index[find(s, s->v[k].name)] = k + 1;
 }
@@ -78,9 +76,7 @@ void stats_add(stats *s, const char *name, uint64_t v)
     }
     mm_grow(&s->v, &s->cap, s->n, sizeof *s->v, 64);
     size_t len = strlen(name) + 1;
-    char *copy = malloc(len);
-    if (!copy)
-        abort();
+    char *copy = mm_xmalloc(len);
     memcpy(copy, name, len);
     s->v[s->n++] = (counter){copy, v};
     if (2 * s->n > s->icap)

@@ -35,6 +35,8 @@
 #include "mmusim/replay.h"
 #include "mmusim/stats.h"
 
+#include "base/pairmap.h"
+
 /* Points beyond this are almost certainly a mistake in the spec (and each
  * is a validated config kept in memory). */
 #define SWEEP_MAX_POINTS 1000000u
@@ -63,23 +65,12 @@ struct sweep_spec {
     bool onepass;                 /* onepass: (default true) one-pass runs where they are exact */
 };
 
-static char *dupstr(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (!d)
-        abort();
-    return memcpy(d, s, n);
-}
-
 static char *join_path(const char *dir, const char *name)
 {
     if (name[0] == '/' || !dir[0])
-        return dupstr(name);
+        return mm_xstrdup(name);
     size_t n = strlen(dir) + strlen(name) + 2;
-    char *p = malloc(n);
-    if (!p)
-        abort();
+    char *p = mm_xmalloc(n);
     snprintf(p, n, "%s/%s", dir, name);
     return p;
 }
@@ -143,9 +134,7 @@ static int fail_line(loader *L, unsigned line, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     size_t n = strlen(L->s->path) + strlen(msg) + 16;
-    char *text = malloc(n);
-    if (!text)
-        abort();
+    char *text = mm_xmalloc(n);
     snprintf(text, n, "%s:%u: %s", L->s->path, line, msg);
     mm_grow(&L->errs, &L->errcap, L->nerrs, sizeof *L->errs, 8);
     L->errs[L->nerrs++] = (spec_error){line, text};
@@ -199,7 +188,7 @@ static const char *scalar(const yaml_node_t *n)
 static char *value_text(loader *L, const yaml_node_t *n)
 {
     if (scalar(n))
-        return dupstr(scalar(n));
+        return mm_xstrdup(scalar(n));
     if (n->type != YAML_SEQUENCE_NODE)
         return NULL;
     size_t cap = 3, len = 1;
@@ -209,9 +198,7 @@ static char *value_text(loader *L, const yaml_node_t *n)
             return NULL;
         cap += strlen(v) + 2;
     }
-    char *t = malloc(cap);
-    if (!t)
-        abort();
+    char *t = mm_xmalloc(cap);
     t[0] = '[';
     for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
         const char *v = scalar(yaml_document_get_node(&L->doc, *it));
@@ -225,9 +212,7 @@ static char *value_text(loader *L, const yaml_node_t *n)
 static int set_key(loader *L, mm_config *c, const yaml_node_t *at, const char *key, const char *value)
 {
     size_t n = strlen(key) + strlen(value) + 2;
-    char *a = malloc(n), why[512];
-    if (!a)
-        abort();
+    char *a = mm_xmalloc(n), why[512];
     snprintf(a, n, "%s=%s", key, value);
     int rc = cfg_set(c, a, why, sizeof why);
     free(a);
@@ -269,10 +254,8 @@ static void load_traces(loader *L, const yaml_node_t *v)
         fail(L, v, "traces: the list is empty");
         return;
     }
-    s->trace_name = calloc(n, sizeof *s->trace_name);
-    s->trace_path = calloc(n, sizeof *s->trace_path);
-    if (!s->trace_name || !s->trace_path)
-        abort();
+    s->trace_name = mm_xcalloc(n, sizeof *s->trace_name);
+    s->trace_path = mm_xcalloc(n, sizeof *s->trace_path);
     s->ntraces = n;
     for (size_t i = 0; i < n; i++) {
         const yaml_node_t *item = yaml_document_get_node(&L->doc, v->data.sequence.items.start[i]);
@@ -281,7 +264,7 @@ static void load_traces(loader *L, const yaml_node_t *v)
             fail(L, item, "traces: expected a file name");
             continue;
         }
-        s->trace_name[i] = dupstr(name);
+        s->trace_name[i] = mm_xstrdup(name);
         s->trace_path[i] = join_path(s->dir, name);
         struct stat st;
         if (stat(s->trace_path[i], &st) != 0)
@@ -302,7 +285,7 @@ static void load_config_key(loader *L, const yaml_node_t *v)
         fail(L, v, "config: expected a preset name or a YAML file");
         return;
     }
-    char *path = cfg_preset_yaml(name) ? dupstr(name) : join_path(s->dir, name);
+    char *path = cfg_preset_yaml(name) ? mm_xstrdup(name) : join_path(s->dir, name);
     char why[4608];
     if (cfg_load(&s->base, path, why, sizeof why) != 0)
         fail(L, v, "config: %s", why);
@@ -357,9 +340,7 @@ static ptrdiff_t add_key(loader *L, const yaml_node_t *k, const yaml_node_t *v, 
     size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
     if (n == 0)
         return fail(L, v, "%s: %s: the list of values is empty", where, key);
-    char **values = calloc(n, sizeof *values);
-    if (!values)
-        abort();
+    char **values = mm_xcalloc(n, sizeof *values);
     bool ok = true;
     for (size_t i = 0; i < n; i++) {
         const yaml_node_t *item = yaml_document_get_node(&L->doc, v->data.sequence.items.start[i]);
@@ -370,7 +351,7 @@ static ptrdiff_t add_key(loader *L, const yaml_node_t *k, const yaml_node_t *v, 
     }
     mm_grow(&s->keys, &s->keys_cap, s->nkeys, sizeof *s->keys, 8);
     pkey *pk = &s->keys[s->nkeys];
-    *pk = (pkey){.key = dupstr(key), .values = values, .n = n, .dim = dim, .line = line_of(v)};
+    *pk = (pkey){.key = mm_xstrdup(key), .values = values, .n = n, .dim = dim, .line = line_of(v)};
     s->nkeys++;
     if (!ok)
         return -1;   /* kept, so its values are freed with the spec */
@@ -381,10 +362,8 @@ static ptrdiff_t add_key(loader *L, const yaml_node_t *k, const yaml_node_t *v, 
 static void add_dim(sweep_spec *s, size_t n)
 {
     size_t cap = s->ndims;   /* exact-size growth: a spec has a handful of dimensions */
-    s->dim_size = realloc(s->dim_size, (cap + 1) * sizeof *s->dim_size);
-    s->dim_stride = realloc(s->dim_stride, (cap + 1) * sizeof *s->dim_stride);
-    if (!s->dim_size || !s->dim_stride)
-        abort();
+    s->dim_size = mm_xrealloc(s->dim_size, (cap + 1) * sizeof *s->dim_size);
+    s->dim_stride = mm_xrealloc(s->dim_stride, (cap + 1) * sizeof *s->dim_stride);
     s->dim_size[s->ndims++] = n;
 }
 
@@ -440,9 +419,7 @@ static int apply_point(const sweep_spec *s, size_t p, mm_config *c, char *err, s
         const pkey *pk = &s->keys[k];
         const char *v = pk->values[(p / s->dim_stride[pk->dim]) % s->dim_size[pk->dim]];
         size_t n = strlen(pk->key) + strlen(v) + 2;
-        char *a = malloc(n);
-        if (!a)
-            abort();
+        char *a = mm_xmalloc(n);
         snprintf(a, n, "%s=%s", pk->key, v);
         int rc = cfg_set(c, a, err, errlen);
         free(a);
@@ -542,11 +519,9 @@ static void load_root(loader *L)
 
 sweep_spec *sweep_spec_load(const char *path, char *err, size_t errlen)
 {
-    sweep_spec *s = calloc(1, sizeof *s);
-    if (!s)
-        abort();
-    s->path = dupstr(path);
-    s->dir = dupstr(path);
+    sweep_spec *s = mm_xcalloc(1, sizeof *s);
+    s->path = mm_xstrdup(path);
+    s->dir = mm_xstrdup(path);
     char *slash = strrchr(s->dir, '/');
     if (slash)
         slash[slash == s->dir ? 1 : 0] = 0;
@@ -687,7 +662,7 @@ char *sweep_default_out(const char *spec_path)
 
 static int mkdir_p(const char *path, char *err, size_t errlen)
 {
-    char *p = dupstr(path);
+    char *p = mm_xstrdup(path);
     for (char *q = p + 1;; q++) {
         if (*q != '/' && *q != 0)
             continue;
@@ -711,9 +686,7 @@ static int write_atomic(const char *dir, const char *name, int (*emit)(FILE *, v
                         size_t errlen)
 {
     size_t n = strlen(dir) + strlen(name) + 48;
-    char *tmp = malloc(n), *final = malloc(n);
-    if (!tmp || !final)
-        abort();
+    char *tmp = mm_xmalloc(n), *final = mm_xmalloc(n);
     snprintf(tmp, n, "%s/.%s.tmp.%ld", dir, name, (long)getpid());
     snprintf(final, n, "%s/%s", dir, name);
     int rc = -1;
@@ -748,9 +721,7 @@ static void remove_stale(const char *dir)
         if (e->d_name[0] != '.' || !strstr(e->d_name, ".tmp."))
             continue;
         size_t n = strlen(dir) + strlen(e->d_name) + 2;
-        char *p = malloc(n);
-        if (!p)
-            abort();
+        char *p = mm_xmalloc(n);
         snprintf(p, n, "%s/%s", dir, e->d_name);
         unlink(p);
         free(p);
@@ -765,9 +736,7 @@ static void remove_stale(const char *dir)
 static int lock_dir(const char *dir, char *err, size_t errlen)
 {
     size_t n = strlen(dir) + 8;
-    char *p = malloc(n);
-    if (!p)
-        abort();
+    char *p = mm_xmalloc(n);
     snprintf(p, n, "%s/.lock", dir);
     int fd = open(p, O_RDWR | O_CREAT, 0666);
     if (fd < 0) {
@@ -805,20 +774,14 @@ struct sweep_runs {
 
 sweep_runs *sweep_runs_create(const sweep_spec *s, char *err, size_t errlen)
 {
-    sweep_runs *R = calloc(1, sizeof *R);
-    size_t cap = 2 * s->ntraces * s->npoints + 2, hcap = 16;
-    while (hcap < cap)
-        hcap *= 2;
-    uint64_t *ph = malloc((s->npoints + 1) * sizeof *ph);
-    uint64_t *seen = calloc(hcap, sizeof *seen);   /* open addressing; 0 = empty */
-    bool *seen_used = calloc(hcap, sizeof *seen_used);
-    if (!R || !ph || !seen || !seen_used)
-        abort();
+    sweep_runs *R = mm_xcalloc(1, sizeof *R);
+    uint64_t *ph = mm_xmalloc((s->npoints + 1) * sizeof *ph);
+    /* The ids seen, as (low 63 bits, top bit): a pair map's first key
+     * must not be UINT64_MAX. */
+    pairmap seen = {0};
     R->s = s;
-    R->pcfg = malloc((s->npoints + 1) * sizeof *R->pcfg);
-    R->runs = malloc((s->ntraces * s->npoints + 1) * sizeof *R->runs);
-    if (!R->pcfg || !R->runs)
-        abort();
+    R->pcfg = mm_xmalloc((s->npoints + 1) * sizeof *R->pcfg);
+    R->runs = mm_xmalloc((s->ntraces * s->npoints + 1) * sizeof *R->runs);
     for (size_t p = 0; p < s->npoints; p++) {
         sweep_point_config(s, p, &R->pcfg[p]);
         ph[p] = config_hash(&R->pcfg[p]);
@@ -832,19 +795,14 @@ sweep_runs *sweep_runs_create(const sweep_spec *s, char *err, size_t errlen)
             break;
         for (size_t p = 0; p < s->npoints; p++) {
             uint64_t id = with_trace(ph[p], th);
-            size_t k = (size_t)(id ^ (id >> 29)) & (hcap - 1);
-            while (seen_used[k] && seen[k] != id)
-                k = (k + 1) & (hcap - 1);
-            if (seen_used[k])
+            if (pairmap_get(&seen, id & ~(1ull << 63), id >> 63, NULL))
                 continue;   /* the same config and trace as an earlier run */
-            seen_used[k] = true;
-            seen[k] = id;
+            pairmap_put(&seen, id & ~(1ull << 63), id >> 63, 1);
             R->runs[R->n++] = (run){.trace = t, .point = p, .id = id};
         }
     }
     free(ph);
-    free(seen);
-    free(seen_used);
+    pairmap_free(&seen);
     if (rc) {
         sweep_runs_free(R);
         return NULL;
@@ -870,9 +828,7 @@ static char *run_path(const char *runs_dir, uint64_t id)
     char idt[17];
     sweep_id_text(id, idt);
     size_t n = strlen(runs_dir) + sizeof "/0123456789abcdef.json";
-    char *p = malloc(n);
-    if (!p)
-        abort();
+    char *p = mm_xmalloc(n);
     snprintf(p, n, "%s/%s.json", runs_dir, idt);
     return p;
 }
@@ -1009,8 +965,7 @@ static sweep_file read_run_file(const char *path, char **buf, size_t *len, char 
         f = SWEEP_FILE_OK;
     if (f == SWEEP_FILE_OK) {
         size_t cap = (size_t)st.st_size, n = 0;
-        if (!(*buf = malloc(cap + 1)))
-            abort();
+        *buf = mm_xmalloc(cap + 1);
         while (n < cap) {
             ssize_t got = read(fd, *buf + n, cap - n);
             if (got < 0 && errno == EINTR)
@@ -1061,8 +1016,7 @@ static sweep_file parse_members(const char *path, const char *buf, size_t len, m
                          root ? line_of(root) : 1);
     } else {
         size_t m = (size_t)(root->data.mapping.pairs.top - root->data.mapping.pairs.start);
-        if (!(ms->m = calloc(m + 1, sizeof *ms->m)))
-            abort();
+        ms->m = mm_xcalloc(m + 1, sizeof *ms->m);
         for (size_t i = 0; i < m && f == SWEEP_FILE_OK; i++) {
             yaml_node_t *k = yaml_document_get_node(&doc, root->data.mapping.pairs.start[i].key);
             yaml_node_t *v = yaml_document_get_node(&doc, root->data.mapping.pairs.start[i].value);
@@ -1072,7 +1026,7 @@ static sweep_file parse_members(const char *path, const char *buf, size_t len, m
                                  "string)",
                                  path, line_of(k), scalar(k) ? scalar(k) : "?");
             else
-                ms->m[ms->n++] = (member){dupstr(scalar(k)), dupstr(scalar(v)),
+                ms->m[ms->n++] = (member){mm_xstrdup(scalar(k)), mm_xstrdup(scalar(v)),
                                           v->data.scalar.style != YAML_PLAIN_SCALAR_STYLE, line_of(k)};
         }
     }
@@ -1291,7 +1245,7 @@ static size_t column(sweep_dir *d, const char *name)
     if (found)
         return (size_t)v - 1;
     mm_grow(&d->colname, &d->colcap, d->ncols, sizeof *d->colname, 64);
-    d->colname[d->ncols++] = dupstr(name);
+    d->colname[d->ncols++] = mm_xstrdup(name);
     stats_add(d->cols, name, d->ncols);
     return d->ncols - 1;
 }
@@ -1299,11 +1253,9 @@ static size_t column(sweep_dir *d, const char *name)
 /* Take a checked file's members as row w. */
 static void adopt_row(sweep_dir *d, row *w, members *ms)
 {
-    w->col = calloc(ms->n + 1, sizeof *w->col);
-    w->val = calloc(ms->n + 1, sizeof *w->val);
-    w->quoted = calloc(ms->n + 1, sizeof *w->quoted);
-    if (!w->col || !w->val || !w->quoted)
-        abort();
+    w->col = mm_xcalloc(ms->n + 1, sizeof *w->col);
+    w->val = mm_xcalloc(ms->n + 1, sizeof *w->val);
+    w->quoted = mm_xcalloc(ms->n + 1, sizeof *w->quoted);
     for (size_t i = 0; i < ms->n; i++) {
         w->col[i] = column(d, ms->m[i].name);
         w->val[i] = ms->m[i].val;
@@ -1320,10 +1272,8 @@ static void adopt_row(sweep_dir *d, row *w, members *ms)
  * its batch finished). */
 static void order_columns(sweep_dir *d)
 {
-    bool *placed = calloc(d->ncols + 1, sizeof *placed);
-    d->order = realloc(d->order, (d->ncols + 1) * sizeof *d->order);
-    if (!placed || !d->order)
-        abort();
+    bool *placed = mm_xcalloc(d->ncols + 1, sizeof *placed);
+    d->order = mm_xrealloc(d->order, (d->ncols + 1) * sizeof *d->order);
     d->norder = 0;
     for (size_t i = 0; i < d->nruns; i++)
         for (size_t m = 0; d->rows[i].loaded && m < d->rows[i].n; m++)
@@ -1358,9 +1308,7 @@ static int write_csv(FILE *f, void *p)
         csv_field(f, d->colname[d->order[c]]);
     }
     fputc('\n', f);
-    const char **cell = calloc(d->ncols + 1, sizeof *cell);
-    if (!cell)
-        abort();
+    const char **cell = mm_xcalloc(d->ncols + 1, sizeof *cell);
     for (size_t i = 0; i < d->nruns; i++) {
         const row *w = &d->rows[i];
         if (!w->loaded)
@@ -1437,9 +1385,7 @@ static int move_aside(const sweep_dir *d, const run *r, const char *path, const 
                       char *err, size_t errlen)
 {
     size_t n = strlen(d->dir) + 64;
-    char *dir = malloc(n), *dst = malloc(n), id[17];
-    if (!dir || !dst)
-        abort();
+    char *dir = mm_xmalloc(n), *dst = mm_xmalloc(n), id[17];
     sweep_id_text(r->id, id);
     snprintf(dir, n, "%s/damaged", d->dir);
     int rc = mkdir_p(dir, err, errlen);
@@ -1454,9 +1400,7 @@ static int move_aside(const sweep_dir *d, const run *r, const char *path, const 
                      strerror(errno), id, problem);
     if (rc == 0 && w->fn) {
         size_t m = strlen(problem) + n + 16;
-        char *line = malloc(m);
-        if (!line)
-            abort();
+        char *line = mm_xmalloc(m);
         snprintf(line, m, "%s; moved to %s", problem, dst);
         w->fn(line, w->ctx);
         free(line);
@@ -1495,27 +1439,21 @@ static int find_finished(sweep_dir *d, const warner *w, char *err, size_t errlen
 sweep_dir *sweep_dir_open(const sweep_runs *r, const char *dir, unsigned shard_index, unsigned shard_count,
                           void (*warn)(const char *line, void *ctx), void *ctx, char *err, size_t errlen)
 {
-    sweep_dir *d = calloc(1, sizeof *d);
-    if (!d)
-        abort();
-    *d = (sweep_dir){.R = r, .dir = dupstr(dir), .runs_dir = join_path(dir, "runs"), .lock = -1,
+    sweep_dir *d = mm_xcalloc(1, sizeof *d);
+    *d = (sweep_dir){.R = r, .dir = mm_xstrdup(dir), .runs_dir = join_path(dir, "runs"), .lock = -1,
                      .cols = stats_create()};
-    if (!d->cols)
-        abort();
     if (mkdir_p(d->runs_dir, err, errlen) != 0 || (d->lock = lock_dir(dir, err, errlen)) < 0) {
         sweep_dir_free(d);
         return NULL;
     }
     remove_stale(d->dir);
     remove_stale(d->runs_dir);
-    if (!(d->runs = malloc((r->n + 1) * sizeof *d->runs)))
-        abort();
+    d->runs = mm_xmalloc((r->n + 1) * sizeof *d->runs);
     /* A shard keeps its runs round-robin, so shards get every trace alike. */
     for (size_t i = 0; i < r->n; i++)
         if (shard_count <= 1 || i % shard_count == shard_index)
             d->runs[d->nruns++] = r->runs[i];
-    if (!(d->rows = calloc(d->nruns + 1, sizeof *d->rows)))
-        abort();
+    d->rows = mm_xcalloc(d->nruns + 1, sizeof *d->rows);
     warner w = {warn, ctx};
     if (find_finished(d, &w, err, errlen) != 0) {
         sweep_dir_free(d);
@@ -1571,18 +1509,14 @@ size_t sweep_dir_plan(sweep_dir *d, size_t max)
     if (d->R->onepass)
         bmax = d->nruns;   /* one tapped replay per trace serves all its points: one batch */
     const mm_config *pcfg = d->R->pcfg;
-    bool *taken = calloc(d->nruns + 1, sizeof *taken);
-    if (!taken)
-        abort();
+    bool *taken = mm_xcalloc(d->nruns + 1, sizeof *taken);
     /* Per trace, the missing runs grouped by what replay_run_multi needs
      * equal (cpu.cpus, os.quantum), in run order. */
     for (size_t i = 0; i < d->nruns; i++) {
         if (d->runs[i].have || taken[i])
             continue;
         const mm_config *a = &pcfg[d->runs[i].point];
-        batch b = {malloc(bmax * sizeof *b.runs), 0};
-        if (!b.runs)
-            abort();
+        batch b = {mm_xmalloc(bmax * sizeof *b.runs), 0};
         for (size_t j = i; j < d->nruns && b.n < bmax; j++) {
             const mm_config *c = &pcfg[d->runs[j].point];
             if (d->runs[j].have || taken[j] || d->runs[j].trace != d->runs[i].trace || c->cpu.cpus != a->cpu.cpus ||
@@ -1665,10 +1599,8 @@ static sweep_status run_direct(const sweep_dir *d, const replay_opts *ro, const 
 static sweep_status run_onepass(const sweep_dir *d, const replay_opts *ro, const size_t *runs,
                                 const mm_config *cfgs, size_t n, char *err, size_t errlen)
 {
-    stats **out = calloc(n, sizeof *out);
-    replay_status *st = calloc(n, sizeof *st);
-    if (!out || !st)
-        abort();
+    stats **out = mm_xcalloc(n, sizeof *out);
+    replay_status *st = mm_xcalloc(n, sizeof *st);
     bool exact;
     sweep_status code = batch_status(onepass_replay(cfgs, n, ro, out, st, &exact, err, errlen), ro->stop);
     if (code == SWEEP_DONE)
@@ -1686,9 +1618,7 @@ sweep_status sweep_dir_run_batch(sweep_dir *d, size_t b, volatile sig_atomic_t *
     const batch *bt = &d->batches[b];
     if (stop && *stop)
         return SWEEP_STOPPED;
-    mm_config *cfgs = malloc(bt->n * sizeof *cfgs);
-    if (!cfgs)
-        abort();
+    mm_config *cfgs = mm_xmalloc(bt->n * sizeof *cfgs);
     for (size_t i = 0; i < bt->n; i++)
         cfgs[i] = d->R->pcfg[d->runs[bt->runs[i]].point];
     const char *trace = sweep_dir_batch_trace(d, b);

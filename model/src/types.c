@@ -53,6 +53,14 @@ void *mm_xcalloc(size_t n, size_t size)
     return p;
 }
 
+void *mm_xrealloc(void *p, size_t size)
+{
+    p = realloc(p, size ? size : 1);
+    if (!p)
+        abort();
+    return p;
+}
+
 char *mm_xstrdup(const char *s)
 {
     size_t n = strlen(s) + 1;

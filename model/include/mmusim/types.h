@@ -83,6 +83,7 @@ void mm_grow(void *base, size_t *cap, size_t n, size_t elem, size_t first);
  * by their readers before they get here. */
 void *mm_xmalloc(size_t size);
 void *mm_xcalloc(size_t n, size_t size);
+void *mm_xrealloc(void *p, size_t size);
 char *mm_xstrdup(const char *s);
 
 /* Write a one-line message into the caller's error buffer (err may be NULL
