@@ -13,7 +13,7 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 export MMUSIM=${MMUSIM:-build/default/bin/mmusim}
-STUDIES="dtlb-mpki pwc-designs ctx-switch page-sizes fork-cow"
+STUDIES="dtlb-mpki pwc-designs ctx-switch page-sizes fork-cow stlb-reach"
 ARGS=()
 OUT=
 while [ $# -gt 0 ]; do
