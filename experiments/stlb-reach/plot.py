@@ -83,7 +83,7 @@ for j, p in enumerate(policies):
     pts = [(f, style.ratio(by[(f, p, ref)]["walker.walk_cycles"], by[(f, p, ref)]["translations"]))
            for f in fps if (f, p, ref) in by]
     a3.plot([q[0] for q in pts], [q[1] for q in pts], color="0.2" if j == 0 else "0.55",
-            marker=style.marker(j), linestyle=style.LINESTYLES[j], label=title[p].split(" (")[0])
+            marker=style.marker(j), linestyle=style.LINESTYLES[j], label={"never": "4 KiB", "always": "THP"}[p])
 a3.set_xscale("log", base=2)
 a3.set_yscale("log")
 a3.set_xticks(fps)
