@@ -171,7 +171,7 @@ ParameterizedTestParameters(hostile, config)
           "--set stlb.2m.ways=4: 4 makes the array present, but stlb.2m.holds is empty (set at configs/skylake.yaml:55)"),
         S_MACHINE("cpu.mode=x86-32",
           "--set cpu.mode=x86-32: x86-32 page tables address 4096 MiB, less than os.phys_mem_mib 16384 "
-          "(set at configs/skylake.yaml:119)"),
+          "(set at configs/skylake.yaml:129)"),
         FS("dtlb:\n  1g:\n    holds: [1g]\n", "dtlb.4k.holds=[1g]",
            "--set dtlb.4k.holds=[1g]: 1g is also held by dtlb.1g.holds (set at @:3)"),
         FS_MACHINE("os:\n  phys_mem_mib: 8192\n", "cpu.pa_bits=32",
