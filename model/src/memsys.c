@@ -15,12 +15,15 @@
  * (l1d, l2, llc); instruction fetches look up the l1i, then slots
  * 1..ncaches-1.  Both are the same loop over a path of levels (serve).
  *
- * Memo: each level remembers the entry its last lookup hit (NULL after a
- * miss or any fill into it, or a flush).  memsys_data answers an access to
- * that line from the memo without a set scan: it is the most recently
- * touched entry of its set, and touching it again changes no policy's
- * victim order (LRU order, PLRU bits, SRRIP's RRPV 0; FIFO and random
- * ignore hits), so the memo changes no result, only the cost. */
+ * Memo: each level remembers, per set, the entry that set's last lookup
+ * hit (cleared by a miss in the set, a fill into it, a flush).  A lookup
+ * of that line takes the entry from the memo without a set scan or a
+ * replacement update: it is the most recently touched entry of its set,
+ * and touching it again changes no policy's victim order (LRU order, PLRU
+ * bits, SRRIP's RRPV 0; FIFO and random ignore hits), so the memo changes
+ * no result, only the cost.  Per set rather than one per level, because a
+ * program alternates between a few lines (stack, one or two arrays) that
+ * mostly live in different sets. */
 #include "mmusim/memsys.h"
 
 #include <stdlib.h>
@@ -33,12 +36,17 @@
 
 /* One cache level.  Levels 0..MEMSYS_MAX_CACHES-1 are the config slots
  * (l1d, l2, llc); level L1I_LEVEL is the l1i. */
+typedef struct memo {
+    uint64_t line;                         /* meaningful while e != NULL */
+    sa_entry *e;                           /* the entry the set's last lookup hit */
+} memo;
+
 typedef struct mlevel {
     sa_array *cache;                       /* NULL = absent */
     unsigned latency;
     memsys_level_counters *c;              /* into memsys.c */
-    uint64_t memo_line;                    /* valid while memo != NULL */
-    sa_entry *memo;                        /* the entry the last lookup hit */
+    uint64_t set_mask;                     /* sets - 1 */
+    memo *memo;                            /* one per set */
 } mlevel;
 
 #define L1I_LEVEL MEMSYS_MAX_CACHES
@@ -47,11 +55,14 @@ typedef struct mlevel {
 struct memsys {
     memsys_model model;
     memsys_scope scope;
+    bool data;                             /* memsys_has_data */
     unsigned fixed_latency, dram_latency, rmw_latency;
     unsigned line_shift;                   /* log2(line_bytes) */
     unsigned ncaches;                      /* config slots; CACHES only */
     mlevel lv[NLEVELS];
     mlevel *path[2][MEMSYS_MAX_CACHES];    /* [0] data and page tables, [1] fetches */
+    mlevel *l1[3];                         /* by mm_kind: the first level of its path (data) */
+    memo no_memo;                          /* the memo of an absent L1: never matches */
     char *name[MEMSYS_MAX_CACHES];         /* copies: the config's strings may not outlive it */
     memsys_counters c;
 };
@@ -153,7 +164,9 @@ static bool level_init(memsys *ms, unsigned i, const memsys_cache_cfg *c, uint64
     if (c->ways == 0)
         return true;
     l->cache = sa_create(c->sets, c->ways, c->repl, sa_seed(seed, i));
-    return l->cache != NULL;
+    l->set_mask = c->sets - 1;
+    l->memo = calloc(c->sets, sizeof *l->memo);
+    return l->cache != NULL && l->memo != NULL;
 }
 
 memsys *memsys_create(const memsys_cfg *cfg, char *err, size_t errlen)
@@ -184,6 +197,12 @@ memsys *memsys_create(const memsys_cfg *cfg, char *err, size_t errlen)
         if (!level_init(ms, L1I_LEVEL, &cfg->l1i, cfg->seed))
             goto fail;
         ms->path[1][0] = &ms->lv[L1I_LEVEL];
+        ms->data = true;
+        for (unsigned k = 0; k < 3; k++) {
+            ms->l1[k] = ms->path[k == MM_IFETCH][0];
+            if (!ms->l1[k]->memo)
+                ms->l1[k]->memo = &ms->no_memo;   /* set_mask 0; e stays NULL */
+        }
     }
     return ms;
 fail:   /* sets x ways come from the config: too large for the host is its error */
@@ -196,8 +215,11 @@ void memsys_free(memsys *ms)
 {
     if (!ms)
         return;
-    for (unsigned i = 0; i < NLEVELS; i++)
+    for (unsigned i = 0; i < NLEVELS; i++) {
         sa_free(ms->lv[i].cache);
+        if (ms->lv[i].memo != &ms->no_memo)
+            free(ms->lv[i].memo);
+    }
     for (unsigned i = 0; i < MEMSYS_MAX_CACHES; i++)
         free(ms->name[i]);
     free(ms);
@@ -230,9 +252,14 @@ static unsigned serve(memsys *ms, mlevel *const *path, uint64_t line, mm_cycle n
         mlevel *l = path[k];
         if (!l->cache)
             continue;
+        memo *m = &l->memo[line & l->set_mask];
+        if (m->e && m->line == line) {
+            e = m->e;
+            break;
+        }
         e = sa_lookup(l->cache, line, line);
-        l->memo = e;
-        l->memo_line = line;
+        m->line = line;
+        m->e = e;
         if (e)
             break;
         if (pt)
@@ -264,7 +291,7 @@ static unsigned serve(memsys *ms, mlevel *const *path, uint64_t line, mm_cycle n
         if (l->cache) {
             sa_entry *f = sa_fill(l->cache, line, line, NULL);
             f->val = now + lat;   /* the cycle the line arrives */
-            l->memo = NULL;       /* the fill may have aged or evicted the memo's entry */
+            l->memo[line & l->set_mask].e = NULL;   /* the fill may have aged or evicted it */
         }
     }
     *served = k;
@@ -292,22 +319,22 @@ unsigned memsys_rmw(memsys *ms, uint64_t pa, mm_cycle now, memsys_source *src)
 
 bool memsys_has_data(const memsys *ms)
 {
-    return ms->model == MEMSYS_CACHES && ms->scope == MEMSYS_SCOPE_ALL && ms->ncaches > 0;
+    return ms->data;
 }
 
 unsigned memsys_data(memsys *ms, uint64_t pa, mm_kind kind, mm_cycle now)
 {
-    if (!memsys_has_data(ms))
+    if (__builtin_expect(!ms->data, 0))
         return 0;
-    mlevel *const *path = ms->path[kind == MM_IFETCH];
     uint64_t line = pa >> ms->line_shift;
-    mlevel *l1 = path[0];
-    if (l1->memo && l1->memo_line == line && l1->memo->val <= now) {
+    mlevel *l1 = ms->l1[kind];
+    const memo *m = &l1->memo[line & l1->set_mask];
+    if (__builtin_expect(m->line == line && m->e && m->e->val <= now, 1)) {
         l1->c->data_hits++;
         return l1->latency;
     }
     unsigned k;
-    return serve(ms, path, line, now, false, &k);
+    return serve(ms, ms->path[kind == MM_IFETCH], line, now, false, &k);
 }
 
 unsigned memsys_l1_latency(const memsys *ms, mm_kind kind)
@@ -357,6 +384,6 @@ void memsys_flush(memsys *ms)
     for (unsigned i = 0; i < NLEVELS; i++)
         if (ms->lv[i].cache) {
             sa_flush_if(ms->lv[i].cache, NULL, NULL);
-            ms->lv[i].memo = NULL;
+            memset(ms->lv[i].memo, 0, (ms->lv[i].set_mask + 1) * sizeof *ms->lv[i].memo);
         }
 }
