@@ -1,4 +1,4 @@
-/* memsys.c -- the memory model serving page-table reads (see memsys.h).
+/* memsys.c -- the memory model: page-table reads and program data (see memsys.h).
  *
  * MEMSYS_FIXED: one source, "mem", costing fixed_latency per read.
  * MEMSYS_CACHES: one sa_array per present cache level, tagged by the line

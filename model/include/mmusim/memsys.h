@@ -4,8 +4,8 @@
  * Two models:
  *  - MEMSYS_FIXED: every page-table read costs `fixed_latency` cycles.
  *  - MEMSYS_CACHES: up to MEMSYS_MAX_CACHES set-associative caches of
- *    page-table lines (line_bytes each), looked up in order (think L1d, L2,
- *    LLC); a read costs the latency of the first level that holds the line,
+ *    lines (line_bytes each), looked up in order (think L1d, L2, LLC; see
+ *    Scope for what they hold); a read costs the latency of the first level that holds the line,
  *    or dram_latency when none does.  The line is then filled into every
  *    level above the one that served it (non-inclusive, fill on miss).
  *    Latencies are total load-to-use cycles of that level, not increments.
