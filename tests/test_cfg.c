@@ -21,7 +21,7 @@
 #error "MMUSIM_SOURCE_DIR must name the repository root"
 #endif
 
-#define NKEYS_EXPECTED 103  /* 3 + cpu 8 + frontend 2 + itlb 13 + dtlb 13 + stlb 14 + pwc 17 + walker 2 + memsys 17
+#define NKEYS_EXPECTED 110  /* 3 + cpu 8 + frontend 2 + itlb 13 + dtlb 13 + stlb 14 + pwc 17 + walker 2 + memsys 22 + core 2
                               + os 14 */
 #define KEYLEN 48
 #define VALLEN (CFG_DESC_MAX + 8)
@@ -218,7 +218,8 @@ Test(keys, count_and_order)
         {25, "itlb.1g.holds"}, {26, "dtlb.latency"}, {39, "stlb.latency"}, {40, "stlb.inclusive"},
         {41, "stlb.4k.sets"}, {53, "pwc.design"}, {54, "pwc.latency"}, {55, "pwc.pml5.sets"},
         {64, "pwc.pd.sets"}, {67, "pwc.unified.sets"}, {70, "walker.walkers"}, {72, "memsys.model"},
-        {77, "memsys.l1d.sets"}, {88, "memsys.llc.replacement"},
+        {77, "memsys.l1d.sets"}, {88, "memsys.llc.replacement"}, {89, "memsys.scope"},
+        {90, "memsys.l1i.sets"}, {94, "core.model"}, {95, "core.cpi_milli"},
     };
     for (size_t i = 0; i < sizeof at / sizeof at[0]; i++)
         cr_assert_str_eq(l->key[at[i].i], at[i].key);
@@ -1267,7 +1268,7 @@ Test(origin, set_over_preset_and_file)
     must_set(&c, "cpu.mode=x86-32");
     cr_assert_eq(cfg_validate(&c, err, sizeof err), -1);
     cr_assert_str_eq(err, "--set cpu.mode=x86-32: x86-32 page tables address 4096 MiB, less than os.phys_mem_mib "
-                          "16384 (set at configs/skylake.yaml:119)");
+                          "16384 (set at configs/skylake.yaml:129)");
     /* ways given last, sets not a power of two (or 0) in the file */
     cfg_defaults(&c);
     cr_assert_eq(cfg_load_string(&c, "stlb:\n  2m:\n    sets: 3\n", "m.yaml", err, sizeof err), 0, "%s", err);

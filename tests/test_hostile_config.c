@@ -10,7 +10,7 @@
  * error -- so `config check` runs every check `run` runs, and the line names
  * the file and line of the value at fault.  Line numbers are counted by
  * hand from the texts; locations in the presets are the lines of
- * configs/skylake.yaml (stlb's 2m slot on line 55, os.phys_mem_mib on 119). */
+ * configs/skylake.yaml (stlb's 2m slot on line 55, os.phys_mem_mib on 129). */
 #define _POSIX_C_SOURCE 200809L   /* mkdtemp */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
@@ -171,12 +171,21 @@ ParameterizedTestParameters(hostile, config)
           "--set stlb.2m.ways=4: 4 makes the array present, but stlb.2m.holds is empty (set at configs/skylake.yaml:55)"),
         S_MACHINE("cpu.mode=x86-32",
           "--set cpu.mode=x86-32: x86-32 page tables address 4096 MiB, less than os.phys_mem_mib 16384 "
-          "(set at configs/skylake.yaml:119)"),
+          "(set at configs/skylake.yaml:129)"),
         FS("dtlb:\n  1g:\n    holds: [1g]\n", "dtlb.4k.holds=[1g]",
            "--set dtlb.4k.holds=[1g]: 1g is also held by dtlb.1g.holds (set at @:3)"),
         FS_MACHINE("os:\n  phys_mem_mib: 8192\n", "cpu.pa_bits=32",
            "--set cpu.pa_bits=32: 32 bits address 4096 MiB, less than os.phys_mem_mib 8192 (set at @:2)"),
         FS("name: ok\n", "walker.walkers=0", "--set walker.walkers=0: 0 is out of range (1..64)"),
+        /* the shared data caches and the core model (issue 12) */
+        F("memsys:\n  scope: everything\n",
+          "@:2: memsys.scope: expected a memory-system scope (pagetables, all), got 'everything'"),
+        F("memsys:\n  l1i: {sets: 48}\n", "@:2: memsys.l1i.sets: 48 is not a power of two"),
+        F("core:\n  cpi_milli: 0\n", "@:2: core.cpi_milli: 0 is out of range (1..100000)"),
+        S("core.model=fast", "--set core.model=fast: expected a core model (off, first-order), got 'fast'"),
+        FS("memsys:\n  l1i: {ways: 0, sets: 6}\n", "memsys.l1i.ways=2",
+           "--set memsys.l1i.ways=2: 2 makes the array present, but memsys.l1i.sets is 6, not a power of two "
+           "(set at @:2)"),
     };
     return cr_make_param_array(hostile, cases, sizeof cases / sizeof cases[0]);
 }

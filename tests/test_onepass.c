@@ -333,7 +333,8 @@ ParameterizedTestParameters(exact, same_counters_as_direct)
 static bool left_out(const char *name)
 {
     static const char *const prefix[] = {"dtlb_load_misses.", "dtlb_store_misses.", "itlb_misses.", "stlb.",
-                                         "tlb.", "walker.", "pwc."};
+                                         "tlb.", "walker.", "pwc.",
+                                         "core.", "memsys."};   /* walks' cache lines differ by geometry */
     static const char *const exact[] = {"cycles", "flush.tlb_entries", "flush.pwc_entries",
                                         "translation.stall_cycles"};
     if (!strcmp(name, "walker.faults"))

@@ -27,6 +27,7 @@
  *   {itlb,dtlb,stlb}.tlb.seed, pwc.seed, memsys.seed
  *                                   splitmix64 steps of `seed`, one per structure
  *   memsys.ncaches, memsys.cache[].name   3, "l1d", "l2", "llc"
+ *   memsys.l1i.name                 "l1i"
  * A program that writes mm_config fields directly should change cpu.mode
  * and seed with cfg_set, which refinalizes; the other keys derive nothing. */
 #include "mmusim/cfg.h"
@@ -55,6 +56,20 @@ extern const size_t mmusim_preset_count;
 /* ---- the names of cfg.h's enums ---------------------------------------- */
 
 static const char *const ctx_names[CTX_COUNT] = {"nopcid", "pcid", "recycle"};
+static const char *const core_model_names[CORE_MODEL_COUNT] = {"off", "first-order"};
+
+const char *core_model_name(core_model m)
+{
+    return (unsigned)m < CORE_MODEL_COUNT ? core_model_names[m] : "?";
+}
+
+int core_model_by_name(const char *name)
+{
+    for (int i = 0; i < CORE_MODEL_COUNT; i++)
+        if (strcmp(name, core_model_names[i]) == 0)
+            return i;
+    return -1;
+}
 
 const char *ctx_policy_name(ctx_policy p)
 {
@@ -117,6 +132,8 @@ static const char *ctx_name(int v) { return ctx_policy_name((ctx_policy)v); }
 static const char *repl_name_i(int v) { return repl_name((repl_policy)v); }
 static const char *pwc_name(int v) { return pwc_design_name((pwc_design)v); }
 static const char *memsys_name(int v) { return memsys_model_name((memsys_model)v); }
+static const char *scope_name_i(int v) { return memsys_scope_name((memsys_scope)v); }
+static const char *core_name_i(int v) { return core_model_name((core_model)v); }
 static const char *frames_name_i(int v) { return frame_policy_name((frame_policy)v); }
 static const char *exhaust_name_i(int v) { return exhaust_policy_name((exhaust_policy)v); }
 static const char *thp_name_i(int v) { return thp_policy_name((thp_policy)v); }
@@ -126,6 +143,9 @@ static const cfg_enum enum_ctx = {"a context policy", CTX_COUNT, ctx_name, ctx_p
 static const cfg_enum enum_repl = {"a replacement policy", REPL_COUNT, repl_name_i, repl_by_name};
 static const cfg_enum enum_pwc = {"a page-walk-cache design", PWC_DESIGN_COUNT, pwc_name, pwc_design_by_name};
 static const cfg_enum enum_memsys = {"a memory model", MEMSYS_CACHES + 1, memsys_name, memsys_model_by_name};
+static const cfg_enum enum_scope = {"a memory-system scope", MEMSYS_SCOPE_ALL + 1, scope_name_i,
+                                    memsys_scope_by_name};
+static const cfg_enum enum_core = {"a core model", CORE_MODEL_COUNT, core_name_i, core_model_by_name};
 static const cfg_enum enum_frames = {"a frame policy", FRAMES_POLICY_COUNT, frames_name_i, frame_policy_by_name};
 static const cfg_enum enum_exhaust = {"an exhaustion policy", EXHAUST_POLICY_COUNT, exhaust_name_i,
                                       exhaust_policy_by_name};
@@ -134,7 +154,8 @@ static const cfg_enum enum_thp = {"a THP policy", THP_POLICY_COUNT, thp_name_i, 
 /* Enum fields are read and written as int through memcpy. */
 _Static_assert(sizeof(paging_kind) == sizeof(int) && sizeof(ctx_policy) == sizeof(int) &&
                    sizeof(repl_policy) == sizeof(int) && sizeof(pwc_design) == sizeof(int) &&
-                   sizeof(memsys_model) == sizeof(int) && sizeof(frame_policy) == sizeof(int) &&
+                   sizeof(memsys_model) == sizeof(int) && sizeof(memsys_scope) == sizeof(int) &&
+                   sizeof(core_model) == sizeof(int) && sizeof(frame_policy) == sizeof(int) &&
                    sizeof(exhaust_policy) == sizeof(int) && sizeof(thp_policy) == sizeof(int),
                "enum fields are int-sized");
 _Static_assert(sizeof(unsigned) != sizeof(uint64_t), "unsigned and uint64_t fields differ in size");
@@ -183,12 +204,12 @@ typedef struct cfg_key {
     K_UINT("pwc." name ".ways", f.ways, 0, MAX_WAYS),             \
     K_ENUM("pwc." name ".replacement", f.repl, enum_repl)
 
-/* One page-table-line cache: memsys.NAME.{sets,ways,latency,replacement}. */
-#define MEMSYS_CACHE(name, i)                                                 \
-    K_UINT("memsys." name ".sets", memsys.cache[i].sets, 0, UINT_MAX),        \
-    K_UINT("memsys." name ".ways", memsys.cache[i].ways, 0, MAX_WAYS),        \
-    K_UINT("memsys." name ".latency", memsys.cache[i].latency, 0, MAX_LATENCY), \
-    K_ENUM("memsys." name ".replacement", memsys.cache[i].repl, enum_repl)
+/* One cache: memsys.NAME.{sets,ways,latency,replacement} -> FIELD. */
+#define MEMSYS_CACHE(name, f)                                                 \
+    K_UINT("memsys." name ".sets", f.sets, 0, UINT_MAX),                      \
+    K_UINT("memsys." name ".ways", f.ways, 0, MAX_WAYS),                      \
+    K_UINT("memsys." name ".latency", f.latency, 0, MAX_LATENCY),             \
+    K_ENUM("memsys." name ".replacement", f.repl, enum_repl)
 
 static const cfg_key cfg_keys[] = {
     K_STRING("name", name),
@@ -231,9 +252,14 @@ static const cfg_key cfg_keys[] = {
     K_UINT("memsys.line_bytes", memsys.line_bytes, 8, 4096),
     K_UINT("memsys.dram_latency", memsys.dram_latency, 0, MAX_LATENCY),
     K_UINT("memsys.rmw_latency", memsys.rmw_latency, 0, MAX_LATENCY),
-    MEMSYS_CACHE("l1d", 0),
-    MEMSYS_CACHE("l2", 1),
-    MEMSYS_CACHE("llc", 2),
+    MEMSYS_CACHE("l1d", memsys.cache[0]),
+    MEMSYS_CACHE("l2", memsys.cache[1]),
+    MEMSYS_CACHE("llc", memsys.cache[2]),
+    K_ENUM("memsys.scope", memsys.scope, enum_scope),
+    MEMSYS_CACHE("l1i", memsys.l1i),
+
+    K_ENUM("core.model", core.model, enum_core),
+    K_UINT("core.cpi_milli", core.cpi_milli, 1, 100000),
 
     /* os.h: frames.h manages 4 MiB or more above the OS's reserved low memory */
     K_UINT("os.phys_mem_mib", os.phys_mem_mib, OS_MIN_PHYS_MIB, MAX_PHYS_MIB),
@@ -604,6 +630,7 @@ static void cfg_finalize(mm_config *c)
     c->memsys.ncaches = MEMSYS_MAX_CACHES;
     for (unsigned i = 0; i < MEMSYS_MAX_CACHES; i++)
         c->memsys.cache[i].name = cache_names[i];
+    c->memsys.l1i.name = "l1i";
 }
 
 /* ---- defaults: the Skylake preset (configs/skylake.yaml) ---------------- */
@@ -676,6 +703,11 @@ void cfg_defaults(mm_config *c)
     memsys_cache(&c->memsys.cache[0], 64, 8, 5, REPL_PLRU);
     memsys_cache(&c->memsys.cache[1], 1024, 4, 12, REPL_SRRIP);
     memsys_cache(&c->memsys.cache[2], 2048, 16, 42, REPL_SRRIP);
+    c->memsys.scope = MEMSYS_SCOPE_ALL;
+    memsys_cache(&c->memsys.l1i, 64, 8, 5, REPL_PLRU);
+
+    c->core.model = CORE_FIRST_ORDER;
+    c->core.cpi_milli = 500;
 
     c->os.phys_mem_mib = 16384;
     c->os.frames = FRAMES_BUDDY;
@@ -1366,6 +1398,8 @@ int cfg_validate_mmu(const mm_config *c0, char *err, size_t errlen)
         if (check_sets(&c, prefix, c.memsys.cache[i].sets, c.memsys.cache[i].ways, err, errlen))
             return -1;
     }
+    if (check_sets(&c, "memsys.l1i", c.memsys.l1i.sets, c.memsys.l1i.ways, err, errlen))
+        return -1;
     w = memsys_cfg_check(&c.memsys);   /* a backstop */
     if (w)
         return mm_errf(err, errlen, "memsys: %s", w);

@@ -96,6 +96,7 @@ struct mmu {
     unsigned hit_window, hit_pos;
     mm_cycle heap[MAX_OUTSTANDING];
     unsigned nheap;
+    uint64_t waited;                  /* mmu_frontend_waited: a running total, never reset */
 
     /* pending fills */
     pending_fill *fills;
@@ -280,8 +281,11 @@ static inline mm_cycle frontend_issue(mmu *m)
      * still in flight, wait for the earliest to complete. */
     while (m->nheap && m->heap[0] <= t)
         heap_pop(m);
-    if (m->nheap + m->hit_window >= m->cfg.frontend.max_outstanding)
-        t = frontend_wait(m, t);
+    if (m->nheap + m->hit_window >= m->cfg.frontend.max_outstanding) {
+        mm_cycle w = frontend_wait(m, t);
+        m->waited += w - t;
+        t = w;
+    }
     m->issued[m->issued_pos] = t;
     m->issued_pos = m->issued_pos + 1 == m->cfg.frontend.issue_width ? 0 : m->issued_pos + 1;
     m->last_issue = t;
@@ -606,6 +610,11 @@ mm_cycle mmu_now(const mmu *m)
     return m->now > m->last_issue ? m->now : m->last_issue;
 }
 
+uint64_t mmu_frontend_waited(const mmu *m)
+{
+    return m->waited;
+}
+
 /* ---- context and invalidation ---- */
 
 /* MOV CR3, INVLPG and INVPCID are serializing: every translation in flight
@@ -783,9 +792,14 @@ static void export_kind(stats *s, const kind_counters *k, const char *intel)
 
 void mmu_export_stats(const mmu *m, stats *s)
 {
+    mmu_export_stats_at(m, s, mmu_now(m));
+}
+
+void mmu_export_stats_at(const mmu *m, stats *s, mm_cycle cycles)
+{
     const mmu_counters *c = &m->c;
     const kind_counters *ld = &c->k[MM_LOAD], *st = &c->k[MM_STORE], *in = &c->k[MM_IFETCH];
-    stats_add(s, "cycles", mmu_now(m));
+    stats_add(s, "cycles", cycles);
     stats_add(s, "translations", ld->lookups + st->lookups + in->lookups);
     stats_add(s, "dTLB-loads", ld->lookups);
     stats_add(s, "dTLB-load-misses", ld->l1_misses);

@@ -12,8 +12,9 @@
  *             4k/2m/1g: {sets, ways, replacement, holds}
  *   pwc:      design, latency, pml5/pml4/pdpt/pd/unified: {sets, ways, replacement}
  *   walker:   walkers, merge
- *   memsys:   model, fixed_latency, line_bytes, dram_latency, rmw_latency,
- *             l1d/l2/llc: {sets, ways, latency, replacement}
+ *   memsys:   model, scope, fixed_latency, line_bytes, dram_latency, rmw_latency,
+ *             l1d/l2/llc/l1i: {sets, ways, latency, replacement}
+ *   core:     model, cpi_milli (core.h: the first-order core model)
  *   os:       phys_mem_mib, frames, exhaustion, thp, minor/major/cow fault
  *             cycles, vmalloc_sync_cycles, switch_cycles, shootdown_cycles,
  *             flush_ceiling, kpti, kernel_global, quantum
@@ -57,6 +58,15 @@ typedef enum ctx_policy {
 const char *ctx_policy_name(ctx_policy p);   /* "nopcid", "pcid", "recycle" */
 int ctx_policy_by_name(const char *name);
 
+/* The core model that turns accesses into run time (core.h). */
+typedef enum core_model {
+    CORE_OFF = 0,        /* `cycles` is the MMU front end's clock (translation only) */
+    CORE_FIRST_ORDER,    /* base CPI + cache-miss stalls + translation stalls (core.h) */
+    CORE_MODEL_COUNT
+} core_model;
+const char *core_model_name(core_model m);   /* "off", "first-order" */
+int core_model_by_name(const char *name);
+
 /* Physical frame allocation (frames.h). */
 typedef enum frame_policy {
     FRAMES_SEQUENTIAL = 0,  /* lowest free frame first */
@@ -94,7 +104,7 @@ typedef struct tlb_level_cfg {
 #define CFG_NAME_MAX 64
 #define CFG_DESC_MAX 256
 
-#define CFG_NKEYS 103          /* keys in cfg.c's table (checked there at build time) */
+#define CFG_NKEYS 110          /* keys in cfg.c's table (checked there at build time) */
 #define CFG_ORIGIN_FILE_MAX 256
 
 /* An err buffer this large holds every message whole: a file name, a key,
@@ -146,6 +156,11 @@ typedef struct mm_config {
     } walker;
 
     memsys_cfg memsys;
+
+    struct {
+        core_model model;
+        unsigned cpi_milli;       /* base cycles per 1000 instructions (CPI x 1000), 1..100000 */
+    } core;
 
     /* The OS model (os.h, frames.h).  Cycle costs are charged to the CPU
      * that takes the fault or sends the IPI, as front-end stall time. */

@@ -76,6 +76,10 @@ void mmu_access(mmu *m, uint64_t va, mm_kind kind, mm_priv priv, mmu_result *out
 void mmu_advance(mmu *m, mm_cycle cycle);
 /* The cycle at which everything issued so far has completed. */
 mm_cycle mmu_now(const mmu *m);
+/* Cycles the front end has held accesses back, in total, because
+ * max_outstanding translations were in flight (rule 1(d)); a running total
+ * that no counter reset touches (core.c splits its stalls with it). */
+uint64_t mmu_frontend_waited(const mmu *m);
 
 /* ---- context and invalidation (Intel SDM vol. 3A, 4.10.4) ---- */
 
@@ -183,6 +187,9 @@ const walk_result *mmu_last_walk(const mmu *m);
 /* Export counters into s under their report names (summed across CPUs when
  * several MMUs export into one list). */
 void mmu_export_stats(const mmu *m, stats *s);
+/* The same with `cycles` given: the run time of a core model (core.h)
+ * rather than the MMU's clock. */
+void mmu_export_stats_at(const mmu *m, stats *s, mm_cycle cycles);
 
 #ifdef __cplusplus
 }

@@ -3,8 +3,22 @@
  * loaded, memory is not exhausted) and that the access stays in one page,
  * calls mmu_access, and returns when the L1 TLB hit.  A miss or fault
  * continues in access_resume; everything else goes to access_slow.  A
- * fault is handled and the access retried, walking again. */
+ * fault is handled and the access retried, walking again.
+ *
+ * A translated access then reads or writes its data: through the shared
+ * caches by physical address (memsys_data, memsys scope all) at the cycle
+ * its translation completed, and the core model (core.h) accounts for it.
+ * A faulting access (SEGV, out of memory) touches no data. */
 #include "os_internal.h"
+
+/* The data access and the core's accounting after a translation; called
+ * only when c->timed (either is on). */
+static inline void access_data(os_cpu *c, mm_kind kind, const mmu_result *out)
+{
+    unsigned lat = c->data ? memsys_data(c->os->ms, out->pa, kind, out->done) : 0;
+    if (c->core)
+        core_access(c->core, kind, out, lat);
+}
 
 /* Translate the page of va, handling faults; issued: out already holds the
  * first attempt's result. */
@@ -37,6 +51,8 @@ static os_status translate(os *o, unsigned cpu, uint64_t va, mm_kind kind, mm_pr
         mmu_access(c->mmu, va, kind, priv, out);
     }
     c->stall += out->done - first - c->l1lat[kind];
+    if (c->timed)
+        access_data(c, kind, out);
     return OS_OK;
 }
 
@@ -94,13 +110,19 @@ os_status os_access(os *o, unsigned cpu, uint64_t va, uint32_t size, mm_kind kin
     c->pend_kind = (uint8_t)kind;
     c->pend_priv = (uint8_t)priv;
     mmu_access(c->mmu, va, kind, priv, out);
-    if (__builtin_expect(out->where == MMU_L1_HIT, 1))
+    if (__builtin_expect(out->where == MMU_L1_HIT, 1)) {
+        if (c->timed)
+            access_data(c, (mm_kind)c->pend_kind, out);
         return OS_OK;
+    }
     return access_resume(c, out);
 }
 
 void os_instructions(os *o, unsigned cpu, uint64_t n)
 {
     assert(cpu < o->ncpus);
-    o->cpu[cpu].instructions += n;
+    os_cpu *c = &o->cpu[cpu];
+    c->instructions += n;
+    if (c->core)
+        core_instructions(c->core, n);
 }

@@ -30,12 +30,20 @@ void os_export_stats(const os *o, stats *s)
     const os_counters *c = &o->c;
     uint64_t instructions = 0, stall = 0;
     for (unsigned i = 0; i < o->ncpus; i++) {
-        mmu_export_stats(o->cpu[i].mmu, s);
-        instructions += o->cpu[i].instructions;
-        stall += o->cpu[i].stall;
+        const os_cpu *cpu = &o->cpu[i];
+        if (cpu->core)   /* `cycles` is run time under the core model */
+            mmu_export_stats_at(cpu->mmu, s, core_cycles(cpu->core));
+        else
+            mmu_export_stats(cpu->mmu, s);
+        instructions += cpu->instructions;
+        stall += cpu->stall;
     }
     stats_add(s, "instructions", instructions);
     stats_add(s, "translation.stall_cycles", stall);
+    for (unsigned i = 0; i < o->ncpus; i++)
+        if (o->cpu[i].core)
+            core_export_stats(o->cpu[i].core, s);
+    memsys_export_stats(o->ms, s);
 
     stats_add(s, "minor-faults", c->faults_demand_zero + c->faults_cow + c->faults_cow_reuse + c->faults_file_minor +
                                      c->faults_vmalloc_sync);

@@ -43,6 +43,10 @@ static void table_release(void *ctx, uint64_t pa)
 void os_charge(os *o, unsigned cpu, uint64_t cycles)
 {
     os_cpu *c = &o->cpu[cpu];
+    if (c->core) {   /* the core waits for the MMU, then works: core.h */
+        c->charged = core_charge(c->core, cycles);
+        return;
+    }
     mm_cycle t = mmu_now(c->mmu);
     if (c->charged > t)
         t = c->charged;
@@ -141,6 +145,10 @@ os *os_create(const mm_config *cfg, char *err, size_t errlen)
         }
         c->os = o;
         c->index = i;
+        c->data = memsys_has_data(o->ms);
+        if (cfg->core.model == CORE_FIRST_ORDER)
+            c->core = core_create(cfg, c->mmu, o->ms);
+        c->timed = c->data || c->core;
         c->l1lat[MM_LOAD] = c->l1lat[MM_STORE] = cfg->dtlb.latency;
         c->l1lat[MM_IFETCH] = cfg->itlb.latency;
         c->priv = MM_SUPERVISOR;
@@ -171,6 +179,7 @@ void os_free(os *o)
     if (o->init)
         os_mm_destroy(o, o->init);
     for (unsigned i = 0; o->cpu && i < o->ncpus; i++) {
+        core_free(o->cpu[i].core);
         mmu_free(o->cpu[i].mmu);
         free(o->cpu[i].slot_owner);
         free(o->cpu[i].user_stale);
@@ -192,7 +201,8 @@ mm_cycle os_cycles(const os *o)
 {
     mm_cycle t = 0;
     for (unsigned i = 0; i < o->ncpus; i++) {
-        mm_cycle n = mmu_now(o->cpu[i].mmu);
+        const os_cpu *c = &o->cpu[i];
+        mm_cycle n = c->core ? core_cycles(c->core) : mmu_now(c->mmu);
         if (n > t)
             t = n;
     }

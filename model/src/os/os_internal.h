@@ -40,6 +40,7 @@
 #include <string.h>
 
 #include "../frames.h"
+#include "mmusim/core.h"
 #include "mmusim/memsys.h"
 #include "mmusim/os.h"
 #include "mmusim/paging.h"
@@ -106,6 +107,9 @@ typedef struct os_cpu {
     mm_priv priv;           /* KPTI: whose CR3 is loaded (user or kernel page table) */
     unsigned l1lat[3];      /* L1 TLB latency by mm_kind */
     uint64_t stall;         /* translation cycles beyond an L1 hit */
+    bool timed;             /* data or core: an access continues after its translation (access.c) */
+    bool data;              /* memsys_data models program data (memsys scope all) */
+    core *core;             /* the core model, or NULL (core.model off) */
     mm_cycle charged;       /* end of the last cost charged (mmu_now does not see mmu_advance) */
     uint64_t instructions;
     uint32_t pid;
