@@ -132,7 +132,7 @@ static bool rec_same(const trace_rec *a, const trace_rec *b)
     return a->kind == b->kind && a->cpu == b->cpu && a->acc == b->acc && a->priv == b->priv && a->size == b->size &&
            a->va == b->va && a->count == b->count && a->pid == b->pid && a->child == b->child &&
            a->addr == b->addr && a->len == b->len && a->offset == b->offset && a->prot == b->prot &&
-           a->flags == b->flags && a->file_id == b->file_id && a->value == b->value && a->noflush == b->noflush;
+           a->flags == b->flags && a->file_id == b->file_id && a->value == b->value && a->noflush == b->noflush && a->roi == b->roi;
 }
 
 static const char *show(const trace_rec *r)
@@ -957,6 +957,8 @@ ParameterizedTestParameters(text, round_trip)
          "cr3 0x8000000000005001 noflush @1"},
         {{.kind = TR_CR3, .value = 0x5000}, "cr3 0x5000"},
         {{.kind = TR_INVLPG, .addr = 0x7ffe1000, .cpu = 7}, "invlpg 0x7ffe1000 @7"},
+        {{.kind = TR_ROI, .roi = TR_ROI_BEGIN}, "roi begin"},
+        {{.kind = TR_ROI, .roi = TR_ROI_END, .cpu = 3}, "roi end @3"},
     };
     return cr_make_param_array(text_case, p, sizeof p / sizeof p[0]);
 }
@@ -983,7 +985,7 @@ Test(text, every_kind_parses)
     /* The kinds, by the spellings the parser knows. */
     static const char *const lines[TR_KIND_COUNT] = {
         "L 1 1", "instr 1", "switch 1", "fork 1 2", "exec 1", "exit 1", "mmap 1 2 3 rwx -", "munmap 1 2 3",
-        "mprotect 1 2 3 r--", "cr3 1", "invlpg 1",
+        "mprotect 1 2 3 r--", "cr3 1", "invlpg 1", "roi begin",
     };
     for (int k = 0; k < TR_KIND_COUNT; k++) {
         trace_rec r;

@@ -419,7 +419,7 @@ typedef struct text_kind {
     uint8_t nmin, nmax;     /* fields after the name, @CPU not counted */
 } text_kind;
 
-_Static_assert(TR_KIND_COUNT == 11, "a new trace_kind needs a row in text_kinds and a case in the text format");
+_Static_assert(TR_KIND_COUNT == 12, "a new trace_kind needs a row in text_kinds and a case in the text format");
 static const text_kind text_kinds[TR_KIND_COUNT] = {
     [TR_ACCESS] = {"L", "VA SIZE", 2, 2},   /* also S and I, with .k or .u */
     [TR_INSTR] = {"instr", "COUNT", 1, 1},
@@ -432,6 +432,7 @@ static const text_kind text_kinds[TR_KIND_COUNT] = {
     [TR_MPROTECT] = {"mprotect", "PID ADDR LEN PROT", 4, 4},
     [TR_CR3] = {"cr3", "VALUE [noflush]", 1, 2},
     [TR_INVLPG] = {"invlpg", "ADDR", 1, 1},
+    [TR_ROI] = {"roi", "begin|end", 1, 1},
 };
 
 static const char acc_letter[3] = {[MM_LOAD] = 'L', [MM_STORE] = 'S', [MM_IFETCH] = 'I'};
@@ -517,6 +518,11 @@ int trace_text_format(const trace_rec *r, char *buf, size_t len)
         break;
     case TR_INVLPG:
         n = snprintf(buf, len, "invlpg 0x%" PRIx64 "%s", r->addr, cpu);
+        break;
+    case TR_ROI:
+        if (r->roi > TR_ROI_END)
+            return -1;
+        n = snprintf(buf, len, "roi %s%s", r->roi == TR_ROI_BEGIN ? "begin" : "end", cpu);
         break;
     default:
         return -1;
@@ -646,7 +652,7 @@ int trace_text_parse(const char *line, trace_rec *r, char *err, size_t errlen)
     }
     if (kind < 0) {
         mm_errf(err, errlen, "unknown record '%.*s' (expected L, S, I, instr, switch, fork, exec, exit, mmap, "
-                             "munmap, mprotect, cr3 or invlpg)", (int)(k.n > 40 ? 40 : k.n), k.p);
+                             "munmap, mprotect, cr3, invlpg or roi)", (int)(k.n > 40 ? 40 : k.n), k.p);
         return -1;
     }
     const text_kind *tk = &text_kinds[kind];
@@ -685,6 +691,14 @@ int trace_text_parse(const char *line, trace_rec *r, char *err, size_t errlen)
         return 1;
     case TR_INVLPG:
         return field_num(f[0], "address", UINT64_MAX, &r->addr, err, errlen) < 0 ? -1 : 1;
+    case TR_ROI:
+        if (!tok_is(f[0], "begin") && !tok_is(f[0], "end")) {
+            mm_errf(err, errlen, "expected 'begin' or 'end' after 'roi', not '%.*s'", (int)(f[0].n > 40 ? 40 : f[0].n),
+                    f[0].p);
+            return -1;
+        }
+        r->roi = tok_is(f[0], "begin") ? TR_ROI_BEGIN : TR_ROI_END;
+        return 1;
     default:
         break;
     }
