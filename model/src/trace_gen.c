@@ -1010,7 +1010,6 @@ static void info_print(const info *in, const trace_meta *m, const char *path, FI
     fprintf(out, "records.access: %" PRIu64 "\n", in->kinds[TR_ACCESS]);
     fprintf(out, "records.instr: %" PRIu64 "\n", in->kinds[TR_INSTR]);
     fprintf(out, "records.event: %" PRIu64 "\n", events);
-    fprintf(out, "records.roi: %" PRIu64 "\n", in->kinds[TR_ROI]);
     fprintf(out, "accesses: %" PRIu64 "\n", in->kinds[TR_ACCESS]);
     fprintf(out, "accesses.load: %" PRIu64 "\n", in->acc[MM_LOAD]);
     fprintf(out, "accesses.store: %" PRIu64 "\n", in->acc[MM_STORE]);
@@ -1022,8 +1021,12 @@ static void info_print(const info *in, const trace_meta *m, const char *path, FI
     for (int k = TR_SWITCH; k < TR_KIND_COUNT; k++)
         if (k != TR_ROI)
             fprintf(out, "events.%s: %" PRIu64 "\n", trace_kind_name((trace_kind)k), in->kinds[k]);
-    fprintf(out, "roi.begin: %" PRIu64 "\n", in->roi[TR_ROI_BEGIN]);
-    fprintf(out, "roi.end: %" PRIu64 "\n", in->roi[TR_ROI_END]);
+    /* Only a trace with markers has these lines (older traces cannot). */
+    if (in->kinds[TR_ROI]) {
+        fprintf(out, "records.roi: %" PRIu64 "\n", in->kinds[TR_ROI]);
+        fprintf(out, "roi.begin: %" PRIu64 "\n", in->roi[TR_ROI_BEGIN]);
+        fprintf(out, "roi.end: %" PRIu64 "\n", in->roi[TR_ROI_END]);
+    }
     for (int ps = 0; ps < MM_PS_COUNT; ps++) {
         char b[32];
         uint64_t n = pageset_count(in->pages, page_shift[ps]);

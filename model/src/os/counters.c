@@ -25,6 +25,24 @@ static void export_pagetables(const os *o, stats *s)
     }
 }
 
+void os_reset_stats(os *o)
+{
+    for (unsigned i = 0; i < o->ncpus; i++) {
+        mmu_reset_stats(o->cpu[i].mmu);
+        o->cpu[i].instructions = 0;
+        o->cpu[i].stall = 0;
+    }
+    o->c = (os_counters){.rss_pages_peak = o->rss_total};
+    frames_reset_stats(o->fr);
+    /* The memory model has no counters of its own yet (its page-table
+     * reads are counted by the walkers). */
+}
+
+void os_set_untimed(os *o, bool untimed)
+{
+    o->untimed = untimed;
+}
+
 void os_export_stats(const os *o, stats *s)
 {
     const os_counters *c = &o->c;

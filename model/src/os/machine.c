@@ -42,6 +42,8 @@ static void table_release(void *ctx, uint64_t pa)
  * up, after everything issued so far. */
 void os_charge(os *o, unsigned cpu, uint64_t cycles)
 {
+    if (o->untimed)
+        return;
     os_cpu *c = &o->cpu[cpu];
     mm_cycle t = mmu_now(c->mmu);
     if (c->charged > t)
