@@ -225,6 +225,34 @@ Test(lackey, every_line_type)
     cr_assert_str_eq(meta.command, "./prog arg");
 }
 
+/* ROI markers (a program's VALGRIND_PRINTF("mmusim-roi-begin\n")): a
+ * TR_ROI each, after the count of the instructions before it (so the
+ * instruction at 0x1000 counts before the begin marker, the one at 0x1004
+ * before the end marker).  Trailing blanks and a CR are allowed; any other
+ * "**PID**" text, and a marker name with more after it, is a valgrind line
+ * and skipped. */
+#define ROIREC(w) ((trace_rec){.kind = TR_ROI, .roi = (w)})
+Test(lackey, roi_markers)
+{
+    const char *log = "I  00001000,4\n"
+                      "**42** mmusim-roi-begin\n"
+                      "I  00001004,4\n"
+                      " L 00002000,8\n"
+                      "**42** mmusim-roi-beginning\n"
+                      "**42** say mmusim-roi-end\n"
+                      "I  00001008,4\n"
+                      "**42** mmusim-roi-end \r\n"
+                      "I  0000100c,4\n";
+    const trace_rec exp[] = {
+        ACC(MM_IFETCH, 0x1000, 4), INS(1), ROIREC(TR_ROI_BEGIN), ACC(MM_IFETCH, 0x1004, 4), INS(1),
+        ACC(MM_LOAD, 0x2000, 8), ACC(MM_IFETCH, 0x1008, 4), INS(1), ROIREC(TR_ROI_END),
+        ACC(MM_IFETCH, 0x100c, 4), INS(1),
+    };
+    char err[256] = "";
+    cr_assert_eq(import_str(IMPORT_LACKEY, log, NULL, err, sizeof err), 0, "%s", err);
+    expect_records(exp, sizeof exp / sizeof exp[0]);
+}
+
 /* An access that crosses a page keeps its size; full 64-bit addresses;
  * sizes up to 65535. */
 Test(lackey, sizes_kept)

@@ -301,6 +301,27 @@ static bool is_valgrind_line(const char *s, size_t len)
     return len >= 2 && (s[0] == '=' || s[0] == '-' || s[0] == '*') && s[1] == s[0];
 }
 
+/* "**PID** mmusim-roi-begin" / "**PID** mmusim-roi-end" (a program's
+ * VALGRIND_PRINTF, traces/workloads/roi.h; trailing blanks and a CR
+ * allowed): TR_ROI_BEGIN or TR_ROI_END, else -1. */
+static int roi_marker_line(const char *s, const char *e)
+{
+    const char *q = s + 2;
+    while (q < e && *q >= '0' && *q <= '9')
+        q++;
+    static const char head[] = "** mmusim-roi-";
+    if ((size_t)(e - q) < sizeof head - 1 || memcmp(q, head, sizeof head - 1) != 0)
+        return -1;
+    q += sizeof head - 1;
+    while (e > q && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+        e--;
+    if (e - q == 5 && !memcmp(q, "begin", 5))
+        return TR_ROI_BEGIN;
+    if (e - q == 3 && !memcmp(q, "end", 3))
+        return TR_ROI_END;
+    return -1;
+}
+
 /* One line: records into the sink; 0, or -1 with *why set (NULL = the sink
  * stopped). */
 static int lackey_line(lackey_in *lk, char *s, size_t len, bool too_long, const char **why)
@@ -308,6 +329,12 @@ static int lackey_line(lackey_in *lk, char *s, size_t len, bool too_long, const 
     const char *p = s, *e = s + len;
     *why = NULL;
     if (is_valgrind_line(s, len)) {
+        int roi = s[0] == '*' && !too_long ? roi_marker_line(s, e) : -1;
+        if (roi >= 0) {
+            /* The instructions before the marker count before it. */
+            trace_rec r = {.kind = TR_ROI, .roi = (uint8_t)roi};
+            return out_flush(&lk->out) < 0 ? -1 : out_put(&lk->out, &r);
+        }
         if (lk->want_command && s[0] == '=') {
             /* "==PID== Command: CMD" */
             const char *q = s + 2;
