@@ -222,8 +222,11 @@ ParameterizedTestParameters(hostile, broken_file)
          .pwhat = "a skippable frame (magic 0x184d2a5e) where a record frame or the trailer must be"},
 
         /* Malformed records, after instr 1 (byte 0). */
-        {.name = "bad tag", .f = {.rec = {0x8b, 0x00}, .rec_len = 2}, .at = {P_H},
-         .what = MALFORMED "tag 0x8b): bad tag", .pipe = true},
+        {.name = "bad tag", .f = {.rec = {0x8c, 0x00}, .rec_len = 2}, .at = {P_H},
+         .what = MALFORMED "tag 0x8c): bad tag", .pipe = true},
+        /* Code 11 is the ROI marker of format 1.1; this encoder writes 1.0. */
+        {.name = "roi in 1.0", .f = {.rec = {0x8b, 0x00}, .rec_len = 2}, .at = {P_H},
+         .what = MALFORMED "tag 0x8b): bad tag (an ROI marker in a version 1.0 trace)", .pipe = true},
         {.name = "cpu byte on a fork", .f = {.rec = {0xc3, 0x01, 0x01, 0x02}, .rec_len = 4}, .at = {P_H},
          .what = MALFORMED "tag 0xc3): bad tag"},
         {.name = "varint overflow",
@@ -267,7 +270,7 @@ ParameterizedTestParameters(hostile, broken_file)
         {.name = "trace magic", .ed = {{E_XOR, {P_ZERO, 8}, 0x01}}, .at = {P_ZERO},
          .what = "not an mmusim trace (bad magic)", .pipe = true},
         {.name = "major version 2", .ed = {{E_SET16, {P_ZERO, 16}, 2}}, .at = {P_ZERO, 16},
-         .what = "format version 2.0 is newer than this reader's 1.0", .pipe = true},
+         .what = "format version 2.0 is newer than this reader's 1.1", .pipe = true},
         {.name = "version 0.0", .ed = {{E_SET16, {P_ZERO, 16}, 0}}, .at = {P_ZERO, 16},
          .what = "format version 0.0 is not supported"},
         {.name = "header size 15", .ed = {{E_SET32, {P_ZERO, 4}, 15}}, .at = {P_ZERO, 4},

@@ -132,7 +132,7 @@ static bool rec_same(const trace_rec *a, const trace_rec *b)
     return a->kind == b->kind && a->cpu == b->cpu && a->acc == b->acc && a->priv == b->priv && a->size == b->size &&
            a->va == b->va && a->count == b->count && a->pid == b->pid && a->child == b->child &&
            a->addr == b->addr && a->len == b->len && a->offset == b->offset && a->prot == b->prot &&
-           a->flags == b->flags && a->file_id == b->file_id && a->value == b->value && a->noflush == b->noflush;
+           a->flags == b->flags && a->file_id == b->file_id && a->value == b->value && a->noflush == b->noflush && a->roi == b->roi;
 }
 
 static const char *show(const trace_rec *r)
@@ -223,6 +223,34 @@ Test(lackey, every_line_type)
     expect_records(exp, sizeof exp / sizeof exp[0]);
     cr_assert_str_eq(meta.source, "lackey");
     cr_assert_str_eq(meta.command, "./prog arg");
+}
+
+/* ROI markers (a program's VALGRIND_PRINTF("mmusim-roi-begin\n")): a
+ * TR_ROI each, after the count of the instructions before it (so the
+ * instruction at 0x1000 counts before the begin marker, the one at 0x1004
+ * before the end marker).  Trailing blanks and a CR are allowed; any other
+ * "**PID**" text, and a marker name with more after it, is a valgrind line
+ * and skipped. */
+#define ROIREC(w) ((trace_rec){.kind = TR_ROI, .roi = (w)})
+Test(lackey, roi_markers)
+{
+    const char *log = "I  00001000,4\n"
+                      "**42** mmusim-roi-begin\n"
+                      "I  00001004,4\n"
+                      " L 00002000,8\n"
+                      "**42** mmusim-roi-beginning\n"
+                      "**42** say mmusim-roi-end\n"
+                      "I  00001008,4\n"
+                      "**42** mmusim-roi-end \r\n"
+                      "I  0000100c,4\n";
+    const trace_rec exp[] = {
+        ACC(MM_IFETCH, 0x1000, 4), INS(1), ROIREC(TR_ROI_BEGIN), ACC(MM_IFETCH, 0x1004, 4), INS(1),
+        ACC(MM_LOAD, 0x2000, 8), ACC(MM_IFETCH, 0x1008, 4), INS(1), ROIREC(TR_ROI_END),
+        ACC(MM_IFETCH, 0x100c, 4), INS(1),
+    };
+    char err[256] = "";
+    cr_assert_eq(import_str(IMPORT_LACKEY, log, NULL, err, sizeof err), 0, "%s", err);
+    expect_records(exp, sizeof exp / sizeof exp[0]);
 }
 
 /* An access that crosses a page keeps its size; full 64-bit addresses;
@@ -957,6 +985,8 @@ ParameterizedTestParameters(text, round_trip)
          "cr3 0x8000000000005001 noflush @1"},
         {{.kind = TR_CR3, .value = 0x5000}, "cr3 0x5000"},
         {{.kind = TR_INVLPG, .addr = 0x7ffe1000, .cpu = 7}, "invlpg 0x7ffe1000 @7"},
+        {{.kind = TR_ROI, .roi = TR_ROI_BEGIN}, "roi begin"},
+        {{.kind = TR_ROI, .roi = TR_ROI_END, .cpu = 3}, "roi end @3"},
     };
     return cr_make_param_array(text_case, p, sizeof p / sizeof p[0]);
 }
@@ -983,7 +1013,7 @@ Test(text, every_kind_parses)
     /* The kinds, by the spellings the parser knows. */
     static const char *const lines[TR_KIND_COUNT] = {
         "L 1 1", "instr 1", "switch 1", "fork 1 2", "exec 1", "exit 1", "mmap 1 2 3 rwx -", "munmap 1 2 3",
-        "mprotect 1 2 3 r--", "cr3 1", "invlpg 1",
+        "mprotect 1 2 3 r--", "cr3 1", "invlpg 1", "roi begin",
     };
     for (int k = 0; k < TR_KIND_COUNT; k++) {
         trace_rec r;

@@ -157,20 +157,27 @@ static char *slurp_file(FILE *f)
     return s;
 }
 
-/* Replay `traces` with the given format and interval; the output text in
+/* Replay with options *o (its out and title set here); the output text in
  * *out (malloc'd), the error in err. */
-static replay_status replay_to(const mm_config *c, const char *const *traces, unsigned n, report_format fmt,
-                               uint64_t interval, volatile sig_atomic_t *stop, char **out, char *err, size_t errlen)
+static replay_status replay_opts_to(const mm_config *c, replay_opts *o, char **out, char *err, size_t errlen)
 {
     FILE *f = tmpfile();
     cr_assert_not_null(f);
-    replay_opts o = {.traces = traces, .ntraces = n, .format = fmt, .interval = interval, .out = f,
-                     .stop = stop, .title = "test"};
+    o->out = f;
+    o->title = "test";
     err[0] = 0;
-    replay_status st = replay_run(c, &o, err, errlen);
+    replay_status st = replay_run(c, o, err, errlen);
     *out = slurp_file(f);
     fclose(f);
     return st;
+}
+
+/* Replay `traces` with the given format and interval. */
+static replay_status replay_to(const mm_config *c, const char *const *traces, unsigned n, report_format fmt,
+                               uint64_t interval, volatile sig_atomic_t *stop, char **out, char *err, size_t errlen)
+{
+    replay_opts o = {.traces = traces, .ntraces = n, .format = fmt, .interval = interval, .stop = stop};
+    return replay_opts_to(c, &o, out, err, errlen);
 }
 
 /* Replay into JSON and expect REPLAY_DONE. */
@@ -959,6 +966,343 @@ static int run(const char *args)
     return prog_capture(line, dir, out, sizeof out, errbuf, sizeof errbuf);
 }
 
+
+
+/* ---- phases: --skip, --warmup, --max, --roi (replay.h, Phases) ------------------
+ *
+ * The machine is the test machine of the header comment (one CPU, blocking
+ * front end, no THP; Skylake's dTLB: 16 sets x 4 ways of 4 KiB pages, so
+ * the 16 consecutive pages used here never evict each other).  A page is
+ * touched in one of three ways, whose counts follow from the demand_paging
+ * test above:
+ *  - first touch in the measurement (not mapped): a miss, a faulting walk,
+ *    the handler, a retry that misses again and walks to completion --
+ *    2 lookups, 2 misses, 1 completed walk, 1 page fault;
+ *  - mapped (by a skipped or warm-up touch) but not in the TLBs (a skipped
+ *    touch fills none): 1 lookup, 1 miss, 1 completed walk, no fault;
+ *  - in the dTLB (touched in the warm-up or earlier in the measurement):
+ *    1 lookup, a hit.
+ * Skipped records leave no TLB entry and no count; warm-up records leave
+ * TLB entries but no count. */
+
+#define PH_A 0x10000000ull
+#define PG(i) (PH_A + (uint64_t)(i) * PAGE)
+#define INSTR(n) ((trace_rec){.kind = TR_INSTR, .count = (n)})
+#define ROI(w) ((trace_rec){.kind = TR_ROI, .roi = (w)})
+
+/* Process 1 on CPU 0 with 16 pages mapped at PH_A, then loads of the pages
+ * `pages` (-1 ends; -2 is an ROI begin marker, -3 an end marker). */
+static const char *phase_trace(const char *name, const int *pages)
+{
+    recs r = {0};
+    put(&r, SW(0, 1));
+    put(&r, MMAP(1, PH_A, 16 * PAGE, RW, TR_MAP_ANON));
+    for (; *pages != -1; pages++)
+        put(&r, *pages == -2 ? ROI(TR_ROI_BEGIN) : *pages == -3 ? ROI(TR_ROI_END) : LD(PG(*pages) + 8));
+    return write_recs(name, &r);
+}
+
+/* Replay one trace with phases into JSON; the status must be `want`. */
+static char *replay_phases(const char *trace, uint64_t skip, uint64_t warmup, uint64_t max, bool roi,
+                           replay_status want, char *err, size_t errlen)
+{
+    mm_config c;
+    base_config(&c, NULL);
+    const char *t[] = {trace};
+    replay_opts o = {.traces = t, .ntraces = 1, .format = REPORT_JSON, .skip = skip, .warmup = warmup, .max = max,
+                     .roi = roi};
+    char *text;
+    replay_status st = replay_opts_to(&c, &o, &text, err, errlen);
+    cr_assert_eq(st, want, "status %d: %s", st, err);
+    return text;
+}
+
+/* No instruction counts: the units are accesses.  --skip 4 --warmup 4
+ * --max 8 on the loads of pages
+ *   skip:    0 1 2 3        (mapped by the OS model only)
+ *   warm-up: 0 1 4 5        (0, 1: walks; 4, 5: faults; all now in the dTLB)
+ *   measure: 0 1 4 5 2 3 6 7
+ *   after:   8              (not replayed: --max reached)
+ * Measured: 0 1 4 5 hit (4 lookups); 2 3 are mapped but not cached (2
+ * lookups, 2 misses, 2 walks); 6 7 are first touches (4 lookups, 4 misses,
+ * 2 walks, 2 faults).  dTLB-loads 10, dTLB-load-misses 6, walks completed
+ * 4, page faults 2 (demand-zero), no STLB hit (none of the 6 missed pages
+ * was ever filled in the STLB).  Gauges are state: 8 pages resident
+ * (the peak restarts at the reset: 6, then 8); the switch and the mmap
+ * happened in the skipped part, so os.switches and os.mmaps are 0; the
+ * frame allocator counts the 2 data frames of the measured faults (the
+ * page-table pages were allocated in the skip). */
+Test(replay, phases_in_accesses)
+{
+    const char *t = phase_trace("ph.trace", (const int[]){0, 1, 2, 3, 0, 1, 4, 5, 0, 1, 4, 5, 2, 3, 6, 7, 8, -1});
+    char err[4608];
+    char *j = replay_phases(t, 4, 4, 8, false, REPLAY_DONE, err, sizeof err);
+    EXPECT_COUNTER(j, "dTLB-loads", 10);
+    EXPECT_COUNTER(j, "dTLB-load-misses", 6);
+    EXPECT_COUNTER(j, "dtlb_load_misses.walk_completed", 4);
+    EXPECT_COUNTER(j, "walker.faults", 2);
+    EXPECT_COUNTER(j, "page-faults", 2);
+    EXPECT_COUNTER(j, "faults.demand_zero", 2);
+    EXPECT_COUNTER(j, "stlb.hits", 0);
+    EXPECT_COUNTER(j, "stlb.misses", 6);
+    EXPECT_COUNTER(j, "instructions", 0);
+    EXPECT_COUNTER(j, "rss.pages", 8);
+    EXPECT_COUNTER(j, "rss.pages_peak", 8);
+    EXPECT_COUNTER(j, "os.switches", 0);
+    EXPECT_COUNTER(j, "os.mmaps", 0);
+    EXPECT_COUNTER(j, "frames.allocs_4k", 2);
+    free(j);
+
+    /* Without phases the same trace counts everything: 17 loads, of which
+     * 9 pages first touched (18 lookups) and the other 8 hit: 26 lookups. */
+    j = replay_phases(t, 0, 0, 0, false, REPLAY_DONE, err, sizeof err);
+    EXPECT_COUNTER(j, "dTLB-loads", 26);
+    EXPECT_COUNTER(j, "page-faults", 9);
+    free(j);
+}
+
+/* With instruction counts the units are instructions, and a count that
+ * crosses a phase's end is split.  Records (instr n = a count of n):
+ *   instr 10, load 0, instr 10, load 1, instr 10, load 0, load 1, load 2,
+ *   instr 10, load 3
+ * --skip 15 --warmup 10 --max 12:
+ *   skip 15:    instr 10, load 0, 5 of the second instr 10
+ *   warm-up 10: its other 5, load 1, 5 of the third instr 10
+ *   measure 12: its other 5, load 0 (mapped, not cached: 1 miss, a walk),
+ *               load 1 (in the dTLB: a hit), load 2 (first touch: 2
+ *               lookups, 2 misses, a fault), 7 of the last instr 10 --
+ *               the 12th instruction ends the run: load 3 is not replayed.
+ * instructions 12, dTLB-loads 4, dTLB-load-misses 3, 2 walks completed,
+ * 1 page fault, 3 pages resident. */
+Test(replay, phases_in_instructions_split_counts)
+{
+    recs r = {0};
+    put(&r, SW(0, 1));
+    put(&r, MMAP(1, PH_A, 16 * PAGE, RW, TR_MAP_ANON));
+    const trace_rec body[] = {INSTR(10), LD(PG(0)), INSTR(10), LD(PG(1)), INSTR(10), LD(PG(0)),
+                              LD(PG(1)), LD(PG(2)), INSTR(10), LD(PG(3))};
+    for (size_t i = 0; i < sizeof body / sizeof body[0]; i++)
+        put(&r, body[i]);
+    const char *t = write_recs("ins.trace", &r);
+    char err[4608];
+    char *j = replay_phases(t, 15, 10, 12, false, REPLAY_DONE, err, sizeof err);
+    EXPECT_COUNTER(j, "instructions", 12);
+    EXPECT_COUNTER(j, "dTLB-loads", 4);
+    EXPECT_COUNTER(j, "dTLB-load-misses", 3);
+    EXPECT_COUNTER(j, "dtlb_load_misses.walk_completed", 2);
+    EXPECT_COUNTER(j, "page-faults", 1);
+    EXPECT_COUNTER(j, "rss.pages", 3);
+    free(j);
+    /* --skip 20 --warmup 10, no --max: the skip ends exactly after the
+     * second count; the warm-up is load 1 and the third count whole; the
+     * measurement is load 0 (a walk), load 1 (a hit), load 2 (a fault),
+     * instr 10, load 3 (a fault): instructions 10, dTLB-loads 6, misses 5,
+     * page faults 2. */
+    j = replay_phases(t, 20, 10, 0, false, REPLAY_DONE, err, sizeof err);
+    EXPECT_COUNTER(j, "instructions", 10);
+    EXPECT_COUNTER(j, "dTLB-loads", 6);
+    EXPECT_COUNTER(j, "dTLB-load-misses", 5);
+    EXPECT_COUNTER(j, "page-faults", 2);
+    free(j);
+}
+
+/* --roi: loads of pages 0, 1, then the begin marker, 0, 2, 2, the end
+ * marker, 3.  Measured: 0 (mapped before the ROI, not cached: 1 lookup, 1
+ * miss), 2 (a fault: 2 and 2), 2 (a hit); 3 is after the end: not replayed.
+ * dTLB-loads 4, misses 3, 2 walks completed, 1 fault, 3 pages resident.
+ * With --warmup 1 (counted from the begin marker) load 0 warms the dTLB
+ * and the measurement is 2 (fault), 2 (hit): loads 3, misses 2.  With
+ * --skip 1 --max 1: load 0 skipped, load 2 measured (2 lookups), then the
+ * run ends before the end marker: loads 2, misses 2. */
+Test(replay, roi_markers)
+{
+    const char *t = phase_trace("roi.trace", (const int[]){0, 1, -2, 0, 2, 2, -3, 3, -1});
+    char err[4608];
+    char *j = replay_phases(t, 0, 0, 0, true, REPLAY_DONE, err, sizeof err);
+    EXPECT_COUNTER(j, "dTLB-loads", 4);
+    EXPECT_COUNTER(j, "dTLB-load-misses", 3);
+    EXPECT_COUNTER(j, "dtlb_load_misses.walk_completed", 2);
+    EXPECT_COUNTER(j, "page-faults", 1);
+    EXPECT_COUNTER(j, "rss.pages", 3);
+    free(j);
+    j = replay_phases(t, 0, 1, 0, true, REPLAY_DONE, err, sizeof err);
+    EXPECT_COUNTER(j, "dTLB-loads", 3);
+    EXPECT_COUNTER(j, "dTLB-load-misses", 2);
+    free(j);
+    j = replay_phases(t, 1, 0, 1, true, REPLAY_DONE, err, sizeof err);
+    EXPECT_COUNTER(j, "dTLB-loads", 2);
+    EXPECT_COUNTER(j, "dTLB-load-misses", 2);
+    free(j);
+    /* Without --roi the markers change nothing: 6 loads, 4 pages first
+     * touched (8 lookups) and 2 hits. */
+    j = replay_phases(t, 0, 0, 0, false, REPLAY_DONE, err, sizeof err);
+    EXPECT_COUNTER(j, "dTLB-loads", 10);
+    free(j);
+}
+
+/* The errors: one line naming the trace. */
+Test(replay, phase_errors)
+{
+    const char *plain = phase_trace("plain.trace", (const int[]){0, 1, -1});
+    const char *roi = phase_trace("early.trace", (const int[]){-3, 0, -2, 1, 2, -3, 3, -1});
+    char err[4608], want[4800];
+    /* --roi and no begin marker. */
+    free(replay_phases(plain, 0, 0, 0, true, REPLAY_ERROR, err, sizeof err));
+    snprintf(want, sizeof want, "%s: --roi: no ROI begin marker in the trace", plain);
+    cr_expect_str_eq(err, want);
+    /* A warm-up longer than the trace: 2 of its 5 accesses. */
+    free(replay_phases(plain, 0, 5, 0, false, REPLAY_ERROR, err, sizeof err));
+    snprintf(want, sizeof want, "%s: the trace ends during --warmup (after 2 of its 5 accesses): nothing is measured",
+             plain);
+    cr_expect_str_eq(err, want);
+    /* A skip longer than the trace. */
+    free(replay_phases(plain, 3, 0, 0, false, REPLAY_ERROR, err, sizeof err));
+    snprintf(want, sizeof want, "%s: the trace ends during --skip (after 2 of its 3 accesses): nothing is measured",
+             plain);
+    cr_expect_str_eq(err, want);
+    /* The end marker before the begin marker changes nothing; the ROI's
+     * own end comes after 2 accesses of a 5-access warm-up. */
+    free(replay_phases(roi, 0, 5, 0, true, REPLAY_ERROR, err, sizeof err));
+    snprintf(want, sizeof want, "%s: the ROI ends during --warmup (after 2 of its 5 accesses): nothing is measured",
+             roi);
+    cr_expect_str_eq(err, want);
+    /* --max beyond the trace is no error: the measurement ends with it. */
+    char *j = replay_phases(plain, 0, 0, 100, false, REPLAY_DONE, err, sizeof err);
+    EXPECT_COUNTER(j, "dTLB-loads", 4);
+    free(j);
+}
+
+/* Interval rows start after the warm-up.  --warmup 4 on loads of pages
+ * 0 1 2 3 (warm-up: 4 faults), then 0 1 2 3 4 5 with -I 3: row 1 is
+ * loads 0 1 2 (3 hits: dTLB-loads 3, accesses 3), row 2 is 3 (a hit), 4
+ * and 5 (faults: 2 lookups each): dTLB-loads 5, accesses 6.  The rows'
+ * deltas sum to the report's counters. */
+Test(replay, interval_rows_start_after_warmup)
+{
+    const char *t = phase_trace("ivl.trace", (const int[]){0, 1, 2, 3, 0, 1, 2, 3, 4, 5, -1});
+    mm_config c;
+    base_config(&c, NULL);
+    const char *tt[] = {t};
+    replay_opts o = {.traces = tt, .ntraces = 1, .format = REPORT_CSV, .interval = 3, .warmup = 4};
+    char err[4608], *csv;
+    cr_assert_eq(replay_opts_to(&c, &o, &csv, err, sizeof err), REPLAY_DONE, "%s", err);
+    enum { MAXF = 1024 };
+    static char *head[MAXF], *row[MAXF];
+    char *save = NULL, *line = strtok_r(csv, "\n", &save);
+    cr_assert_not_null(line);
+    size_t nh = csv_fields(line, head, MAXF), col = 0;
+    for (size_t i = 0; i < nh; i++)
+        if (!strcmp(head[i], "dTLB-loads"))
+            col = i;
+    cr_assert_gt(col, 0);
+    static const uint64_t want_acc[] = {3, 6}, want_loads[] = {3, 5};
+    size_t rows = 0;
+    while ((line = strtok_r(NULL, "\n", &save))) {
+        cr_assert_lt(rows, 2, "a third row: %s", line);
+        csv_fields(line, row, MAXF);
+        cr_expect_eq(strtoull(row[1], NULL, 10), want_acc[rows], "row %zu: accesses %s", rows + 1, row[1]);
+        cr_expect_eq(strtoull(row[col], NULL, 10), want_loads[rows], "row %zu: dTLB-loads %s", rows + 1, row[col]);
+        rows++;
+    }
+    cr_expect_eq(rows, 2);
+    free(csv);
+}
+
+/* replay_run_multi takes the phases too: both machines see the
+ * measurement of phases_in_accesses. */
+Test(replay, phases_multi)
+{
+    const char *t = phase_trace("phm.trace", (const int[]){0, 1, 2, 3, 0, 1, 4, 5, 0, 1, 4, 5, 2, 3, 6, 7, 8, -1});
+    mm_config c[2];
+    base_config(&c[0], NULL);
+    base_config(&c[1], (const char *const[]){"walker.walkers=1", NULL});
+    const char *tt[] = {t};
+    replay_opts o = {.traces = tt, .ntraces = 1, .skip = 4, .warmup = 4, .max = 8};
+    stats *res[2];
+    replay_status st[2];
+    char err[4608];
+    cr_assert_eq(replay_run_multi(c, 2, &o, res, st, err, sizeof err), REPLAY_DONE, "%s", err);
+    for (int i = 0; i < 2; i++) {
+        cr_expect_eq(st[i], REPLAY_DONE, "machine %d", i);
+        cr_expect_eq(stats_get(res[i], "dTLB-loads", NULL), 10, "machine %d", i);
+        cr_expect_eq(stats_get(res[i], "dTLB-load-misses", NULL), 6, "machine %d", i);
+        cr_expect_eq(stats_get(res[i], "page-faults", NULL), 2, "machine %d", i);
+        stats_free(res[i]);
+    }
+}
+
+/* The count syntax of --skip/--warmup/--max and the sweep keys. */
+Test(replay, parse_count)
+{
+    uint64_t v = 0;
+    cr_expect_eq(replay_parse_count("0", &v), 0);
+    cr_expect_eq(v, 0);
+    cr_expect_eq(replay_parse_count("250", &v), 0);
+    cr_expect_eq(v, 250);
+    cr_expect_eq(replay_parse_count("3K", &v), 0);
+    cr_expect_eq(v, 3000);
+    cr_expect_eq(replay_parse_count("20M", &v), 0);
+    cr_expect_eq(v, 20000000);
+    cr_expect_eq(replay_parse_count("7G", &v), 0);
+    cr_expect_eq(v, 7000000000ull);
+    cr_expect_eq(replay_parse_count("18446744073709551615", &v), 0);
+    cr_expect_eq(v, UINT64_MAX);
+    static const char *const bad[] = {"", "K", "1k", "1KB", "1T", "-1", "+1", " 1", "1 ", "0x10",
+                                      "18446744073709551616", "18446744073709552K", "1.5M"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        cr_expect_eq(replay_parse_count(bad[i], &v), -1, "'%s' accepted", bad[i]);
+}
+
+/* The command line: the options reach the replay; a bad count is one line
+ * and exit status 2; --roi on a trace without a marker names the file. */
+Test(run_cli, phases)
+{
+    const char *t = phase_trace("cli.trace", (const int[]){0, 1, 2, 3, 0, 1, 4, 5, 0, 1, 4, 5, 2, 3, 6, 7, 8, -1});
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "run --json --set cpu.cpus=1 --set frontend.max_outstanding=1 --set os.thp=never "
+                              "--skip 4 --warmup 4 --max 8 %s", t);
+    cr_assert_eq(run(cmd), 0, "%s", errbuf);
+    EXPECT_COUNTER(out, "dTLB-loads", 10);
+    EXPECT_COUNTER(out, "page-faults", 2);
+    snprintf(cmd, sizeof cmd, "run --skip 10X %s", t);
+    cr_expect_eq(run(cmd), 2);
+    cr_expect_str_eq(errbuf, "mmusim: run: --skip 10X: expected a count: digits with an optional K, M or G suffix "
+                             "(10^3, 10^6, 10^9)\n");
+    snprintf(cmd, sizeof cmd, "run --max 0 %s", t);
+    cr_expect_eq(run(cmd), 2);
+    cr_expect_str_eq(errbuf, "mmusim: run: --max 0: expected a count of at least 1\n");
+    snprintf(cmd, sizeof cmd, "run --roi %s", t);
+    cr_expect_eq(run(cmd), 2);
+    char want[512];
+    snprintf(want, sizeof want, "mmusim: %s: --roi: no ROI begin marker in the trace\n", t);
+    cr_expect_str_eq(errbuf, want);
+    cr_expect_str_eq(out, "");
+}
+
+/* From a pipe, an ROI begin marker first (as `trace record --roi` writes)
+ * and instruction counts before the first access: the read-ahead keeps the
+ * marker before the counts after it.  Records: instr 5, roi begin, instr 7,
+ * load 0, instr 3, load 1.  --roi --warmup 7: the warm-up is the 7 after
+ * the marker (the 5 before it are skipped); measured: load 0 (first
+ * touch: 2 lookups), instr 3, load 1 (2 lookups): instructions 3,
+ * dTLB-loads 4. */
+Test(run_cli, roi_from_a_pipe)
+{
+    recs r = {0};
+    put(&r, INSTR(5));
+    put(&r, ROI(TR_ROI_BEGIN));
+    put(&r, INSTR(7));
+    put(&r, LD(PG(0)));
+    put(&r, INSTR(3));
+    put(&r, LD(PG(1)));
+    const char *t = write_recs("pipe.trace", &r);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "run --json --set cpu.cpus=1 --set frontend.max_outstanding=1 --set os.thp=never "
+                              "--roi --warmup 7 - < %s", t);
+    cr_assert_eq(run(cmd), 0, "%s", errbuf);
+    EXPECT_COUNTER(out, "instructions", 3);
+    EXPECT_COUNTER(out, "dTLB-loads", 4);
+}
 
 /* Remove from s the line that starts after the newline of `key`. */
 static void drop_line(char *s, const char *key)

@@ -753,3 +753,84 @@ Test(sweep, ctrl_c_keeps_finished_runs_and_rerun_finishes)
     cr_assert_eq(runs, N);
     rm_rf(dir);
 }
+
+/* ---- replay phases in a spec (replay.skip/warmup/max/roi) ---------------- */
+
+/* set: replay.skip, params: replay.warmup [0, 20K]: two runs, each equal
+ * to `mmusim run --skip 10K --warmup W` (every counter and config line of
+ * its report is in the run file), the phases recorded in the run file
+ * (param.replay.warmup for the swept key, config.replay.* for all four),
+ * and a re-run accepts both files as finished.  A bad value is a spec
+ * error naming its line. */
+Test(sweep, replay_phase_keys)
+{
+    char dir[64], spec[128], res[128], path[512];
+    scratch(dir);
+    snprintf(spec, sizeof spec, "%s/ph.yaml", dir);
+    write_text(spec, "traces: [" SEQ "]\n"
+                     "set:\n"
+                     "  os.thp: never\n"
+                     "  replay.skip: 10K\n"
+                     "params:\n"
+                     "  replay.warmup: [0, 20K]\n");
+    snprintf(res, sizeof res, "%s/ph-results", dir);
+    cr_assert_eq(sweep_cmd(dir, spec, res, 1), 0, "%s", err);
+    cr_assert_not_null(strstr(out, "2 runs: 2 done now, 0 skipped"), "%s", out);
+    static const char *const warm[] = {"0", "20K"}, *const warm_n[] = {"0", "20000"};
+    char runs_dir[256];
+    snprintf(runs_dir, sizeof runs_dir, "%s/runs", res);
+    struct dirent **ents;
+    int n = scandir(runs_dir, &ents, not_dot, alphasort);
+    cr_assert_eq(n, 2);
+    for (int w = 0; w < 2; w++) {
+        /* The run file of this warm-up. */
+        char *run = NULL, want[128];
+        snprintf(want, sizeof want, "\n  \"param.replay.warmup\": %s,\n", warm_n[w]);
+        for (int i = 0; i < n && !run; i++) {
+            snprintf(path, sizeof path, "%s/%s", runs_dir, ents[i]->d_name);
+            char *t = slurp(path);
+            if (strstr(t, want))
+                run = t;
+            else
+                free(t);
+        }
+        cr_assert_not_null(run, "no run file with %s", want);
+        cr_expect_not_null(strstr(run, "\n  \"config.replay.skip\": 10000,\n"), "%s", run);
+        cr_expect_not_null(strstr(run, "\n  \"config.replay.max\": 0,\n"), "%s", run);
+        cr_expect_not_null(strstr(run, "\n  \"config.replay.roi\": false\n"), "%s", run);
+        char line[512];
+        snprintf(line, sizeof line, "\"$M\" run --json --set os.thp=never --skip 10K --warmup %s " SEQ, warm[w]);
+        cr_assert_eq(prog_capture(line, dir, out, sizeof out, err, sizeof err), 0, "%s", err);
+        unsigned checked = 0;
+        for (char *l = strchr(out, '\n'); l && l[1]; l = strchr(l + 1, '\n')) {
+            char *e = strchr(l + 1, '\n');
+            size_t len = (size_t)(e - (l + 1));
+            if (len && l[len] == ',')
+                len--;
+            if (!strncmp(l + 1, "  \"title\"", 9) || !strncmp(l + 1, "}", 1))
+                continue;
+            cr_assert(has_member(run, l + 1, len), "warm-up %s: %.*s: not in the run file", warm[w], (int)len,
+                      l + 1);
+            checked++;
+        }
+        cr_expect_gt(checked, 50);
+        free(run);
+    }
+    for (int i = 0; i < n; i++)
+        free(ents[i]);
+    free(ents);
+    /* The run files check out: a re-run has nothing to do. */
+    cr_assert_eq(sweep_cmd(dir, spec, res, 1), 0, "%s", err);
+    cr_expect_not_null(strstr(out, "2 runs: 0 done now, 2 skipped"), "%s", out);
+
+    char msg[1024], want[512];
+    sweep_spec *s = load_text(dir, "traces: [" SEQ "]\nparams:\n  replay.max: [1X]\n  replay.roi: [yes]\n", msg,
+                              sizeof msg);
+    cr_assert_null(s);
+    snprintf(want, sizeof want,
+             "%s/spec.yaml:3: replay.max: expected a count: digits with an optional K, M or G suffix (10^3, 10^6, "
+             "10^9), got '1X'\n%s/spec.yaml:4: replay.roi: expected true or false, got 'yes'",
+             dir, dir);
+    cr_expect_not_null(strstr(msg, want), "%s", msg);
+    rm_rf(dir);
+}

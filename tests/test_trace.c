@@ -150,6 +150,7 @@ static trace_rec rand_rec(void)
     case TR_MPROTECT: r.pid = (uint32_t)rnd(); r.addr = w; r.len = rnd(); r.prot = (uint32_t)(rnd() & 7); break;
     case TR_CR3: r.cpu = (uint8_t)rnd(); r.value = rnd(); r.noflush = rnd() & 1; break;
     case TR_INVLPG: r.cpu = (uint8_t)rnd(); r.addr = w; break;
+    case TR_ROI: r.roi = (uint8_t)(rnd() & 1); break;
     case TR_KIND_COUNT: break;
     }
     return r;
@@ -255,7 +256,7 @@ static uint8_t *std_trace(const char *path, size_t *len)
 Test(trace, kind_names)
 {
     static const char *const want[TR_KIND_COUNT] = {"access", "instr", "switch", "fork", "exec", "exit",
-                                                      "mmap", "munmap", "mprotect", "cr3", "invlpg"};
+                                                      "mmap", "munmap", "mprotect", "cr3", "invlpg", "roi"};
     for (int k = 0; k < TR_KIND_COUNT; k++)
         cr_expect_str_eq(trace_kind_name((trace_kind)k), want[k]);
     cr_expect_str_eq(trace_kind_name(TR_KIND_COUNT), "?");
@@ -862,7 +863,7 @@ Test(trace, newer_major_version_refused_newer_minor_read)
     const char *p = fpath("v.trace");
     b[16] = 2;   /* major 2: refused before anything else is looked at */
     spit(p, b, len);
-    expect_error(p, 16, "format version 2.0 is newer than this reader's 1.0");
+    expect_error(p, 16, "format version 2.1 is newer than this reader's 1.1");   /* the writer writes 1.1 */
     b[16] = 1;
     b[18] = 7;   /* minor 7: read, once the header's CRC is fixed */
     put_le32(b + H - 4, zcrc32(b + 8, H - 12));
@@ -1023,6 +1024,8 @@ ParameterizedTestParameters(trace, malformed_record)
         {"access past the end", {0xa1, 0x03}, 2, "runs past the end of the frame"},
         {"varint past the end", {0xa1, 0x03, 0x80}, 3, "runs past the end of the frame"},
         {"mmap past the end", {0xa1, 0x86, 0x01, 0x02, 0x03}, 5, "runs past the end of the frame"},
+        /* Code 11 (roi) exists from version 1.1 on; craft() writes 1.0. */
+        {"roi in a 1.0 trace", {0xa1, 0x8b, 0x00}, 3, "tag 0x8b): bad tag (an ROI marker in a version 1.0 trace)"},
     };
     return cr_make_param_array(bad_rec_case, cases, sizeof cases / sizeof cases[0]);
 }
@@ -1051,4 +1054,76 @@ Test(trace, footer_disagrees)
     expect_error_as(p, p, H, "frame 0 holds 2 records in");
     stdin_from(p);
     expect_error_as("-", "<stdin>", t, "the seek index (1 frames) disagrees with the 1 frames read");
+}
+
+/* ---- ROI markers (format 1.1) ------------------------------------------ */
+
+/* Markers round-trip through the writer and reader; they count as records
+ * but not as events in the footer (FORMAT.md), so a trace whose only
+ * non-access records are markers still counts 0 events. */
+Test(trace, roi_markers_round_trip_and_are_not_events, .init = dir_make, .fini = dir_remove)
+{
+    const trace_rec want[] = {
+        {.kind = TR_ACCESS, .acc = MM_LOAD, .size = 8, .va = 0x1000},
+        {.kind = TR_ROI, .roi = TR_ROI_BEGIN},
+        {.kind = TR_INSTR, .count = 3},
+        {.kind = TR_ACCESS, .acc = MM_STORE, .size = 4, .va = 0x2000},
+        {.kind = TR_ROI, .roi = TR_ROI_END},
+    };
+    const char *p = fpath("roi.trace");
+    write_trace(p, want, 5, 0);
+    expect_records(p, want, 5);
+    char err[512];
+    trace_reader *r = trace_reader_open(p, err, sizeof err);
+    cr_assert_not_null(r, "%s", err);
+    const trace_meta *m = trace_reader_meta(r);
+    cr_expect_eq(m->version_minor, 1);
+    cr_expect_eq(m->records, 5);
+    cr_expect_eq(m->accesses, 2);
+    cr_expect_eq(m->instructions, 3);
+    cr_expect_eq(m->events, 0);
+    trace_reader_close(r);
+    /* The encoding: tag 0x8b (event code 11), then the varint 0 or 1. */
+    size_t len;
+    uint8_t *b = slurp(p, &len);
+    uint8_t out[64];
+    size_t n = ZSTD_decompress(out, sizeof out, b + H, len - H - TRAILER(1));
+    cr_assert(!ZSTD_isError(n), "%s", ZSTD_getErrorName(n));
+    /* load 0x1000 (tag 0x03, zigzag 0x2000 = 80 40), roi begin (8b 00), ... */
+    static const uint8_t head[] = {0x03, 0x80, 0x40, 0x8b, 0x00};
+    cr_assert_geq(n, sizeof head + 2);
+    cr_expect_arr_eq(out, head, sizeof head);
+    cr_expect_eq(out[n - 2], 0x8b);
+    cr_expect_eq(out[n - 1], 0x01);
+    free(b);
+    /* The writer refuses a marker other than begin or end. */
+    trace_meta meta = test_meta();
+    trace_writer *w = trace_writer_open(fpath("bad.trace"), &meta, 0, 0, err, sizeof err);
+    cr_assert_not_null(w, "%s", err);
+    trace_rec bad = {.kind = TR_ROI, .roi = 2};
+    cr_expect_eq(trace_write(w, &bad), -1);
+    cr_expect_not_null(strstr(trace_writer_error(w), "record 0: invalid ROI marker 2"), "%s", trace_writer_error(w));
+    trace_writer_abort(w);
+}
+
+/* In a 1.1 trace a marker's value other than 0 or 1 is malformed. */
+Test(trace, roi_marker_value_checked, .init = dir_make, .fini = dir_remove)
+{
+    const char *p = fpath("roi2.trace");
+    tenc_trace t;
+    memset(&t, 0, sizeof t);
+    tenc_header(&t.img, 1, 1, "t", "", "");
+    t.hlen = t.img.len;
+    cr_assert_eq(t.hlen, H);
+    tenc_recs r = {0};
+    static const uint8_t data[] = {0xa1, 0x8b, 0x02};
+    tenc_raw(&r, data, sizeof data);
+    r.records = 2;
+    r.instructions = 1;
+    tenc_frame(&t, &r, true, 0);
+    tenc_end(&t);
+    cr_assert_eq(tenc_save(&t, p), 0);
+    tenc_trace_free(&t);
+    expect_error(p, H, "frame 0: malformed record 1 (byte 1 of the frame's data, tag 0x8b): "
+                       "ROI marker is not 0 (begin) or 1 (end)");
 }

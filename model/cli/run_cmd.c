@@ -32,7 +32,8 @@
 
 static const char run_usage[] =
     "usage: mmusim run [--config PRESET|FILE] [--set KEY=VALUE]... [--mode MODE]\n"
-    "                  [--json|--csv] [-I N] [TRACE...]\n"
+    "                  [--json|--csv] [-I N] [--skip N] [--warmup N] [--max N]\n"
+    "                  [--roi] [TRACE...]\n"
     "\n"
     "Replays the traces through the OS model (processes, page tables, page\n"
     "faults) and the MMUs of the configured machine and prints the counters in\n"
@@ -49,7 +50,19 @@ static const char run_usage[] =
     "  -I N             instead, print CSV rows: one every N accesses with the\n"
     "                   counters of that interval (columns interval, accesses and\n"
     "                   cycles are running totals), the last row for the rest\n"
+    "  --skip N         first N units drive only the OS model (page tables built,\n"
+    "                   faults handled; no TLB or cache state, no time, no counters)\n"
+    "  --warmup N       then N units run the full model; their counters are dropped\n"
+    "  --max N          then measure at most N units, and stop\n"
+    "  --roi            skip everything before the trace's ROI begin marker (then\n"
+    "                   --skip, --warmup, --max count from it); the ROI end marker\n"
+    "                   ends the run; a trace without a begin marker is an error\n"
     "  TRACE            a trace file (mmusim trace ...); '-' reads standard input\n"
+    "\n"
+    "Units are instructions when every trace carries instruction counts (lackey\n"
+    "traces do), else accesses; N takes the suffixes K, M, G (10^3, 10^6, 10^9).\n"
+    "The report, and -I's rows, cover only the measured part.  The traces ending\n"
+    "before it begins is an error.\n"
     "\n"
     "A progress line is drawn on stderr when it is a terminal.  Ctrl-C stops the\n"
     "replay and prints the counters so far; a second Ctrl-C kills it.\n"
@@ -113,6 +126,17 @@ static uint64_t parse_interval(const char *s)
     return v;
 }
 
+/* --skip/--warmup/--max N (replay_parse_count); --max must be at least 1. */
+static uint64_t parse_phase(const char *opt, const char *s)
+{
+    uint64_t v;
+    if (replay_parse_count(s, &v) != 0)
+        die("run: %s %s: expected a count: " REPLAY_COUNT_SYNTAX, opt, s);
+    if (v == 0 && !strcmp(opt, "--max"))
+        die("run: --max 0: expected a count of at least 1");
+    return v;
+}
+
 /* The report's title: the traces, as perf names the command it ran. */
 static char *join_title(const char *const *traces, unsigned n)
 {
@@ -134,12 +158,17 @@ static char *join_title(const char *const *traces, unsigned n)
 int cmd_run(int argc, char **argv)
 {
     common_opts co = {0};
-    const char *json = NULL, *csv = NULL, *interval_s = NULL;
+    const char *json = NULL, *csv = NULL, *interval_s = NULL, *skip_s = NULL, *warmup_s = NULL, *max_s = NULL,
+               *roi = NULL;
     const cli_opt opts[] = {
         CLI_COMMON_OPTS(&co),
         {.name = "--json", .val = &json},
         {.name = "--csv", .val = &csv},
         {.name = "-I", .alias = "--interval", .nvals = 1, .val = &interval_s, .need = {"a number of accesses"}},
+        {.name = "--skip", .nvals = 1, .val = &skip_s, .need = {"a count"}},
+        {.name = "--warmup", .nvals = 1, .val = &warmup_s, .need = {"a count"}},
+        {.name = "--max", .nvals = 1, .val = &max_s, .need = {"a count"}},
+        {.name = "--roi", .val = &roi},
         {0},
     };
     const cli_cmd cmd = {.name = "run", .usage = run_usage, .opts = opts, .maxpos = -1};
@@ -150,6 +179,9 @@ int cmd_run(int argc, char **argv)
     uint64_t interval = interval_s ? parse_interval(interval_s) : 0;
     if (interval && json)
         die("run: -I writes CSV rows; it cannot be combined with --json");
+    uint64_t skip = skip_s ? parse_phase("--skip", skip_s) : 0;
+    uint64_t warmup = warmup_s ? parse_phase("--warmup", warmup_s) : 0;
+    uint64_t max = max_s ? parse_phase("--max", max_s) : 0;
 
     mm_config cfg;
     load_config(&co, &cfg);
@@ -179,6 +211,10 @@ int cmd_run(int argc, char **argv)
         .out = stdout,
         .stop = &stop_flag,
         .title = title,
+        .skip = skip,
+        .warmup = warmup,
+        .max = max,
+        .roi = roi != NULL,
     };
     char err[ERR_LEN];
     replay_status st = replay_run(&cfg, &o, err, sizeof err);

@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "mmusim/trace.h"
+#include "mmusim/replay.h"
 #include "mmusim/trace_gen.h"
 #include "mmusim/trace_import.h"
 #include "trace_record.h"
@@ -102,12 +103,26 @@ static const char export_usage[] =
     "ever complete: on status 1 or 2 it is left as it was.\n";
 
 static const char record_usage[] =
-    "usage: mmusim trace record -o OUT -- CMD [ARGS...]\n"
+    "usage: mmusim trace record -o OUT [--roi] [--skip N] [--max N] -- CMD [ARGS...]\n"
     "\n"
-    "Runs CMD under valgrind --tool=lackey --trace-mem=yes and streams its\n"
-    "memory accesses into the trace file OUT.  CMD's standard streams are\n"
-    "mmusim's own (so OUT cannot be '-').  A command that exits with a nonzero\n"
-    "status still gives a complete trace (a note says so on stderr).\n"
+    "Runs CMD under valgrind --tool=lackey --trace-mem=yes --trace-children=yes\n"
+    "and streams its memory accesses into the trace file OUT.  CMD's standard\n"
+    "streams are mmusim's own (so OUT cannot be '-').  A command that exits with\n"
+    "a nonzero status still gives a complete trace (a note says so on stderr).\n"
+    "valgrind follows exec, so a script's (#!) or a shim's (env, nice, ...)\n"
+    "program is traced too -- after the interpreter or the shim itself, in the\n"
+    "same trace: a warning on stderr says so.  The program's region-of-interest\n"
+    "markers (VALGRIND_PRINTF \"mmusim-roi-begin\" / \"mmusim-roi-end\", see\n"
+    "traces/workloads/roi.h) become ROI records (mmusim run --roi uses them).\n"
+    "\n"
+    "  --roi      keep only the first region of interest, from its begin marker\n"
+    "             to its end marker (both kept); nothing without a begin marker\n"
+    "  --skip N   drop the first N instructions (with --roi: after the begin)\n"
+    "  --max N    then keep at most N instructions and drop the rest\n"
+    "N takes the suffixes K, M, G (10^3, 10^6, 10^9).  What is dropped is lost to\n"
+    "the replay (its pages are first touched later); to warm up on it instead,\n"
+    "record everything and use mmusim run --roi/--skip/--warmup.  A progress line\n"
+    "is drawn on stderr when it is a terminal.\n"
     "\n"
     "Exit status: 0 ok (whatever CMD's own status); 1 OUT could not be written\n"
     "(a full disk, OUT cannot be created); 2 bad arguments, valgrind or CMD could\n"
@@ -458,10 +473,25 @@ static int trace_export_cmd(int argc, char **argv)
     return 0;
 }
 
+/* --skip/--max of trace record (replay_parse_count's syntax). */
+static uint64_t parse_instructions(const char *opt, const char *s)
+{
+    uint64_t v;
+    if (replay_parse_count(s, &v) != 0)
+        die("trace record: %s %s: expected a count: " REPLAY_COUNT_SYNTAX, opt, s);
+    return v;
+}
+
 static int trace_record_cmd(int argc, char **argv)
 {
-    const char *out = NULL;
-    const cli_opt opts[] = {OPT_OUT(out), {0}};
+    const char *out = NULL, *roi = NULL, *skip = NULL, *max = NULL;
+    const cli_opt opts[] = {
+        OPT_OUT(out),
+        {.name = "--roi", .val = &roi},
+        {.name = "--skip", .nvals = 1, .val = &skip, .need = {"a count of instructions"}},
+        {.name = "--max", .nvals = 1, .val = &max, .need = {"a count of instructions"}},
+        {0},
+    };
     const cli_cmd cmd = {.name = "trace record", .usage = record_usage, .opts = opts, .command = true};
     char **command;
     cli_parse(&cmd, argc, argv, &command);
@@ -469,11 +499,19 @@ static int trace_record_cmd(int argc, char **argv)
         die("trace record: expected -- CMD [ARGS...] (see mmusim trace record --help)");
     if (out && !strcmp(out, "-"))
         die("trace record: -o - is not possible: the command's own output goes to standard output");
+    trace_record_opts ro = {
+        .roi = roi != NULL,
+        .skip = skip ? parse_instructions("--skip", skip) : 0,
+        .max = max ? parse_instructions("--max", max) : 0,
+        .progress = isatty(STDERR_FILENO) == 1,
+    };
+    if (max && !ro.max)
+        die("trace record: --max 0: expected a count of at least 1");
     trace_meta meta;
     meta_init(&meta);
     trace_out o = {.path = require_output(cmd.name, out), .meta = &meta};
     char err[ERR_LEN] = "";
-    int status = trace_record(command, trace_out_sink(&o), &meta, err, sizeof err);
+    int status = trace_record(command, &ro, trace_out_sink(&o), &meta, err, sizeof err);
     trace_out_finish(&o, status < 0 ? -1 : 0, err);
     if (status > 0)
         fprintf(stderr, "mmusim: trace record: %s exited with status %d; the trace is complete\n", command[0],

@@ -24,7 +24,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "mmusim/trace_import.h"
+
+/* Records between two looks at the clock for the progress line. */
+#define PROGRESS_RECORDS 65536u
 
 /* argv joined by spaces, words with shell metacharacters in single quotes. */
 static void join_command(char *const argv[], char out[TRACE_META_STR])
@@ -58,10 +62,12 @@ static void join_command(char *const argv[], char out[TRACE_META_STR])
     out[n] = '\0';
 }
 
-/* The sink, counting the records it takes: a log without any is no trace. */
+/* The sink, counting the records it takes (before the filter: a log
+ * without any is no trace) and the instructions, for the progress line. */
 typedef struct counted {
     trace_sink sink;
-    uint64_t records;
+    uint64_t records, instructions;
+    cli_progress *bar;   /* NULL: no progress line */
 } counted;
 
 static int counted_put(void *ctx, const trace_rec *r)
@@ -70,7 +76,126 @@ static int counted_put(void *ctx, const trace_rec *r)
     if (c->sink.put(c->sink.ctx, r) < 0)
         return -1;
     c->records++;
+    if (r->kind == TR_INSTR)
+        c->instructions += r->count;
+    if (c->bar && c->records % PROGRESS_RECORDS == 0)
+        cli_progress_draw(c->bar, c->instructions, 0, "instructions", false);   /* throttled by it */
     return 0;
+}
+
+/* trace_record_opts as a filter between the importer and the sink.
+ * States, in order: waiting for the begin marker (roi), dropping `skip`
+ * instructions, keeping (up to `max` instructions), done (dropping the
+ * rest). */
+enum { F_WAIT, F_SKIP, F_KEEP, F_DONE };
+
+typedef struct rec_filter {
+    trace_sink next;
+    trace_record_opts o;
+    int state;
+    uint64_t left;      /* instructions left in F_SKIP, or in F_KEEP with a max */
+} rec_filter;
+
+/* Enter the state after F_WAIT or F_SKIP: on through those of length 0. */
+static void filter_next(rec_filter *f)
+{
+    if (f->state == F_WAIT) {
+        f->state = F_SKIP;
+        f->left = f->o.skip;
+    }
+    if (f->state == F_SKIP && f->left == 0) {
+        f->state = F_KEEP;
+        f->left = f->o.max;
+    }
+}
+
+static int filter_put(void *ctx, const trace_rec *r)
+{
+    rec_filter *f = ctx;
+    switch (f->state) {
+    case F_WAIT:
+        if (r->kind != TR_ROI || r->roi != TR_ROI_BEGIN)
+            return 0;
+        filter_next(f);
+        return f->next.put(f->next.ctx, r);   /* the begin marker is kept */
+    case F_SKIP:
+        if (f->o.roi && r->kind == TR_ROI && r->roi == TR_ROI_END) {
+            f->state = F_DONE;   /* the region ended inside the skip: keep its end */
+            return f->next.put(f->next.ctx, r);
+        }
+        if (r->kind != TR_INSTR)
+            return 0;
+        if (r->count < f->left) {
+            f->left -= r->count;
+            return 0;
+        }
+        trace_rec rest = *r;
+        rest.count = r->count - f->left;
+        f->left = 0;
+        filter_next(f);
+        return rest.count ? filter_put(f, &rest) : 0;
+    case F_KEEP:
+        if (f->o.roi && r->kind == TR_ROI && r->roi == TR_ROI_END)
+            f->state = F_DONE;
+        else if (f->o.max && r->kind == TR_INSTR && r->count >= f->left) {
+            trace_rec part = *r;
+            part.count = f->left;
+            f->state = F_DONE;
+            return f->next.put(f->next.ctx, &part);
+        } else if (f->o.max && r->kind == TR_INSTR)
+            f->left -= r->count;
+        return f->next.put(f->next.ctx, r);
+    default:
+        return 0;
+    }
+}
+
+/* Programs that run another program: the trace would begin with them. */
+static const char *const shims[] = {"env", "nice", "nohup", "timeout", "taskset", "numactl", "stdbuf", "chrt",
+                                    "ionice", "setarch", "time", "sudo", "doas", "xargs", "exec"};
+
+/* cmd as execvp finds it, into buf; false if it is not found. */
+static bool find_in_path(const char *cmd, char *buf, size_t len)
+{
+    if (strchr(cmd, '/')) {
+        snprintf(buf, len, "%s", cmd);
+        return access(buf, X_OK) == 0;
+    }
+    const char *path = getenv("PATH");
+    for (const char *p = path ? path : "/usr/bin:/bin"; *p;) {
+        size_t n = strcspn(p, ":");
+        snprintf(buf, len, "%.*s/%s", (int)n, n ? p : ".", cmd);
+        if (access(buf, X_OK) == 0)
+            return true;
+        p += n + (p[n] == ':');
+    }
+    return false;
+}
+
+/* One warning line when argv[0] is a script or a shim: valgrind follows
+ * its exec, and the trace holds the interpreter's or the shim's accesses
+ * before the program's. */
+static void warn_indirect(const char *cmd)
+{
+    const char *base = strrchr(cmd, '/');
+    base = base ? base + 1 : cmd;
+    for (size_t i = 0; i < sizeof shims / sizeof shims[0]; i++)
+        if (!strcmp(base, shims[i])) {
+            fprintf(stderr, "mmusim: trace record: warning: %s is a shim that runs another program: the trace "
+                            "holds its accesses too (valgrind follows exec)\n", cmd);
+            return;
+        }
+    char path[4096], head[2] = {0, 0};
+    if (!find_in_path(cmd, path, sizeof path))
+        return;   /* valgrind will say */
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return;
+    size_t n = fread(head, 1, 2, f);
+    fclose(f);
+    if (n == 2 && head[0] == '#' && head[1] == '!')
+        fprintf(stderr, "mmusim: trace record: warning: %s is a script (#!): the trace holds its interpreter's "
+                        "accesses too (valgrind follows exec)\n", cmd);
 }
 
 /* The child: valgrind with lackey's log on log_fd; on failure the errno
@@ -116,7 +241,7 @@ static pid_t start_valgrind(char *const argv[], int *log_fd, char *err, size_t e
     size_t argc = 0;
     while (argv[argc])
         argc++;
-    enum { VG_ARGS = 4 };
+    enum { VG_ARGS = 5 };
     char **vargv = calloc(argc + VG_ARGS + 1, sizeof *vargv);
     int log[2] = {-1, -1}, status_pipe[2] = {-1, -1};
     pid_t pid = -1;
@@ -134,7 +259,8 @@ static pid_t start_valgrind(char *const argv[], int *log_fd, char *err, size_t e
     vargv[0] = "valgrind";
     vargv[1] = "--tool=lackey";
     vargv[2] = "--trace-mem=yes";
-    vargv[3] = logfd;
+    vargv[3] = "--trace-children=yes";   /* follow exec: a script's or shim's program */
+    vargv[4] = logfd;
     memcpy(vargv + VG_ARGS, argv, argc * sizeof *argv);
     pid_t parent = getpid();
     if ((pid = fork()) < 0) {
@@ -170,7 +296,8 @@ out:
     return pid;
 }
 
-int trace_record(char *const argv[], trace_sink sink, trace_meta *meta, char *err, size_t errlen)
+int trace_record(char *const argv[], const trace_record_opts *ro, trace_sink sink, trace_meta *meta, char *err,
+                 size_t errlen)
 {
     if (!argv || !argv[0]) {
         mm_errf(err, errlen, "trace record: no command to run");
@@ -184,13 +311,24 @@ int trace_record(char *const argv[], trace_sink sink, trace_meta *meta, char *er
     snprintf(meta->source, sizeof meta->source, "lackey");
     join_command(argv, meta->command);   /* before the import: the log's Command line leaves it */
 
+    warn_indirect(argv[0]);
     int log;
     pid_t pid = start_valgrind(argv, &log, err, errlen);
     if (pid < 0)
         return -1;
-    counted c = {sink, 0};
+    trace_record_opts none = {0};
+    if (!ro)
+        ro = &none;
+    rec_filter f = {.next = sink, .o = *ro, .state = F_WAIT};
+    if (!ro->roi)
+        filter_next(&f);   /* no marker to wait for */
+    bool filtering = ro->roi || ro->skip || ro->max;
+    cli_progress bar;
+    cli_progress_start(&bar);
+    counted c = {filtering ? (trace_sink){filter_put, &f} : sink, 0, 0, ro->progress ? &bar : NULL};
     int rc = trace_import_fd(IMPORT_LACKEY, log, "valgrind lackey log", (trace_sink){counted_put, &c}, meta, err,
                              errlen);
+    cli_progress_erase(&bar);
     if (rc < 0)
         kill(pid, SIGKILL);   /* no complete trace: do not wait for the command */
     close(log);

@@ -658,7 +658,36 @@ static void draw_progress(const replay_progress *p, void *ctx)
     fflush(stderr);
 }
 
-/* run(traces, configs, progress, catch_sigint)
+/* parse_count(text) -> int: a count as `mmusim run --skip` takes it
+ * (replay_parse_count: digits, optional K, M or G). */
+static PyObject *core_parse_count(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    const char *s = PyUnicode_Check(arg) ? PyUnicode_AsUTF8(arg) : NULL;
+    uint64_t v;
+    if (!s || replay_parse_count(s, &v) != 0) {
+        if (!PyErr_Occurred())
+            PyErr_Format(PyExc_ValueError, "%R: expected a count: " REPLAY_COUNT_SYNTAX, arg);
+        return NULL;
+    }
+    return PyLong_FromUnsignedLongLong(v);
+}
+
+/* The phases tuple (skip, warmup, max, roi) into o (replay.h, Phases). */
+static int phases_opts(PyObject *t, replay_opts *o)
+{
+    unsigned long long skip, warmup, max;
+    int roi;
+    if (!PyArg_ParseTuple(t, "KKKp", &skip, &warmup, &max, &roi))
+        return -1;
+    o->skip = skip;
+    o->warmup = warmup;
+    o->max = max;
+    o->roi = roi;
+    return 0;
+}
+
+/* run(traces, configs, progress, catch_sigint, phases)
  *   -> [(status, config name, [(counter, value)])]
  * configs: a sequence of (base, sets) as load_config takes them.  One
  * decode pass of the workload for every configuration (replay_run_multi);
@@ -667,9 +696,11 @@ static void draw_progress(const replay_progress *p, void *ctx)
 static PyObject *core_run(PyObject *self, PyObject *args)
 {
     (void)self;
-    PyObject *traces, *configs;
+    PyObject *traces, *configs, *phases;
     int progress, catch_sigint;
-    if (!PyArg_ParseTuple(args, "OOpp", &traces, &configs, &progress, &catch_sigint))
+    replay_opts o = {0};
+    if (!PyArg_ParseTuple(args, "OOppO!", &traces, &configs, &progress, &catch_sigint, &PyTuple_Type, &phases) ||
+        phases_opts(phases, &o))
         return NULL;
     PyObject *cseq = PySequence_Fast(configs, "configs: expected a sequence of (base, sets)");
     if (!cseq)
@@ -702,7 +733,9 @@ static PyObject *core_run(PyObject *self, PyObject *args)
         goto done;
     }
     char err[ERR_LEN];
-    replay_opts o = {.traces = paths, .ntraces = (unsigned)ntraces, .progress = progress ? draw_progress : NULL};
+    o.traces = paths;
+    o.ntraces = (unsigned)ntraces;
+    o.progress = progress ? draw_progress : NULL;
     struct sigaction old;
     replay_status st;
     Py_BEGIN_ALLOW_THREADS
@@ -733,7 +766,7 @@ done:
     return result;
 }
 
-/* intervals(traces, base, sets, interval, progress, catch_sigint)
+/* intervals(traces, base, sets, interval, progress, catch_sigint, phases)
  *   -> (status, CSV text)
  * `mmusim run -I interval`: replay_run's interval rows (replay.h), one
  * every `interval` accesses with the counters of that interval, as the
@@ -741,10 +774,13 @@ done:
 static PyObject *core_intervals(PyObject *self, PyObject *args)
 {
     (void)self;
-    PyObject *traces, *base, *sets;
+    PyObject *traces, *base, *sets, *phases;
     unsigned long long interval;
     int progress, catch_sigint;
-    if (!PyArg_ParseTuple(args, "OOOKpp", &traces, &base, &sets, &interval, &progress, &catch_sigint))
+    replay_opts o = {0};
+    if (!PyArg_ParseTuple(args, "OOOKppO!", &traces, &base, &sets, &interval, &progress, &catch_sigint,
+                          &PyTuple_Type, &phases) ||
+        phases_opts(phases, &o))
         return NULL;
     if (interval == 0) {
         PyErr_SetString(PyExc_ValueError, "interval: expected a number of accesses, at least 1");
@@ -772,8 +808,12 @@ static PyObject *core_intervals(PyObject *self, PyObject *args)
         goto done;
     }
     char err[ERR_LEN];
-    replay_opts o = {.traces = paths, .ntraces = (unsigned)ntraces, .format = REPORT_CSV, .interval = interval,
-                     .progress = progress ? draw_progress : NULL, .out = f};
+    o.traces = paths;
+    o.ntraces = (unsigned)ntraces;
+    o.format = REPORT_CSV;
+    o.interval = interval;
+    o.progress = progress ? draw_progress : NULL;
+    o.out = f;
     struct sigaction old;
     replay_status st;
     Py_BEGIN_ALLOW_THREADS
@@ -807,9 +847,12 @@ static PyMethodDef core_methods[] = {
     {"presets", core_presets, METH_NOARGS, "The names of the presets compiled into the library."},
     {"config", core_config, METH_VARARGS, "config(base, sets) -> [(key, value)]: a validated configuration."},
     {"run", core_run, METH_VARARGS,
-     "run(traces, configs, progress, catch_sigint) -> [(status, name, [(counter, value)])] per configuration."},
+     "run(traces, configs, progress, catch_sigint, (skip, warmup, max, roi)) -> [(status, name, [(counter, value)])] "
+     "per configuration."},
     {"intervals", core_intervals, METH_VARARGS,
-     "intervals(traces, base, sets, interval, progress, catch_sigint) -> (status, CSV rows of `mmusim run -I`)."},
+     "intervals(traces, base, sets, interval, progress, catch_sigint, (skip, warmup, max, roi)) -> (status, CSV "
+     "rows of `mmusim run -I`)."},
+    {"parse_count", core_parse_count, METH_O, "parse_count(text) -> int, as `mmusim run --skip` takes a count."},
     {NULL, NULL, 0, NULL},
 };
 

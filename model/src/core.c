@@ -103,9 +103,14 @@ static uint64_t tail(const core *k)
     return now > k->clock ? now - k->clock : 0;
 }
 
+mm_cycle core_clock(const core *k)
+{
+    return k->clock + tail(k);
+}
+
 mm_cycle core_cycles(const core *k)
 {
-    return k->clock + tail(k) - k->start;
+    return core_clock(k) - k->start;
 }
 
 void core_get_counters(const core *k, core_counters *out)

@@ -487,3 +487,8 @@ const frames_counters *frames_get_counters(const frames *f)
 {
     return &f->ctr;
 }
+
+void frames_reset_stats(frames *f)
+{
+    f->ctr = (frames_counters){.total = f->ctr.total, .free = f->ctr.free};
+}

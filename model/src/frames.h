@@ -60,5 +60,8 @@ unsigned frames_refcount(const frames *f, uint64_t pa);
 bool frames_can_alloc(const frames *f, unsigned order);
 
 const frames_counters *frames_get_counters(const frames *f);
+/* Zero the event counters (allocs, failures, frees); total and free are
+ * gauges of the allocator's state and stay. */
+void frames_reset_stats(frames *f);
 
 #endif

@@ -111,6 +111,7 @@ struct mmu {
 
     walk_result last;
     mmu_counters c;
+    mm_cycle cycle_base;              /* mmu_now at the last mmu_reset_stats: "cycles" counts from it */
     l1_memo memo[2];                  /* [0] iTLB, [1] dTLB */
 
     /* The tap (mmu.h), if any, and per L1 the tap when it reports that
@@ -790,9 +791,24 @@ static void export_kind(stats *s, const kind_counters *k, const char *intel)
     stats_addf(s, k->walk_active, "%s.walk_active", intel);
 }
 
+void mmu_reset_stats(mmu *m)
+{
+    /* active_until is when the last counted walk of a kind ends: keeping
+     * it, a walk in flight at the reset counts only its cycles after its
+     * own start, as before, and walk_active never counts a cycle twice. */
+    mm_cycle until[3];
+    for (unsigned k = 0; k < 3; k++)
+        until[k] = m->c.k[k].active_until;
+    memset(&m->c, 0, sizeof m->c);
+    for (unsigned k = 0; k < 3; k++)
+        m->c.k[k].active_until = until[k];
+    m->cycle_base = mmu_now(m);
+    walker_reset_stats(m->walker);
+}
+
 void mmu_export_stats(const mmu *m, stats *s)
 {
-    mmu_export_stats_at(m, s, mmu_now(m));
+    mmu_export_stats_at(m, s, mmu_now(m) - m->cycle_base);
 }
 
 void mmu_export_stats_at(const mmu *m, stats *s, mm_cycle cycles)

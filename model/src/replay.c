@@ -104,6 +104,12 @@ typedef struct source {
     unsigned cpu;          /* plain: the CPU it runs on */
     uint32_t pid;          /* plain: its pid */
     uint32_t *view;        /* not plain, in a workload: pid it last switched to, per CPU */
+    bool has_instr;        /* carries instruction counts (footer; a pipe: before its first access) */
+    /* The rest of an instruction count a phase boundary split (phased
+     * replays): applied first at the source's next slice, in the next
+     * phase; not a record of its own. */
+    trace_rec carry;
+    bool has_carry;
 } source;
 
 /* A record for the machines: as fed to os_access/os_instructions/os_apply
@@ -145,6 +151,20 @@ typedef struct replay {
 
     uint64_t accesses;     /* replayed so far */
     uint64_t total;        /* accesses of every trace, from the footers; 0 = unknown */
+
+    /* Phases (replay.h, Phases): only when phased; otherwise the replay
+     * measures everything from the first record and none of this is
+     * looked at (the unphased slices do not test it). */
+    bool phased;
+    bool unit_instr;       /* phase lengths count instructions, else accesses */
+    int phase;             /* PH_* */
+    uint64_t phase_len;    /* units of the current phase (PHASE_ALL: until the traces or the ROI end) */
+    uint64_t phase_left;   /* units of it still to go */
+    bool phase_hit;        /* a record ended the phase (a count reached its end, a marker): stop the slice */
+    bool roi_ended;        /* the ROI's end marker was met */
+    bool skipping;         /* accesses go to os_touch (PH_ROI, PH_SKIP) */
+    uint64_t acc_base;     /* accesses when the measurement began (interval rows count from there) */
+    mm_cycle cycle_base;   /* machine 0's os_cycles then */
 
     /* interval rows */
     stats *prev;           /* counters at the last row */
@@ -255,6 +275,10 @@ typedef enum slice_end {
     SL_ERROR,       /* err filled */
 } slice_end;
 
+/* Phases, in order; a replay starts at PH_ROI with o->roi, else PH_SKIP. */
+enum { PH_ROI, PH_SKIP, PH_WARM, PH_MEASURE, PH_DONE };
+#define PHASE_ALL UINT64_MAX
+
 /* Machine live[i] ran out of memory: it stops, the others go on. */
 static NOINLINE void drop(replay *R, unsigned i)
 {
@@ -300,7 +324,11 @@ static NOINLINE slice_end batch_flush(replay *R)
             mmu_result res;
             switch (EXPECT(r->kind, TR_ACCESS)) {
             case TR_ACCESS:
-                oom = os_access(sys, r->cpu, r->va, r->size, (mm_kind)r->acc, (mm_priv)r->priv, &res) == OS_OOM;
+                if (UNLIKELY(R->skipping))
+                    oom = os_touch(sys, r->cpu, r->va, r->size, (mm_kind)r->acc, (mm_priv)r->priv) == OS_OOM;
+                else
+                    oom = os_access(sys, r->cpu, r->va, r->size, (mm_kind)r->acc, (mm_priv)r->priv, &res) ==
+                          OS_OOM;
                 break;
             case TR_INSTR:
                 os_instructions(sys, r->cpu, r->count);
@@ -411,12 +439,45 @@ static NOINLINE int bad_cpu(replay *R, const trace_rec *r)
 
 enum { A_OK = 0, A_ACCESS = 1, A_OOM = 2, A_ERROR = -1 };
 
+/* An ROI marker in a phased replay with o->roi: the first begin marker
+ * ends PH_ROI, the first end marker after it ends the run (phase_next).
+ * Other markers -- an end before any begin, a begin inside the region --
+ * change nothing. */
+static NOINLINE void roi_marker(replay *R, const trace_rec *r)
+{
+    if (!R->o->roi)
+        return;
+    if (r->roi == TR_ROI_BEGIN && R->phase == PH_ROI)
+        R->phase_hit = true;
+    else if (r->roi == TR_ROI_END && R->phase > PH_ROI && R->phase < PH_DONE)
+        R->phase_hit = R->roi_ended = true;
+}
+
+/* The part of an instruction count r that the current phase still takes
+ * (all of it when the phase has room); the rest waits in s->carry for the
+ * next phase and the phase ends. */
+static NOINLINE uint64_t instr_phased(replay *R, source *s, const trace_rec *r)
+{
+    if (R->phase_left == PHASE_ALL || r->count < R->phase_left) {
+        if (R->phase_left != PHASE_ALL)
+            R->phase_left -= r->count;
+        return r->count;
+    }
+    uint64_t take = R->phase_left;
+    R->phase_left = 0;
+    R->phase_hit = true;
+    s->carry = *r;
+    s->carry.count = r->count - take;
+    s->has_carry = s->carry.count != 0;
+    return take;
+}
+
 /* Apply one record of source s to the running machines: to sys, the only
  * one, or (fan) to the batch.  A_ACCESS for an access, A_OK for anything
  * else, A_OOM when the last running machine ran out of memory, A_ERROR
  * (err filled, without the record's place). */
 static ALWAYS_INLINE int apply(replay *R, os *sys, unsigned ncpus, source *s, const trace_rec *r, const bool plain,
-                               const bool multi, const bool fan)
+                               const bool multi, const bool fan, const bool phased)
 {
     if (!plain && UNLIKELY(r->cpu >= ncpus))
         return bad_cpu(R, r);
@@ -431,7 +492,12 @@ static ALWAYS_INLINE int apply(replay *R, os *sys, unsigned ncpus, source *s, co
         mmu_result res;
         /* OS_SEGV: counted by the OS model; the replay goes on. */
         if (!fan) {
-            if (UNLIKELY(os_access(sys, cpu, r->va, r->size, (mm_kind)r->acc, (mm_priv)r->priv, &res) == OS_OOM)) {
+            os_status st;
+            if (phased && R->skipping)
+                st = os_touch(sys, cpu, r->va, r->size, (mm_kind)r->acc, (mm_priv)r->priv);
+            else
+                st = os_access(sys, cpu, r->va, r->size, (mm_kind)r->acc, (mm_priv)r->priv, &res);
+            if (UNLIKELY(st == OS_OOM)) {
                 drop(R, 0);
                 return A_OOM;
             }
@@ -441,10 +507,24 @@ static ALWAYS_INLINE int apply(replay *R, os *sys, unsigned ncpus, source *s, co
         return A_ACCESS;
     }
     case TR_INSTR:
+        if (phased && R->unit_instr) {
+            trace_rec part = *r;
+            part.count = instr_phased(R, s, r);
+            if (!fan)
+                os_instructions(sys, cpu, part.count);
+            else
+                batch_put(R, &part, cpu);
+            return A_OK;
+        }
         if (!fan)
             os_instructions(sys, cpu, r->count);
         else
             batch_put(R, r, cpu);
+        return A_OK;
+    case TR_ROI:
+        /* A marker is not an event: unphased, nothing; phased, roi_marker. */
+        if (phased)
+            roi_marker(R, r);
         return A_OK;
     default:
         return event(R, s, r) == 0 ? A_OK : A_ERROR;
@@ -468,7 +548,7 @@ static inline const trace_rec *pre_take(source *s)
  * (replay_loop): a batch spans slices, which with interleaved sources are
  * one record long. */
 static ALWAYS_INLINE slice_end slice_body(replay *R, source *s, uint64_t max_acc, uint64_t max_rec, const bool plain,
-                                          const bool multi, const bool fan)
+                                          const bool multi, const bool fan, const bool phased)
 {
     uint64_t left = max_rec, acc_left = max_acc;
     slice_end end = SL_LIMIT;
@@ -476,6 +556,15 @@ static ALWAYS_INLINE slice_end slice_body(replay *R, source *s, uint64_t max_acc
     int a = A_OK;
     os *const sys = fan ? NULL : R->live[0].os;
     const unsigned ncpus = R->ncpus;
+
+    /* The rest of a count split at a phase boundary: this phase's first. */
+    if (phased && UNLIKELY(s->has_carry)) {
+        s->has_carry = false;
+        trace_rec c = s->carry;
+        apply(R, sys, ncpus, s, &c, plain, multi, fan, phased);   /* an instruction count: A_OK */
+        if (R->phase_hit)
+            goto flushed;
+    }
 
     /* Records read ahead when the replay began (rare: a pipe, once). */
     while (UNLIKELY(s->pre_next < s->npre || s->pre_idle) && left && acc_left) {
@@ -485,12 +574,14 @@ static ALWAYS_INLINE slice_end slice_body(replay *R, source *s, uint64_t max_acc
             continue;   /* the turn of a folded instruction count */
         if (fan)
             R->at_index = s->records + (max_rec - left) - 1;
-        a = apply(R, sys, ncpus, s, p, plain, multi, fan);
+        a = apply(R, sys, ncpus, s, p, plain, multi, fan, phased);
         if (a == A_ACCESS)
             acc_left--;
         else if (a != A_OK)
             goto stop;
         if (fan && R->nbatch >= BATCH_FLUSH && (end = batch_flush(R)) != SL_LIMIT)
+            goto flushed;
+        if (phased && R->phase_hit)
             goto flushed;
     }
     if (UNLIKELY(s->pre != NULL) && s->pre_next == s->npre && !s->pre_idle) {
@@ -513,12 +604,14 @@ static ALWAYS_INLINE slice_end slice_body(replay *R, source *s, uint64_t max_acc
         left--;
         if (fan)
             R->at_index = s->records + (max_rec - left) - 1;
-        a = apply(R, sys, ncpus, s, &r, plain, multi, fan);
+        a = apply(R, sys, ncpus, s, &r, plain, multi, fan, phased);
         if (LIKELY(a == A_ACCESS))
             acc_left--;
         else if (UNLIKELY(a != A_OK))
             goto stop;
         if (fan && UNLIKELY(R->nbatch >= BATCH_FLUSH) && (end = batch_flush(R)) != SL_LIMIT)
+            break;
+        if (phased && UNLIKELY(R->phase_hit))
             break;
     }
 flushed:
@@ -539,26 +632,38 @@ stop:
 }
 
 /* One instance per kind of source (plain or not), of workload (one source
- * or several) and of fan-out (one machine or several). */
-#define SLICE_FN(name, plain, multi, fan)                                                 \
+ * or several), of fan-out (one machine or several) and of phasing (a
+ * replay with --skip/--warmup/--max/--roi, or one that measures all: its
+ * hot path does not look at phases at all). */
+#define SLICE_FN(name, plain, multi, fan, phased)                                          \
     static NOINLINE slice_end name(replay *R, source *s, uint64_t max_acc, uint64_t max_rec) \
     {                                                                                      \
-        return slice_body(R, s, max_acc, max_rec, plain, multi, fan);                      \
+        return slice_body(R, s, max_acc, max_rec, plain, multi, fan, phased);              \
     }
-SLICE_FN(slice_own, false, false, false)
-SLICE_FN(slice_plain, true, false, false)
-SLICE_FN(slice_own_multi, false, true, false)
-SLICE_FN(slice_plain_multi, true, true, false)
-SLICE_FN(slice_own_fan, false, false, true)
-SLICE_FN(slice_plain_fan, true, false, true)
-SLICE_FN(slice_own_multi_fan, false, true, true)
-SLICE_FN(slice_plain_multi_fan, true, true, true)
+SLICE_FN(slice_own, false, false, false, false)
+SLICE_FN(slice_plain, true, false, false, false)
+SLICE_FN(slice_own_multi, false, true, false, false)
+SLICE_FN(slice_plain_multi, true, true, false, false)
+SLICE_FN(slice_own_fan, false, false, true, false)
+SLICE_FN(slice_plain_fan, true, false, true, false)
+SLICE_FN(slice_own_multi_fan, false, true, true, false)
+SLICE_FN(slice_plain_multi_fan, true, true, true, false)
+SLICE_FN(slice_own_ph, false, false, false, true)
+SLICE_FN(slice_plain_ph, true, false, false, true)
+SLICE_FN(slice_own_multi_ph, false, true, false, true)
+SLICE_FN(slice_plain_multi_ph, true, true, false, true)
+SLICE_FN(slice_own_fan_ph, false, false, true, true)
+SLICE_FN(slice_plain_fan_ph, true, false, true, true)
+SLICE_FN(slice_own_multi_fan_ph, false, true, true, true)
+SLICE_FN(slice_plain_multi_fan_ph, true, true, true, true)
 
 typedef slice_end (*slice_fn)(replay *R, source *s, uint64_t max_acc, uint64_t max_rec);
-/* [fan][multi][plain] */
-static const slice_fn slices[2][2][2] = {
-    {{slice_own, slice_plain}, {slice_own_multi, slice_plain_multi}},
-    {{slice_own_fan, slice_plain_fan}, {slice_own_multi_fan, slice_plain_multi_fan}},
+/* [phased][fan][multi][plain] */
+static const slice_fn slices[2][2][2][2] = {
+    {{{slice_own, slice_plain}, {slice_own_multi, slice_plain_multi}},
+     {{slice_own_fan, slice_plain_fan}, {slice_own_multi_fan, slice_plain_multi_fan}}},
+    {{{slice_own_ph, slice_plain_ph}, {slice_own_multi_ph, slice_plain_multi_ph}},
+     {{slice_own_fan_ph, slice_plain_fan_ph}, {slice_own_multi_fan_ph, slice_plain_multi_fan_ph}}},
 };
 
 static slice_end slice(replay *R, source *s, uint64_t max_acc, uint64_t max_rec)
@@ -566,7 +671,7 @@ static slice_end slice(replay *R, source *s, uint64_t max_acc, uint64_t max_rec)
     bool fan = R->nlive > 1;
     R->batching = fan;
     R->at_src = s->index;
-    slice_end e = slices[fan][R->multi][s->plain](R, s, max_acc, max_rec);
+    slice_end e = slices[R->phased][fan][R->multi][s->plain](R, s, max_acc, max_rec);
     R->batching = false;
     return e;
 }
@@ -602,7 +707,8 @@ static int interval_row(replay *R)
         fputc('\n', out);
         R->header_done = true;
     }
-    fprintf(out, "%" PRIu64 ",%" PRIu64 ",%" PRIu64, ++R->rows, R->accesses, (uint64_t)os_cycles(R->oses[0]));
+    fprintf(out, "%" PRIu64 ",%" PRIu64 ",%" PRIu64, ++R->rows, R->accesses - R->acc_base,
+            (uint64_t)(os_cycles(R->oses[0]) - R->cycle_base));
     for (size_t i = 0; i < R->nnames; i++) {
         uint64_t v = (i < n && !strcmp(stats_name(now, i), R->names[i])) ? stats_value(now, i)
                                                                           : stats_get(now, R->names[i], NULL);
@@ -658,6 +764,9 @@ static void report_progress(const replay *R, bool end)
  * CPU's counter, so their sums give the same counters, and the read-ahead
  * takes constant memory (one record per CPU that retired some, and the
  * first access or event) however many counts precede the first access.
+ * An ROI marker is neither: it is kept in its place, after the sums of the
+ * counts before it (which are folded separately from those after it, so
+ * a phase boundary at the marker sees the same counts on each side).
  * Each record still takes its own turn in a workload (pre_idle); what moves
  * is only when the counts are added, which a workload's interval rows (-I)
  * can show: there, the counts a pipe retires before its first access are
@@ -666,33 +775,59 @@ static int read_ahead(replay *R, source *s, bool *events)
 {
     enum { NCPU = 256 };   /* a record's cpu is 8 bits */
     uint64_t sum[NCPU] = {0}, first[NCPU] = {0}, n = 0;
-    bool seen[NCPU] = {false}, held = false;
+    bool seen[NCPU] = {false}, ever[NCPU] = {false}, held = false;
+    size_t cap = 0;
     trace_rec r;
     for (;;) {
         int rc = trace_next(s->rd, &r);
         if (rc < 0)
             return mm_errf(R->err, R->errlen, "%s", trace_reader_error(s->rd));
-        if (rc == 0)
-            break;
+        bool marker = rc > 0 && r.kind == TR_ROI;
+        if (rc == 0 || marker) {
+            /* The sums so far (and the marker) go to pre, in order. */
+            size_t need = s->npre + NCPU + 2;
+            if (need > cap) {
+                cap = need * 2;
+                s->pre = mm_xrealloc(s->pre, cap * sizeof *s->pre);
+            }
+            for (unsigned c = 0; c < NCPU; c++)
+                if (seen[c])
+                    s->pre[s->npre++] = (trace_rec){.kind = TR_INSTR, .cpu = (uint8_t)c, .count = sum[c]};
+            memset(seen, 0, sizeof seen);
+            memset(sum, 0, sizeof sum);
+            if (rc == 0)
+                break;
+            s->pre[s->npre++] = r;
+            n++;
+            continue;
+        }
         n++;
         if (r.kind != TR_INSTR) {
             held = true;
             break;
         }
-        if (!seen[r.cpu])
+        if (!ever[r.cpu])
             first[r.cpu] = n - 1;
-        seen[r.cpu] = true;
+        seen[r.cpu] = ever[r.cpu] = true;
+        s->has_instr = true;
         sum[r.cpu] += r.count;   /* modulo 2^64, as the counter itself adds */
     }
+    if (held) {
+        /* Flush the sums before the held record, as at the end. */
+        size_t need = s->npre + NCPU + 1;
+        if (need > cap)
+            s->pre = mm_xrealloc(s->pre, need * sizeof *s->pre);
+        for (unsigned c = 0; c < NCPU; c++)
+            if (seen[c])
+                s->pre[s->npre++] = (trace_rec){.kind = TR_INSTR, .cpu = (uint8_t)c, .count = sum[c]};
+    }
     *events = held && r.kind != TR_ACCESS;
-    size_t nfold = 0;
     uint64_t bad = UINT64_MAX;
     unsigned bad_cpu_no = 0;
     for (unsigned c = 0; c < NCPU; c++) {
-        nfold += seen[c];
         /* A trace with its own processes names real CPUs: the first record
          * on a CPU the machine lacks is the error apply() would report. */
-        if (seen[c] && *events && c >= R->ncpus && first[c] < bad) {
+        if (ever[c] && *events && c >= R->ncpus && first[c] < bad) {
             bad = first[c];
             bad_cpu_no = c;
         }
@@ -701,12 +836,8 @@ static int read_ahead(replay *R, source *s, bool *events)
         mm_errf(R->err, R->errlen, "CPU %u, but the configuration has %u (cpu.cpus)", bad_cpu_no, R->ncpus);
         return fail_at(R, s, bad);
     }
-    s->pre = mm_xmalloc((nfold + 1) * sizeof *s->pre);
-    for (unsigned c = 0; c < NCPU; c++)
-        if (seen[c])
-            s->pre[s->npre++] = (trace_rec){.kind = TR_INSTR, .cpu = (uint8_t)c, .count = sum[c]};
-    s->nfold = nfold;
-    s->pre_idle = n - held - nfold;
+    s->nfold = s->npre;
+    s->pre_idle = n - held - s->nfold;
     if (held)
         s->pre[s->npre++] = r;
     return 0;
@@ -740,6 +871,8 @@ static int open_sources(replay *R)
         }
         if (m->events)
             events = true;   /* a pipe that ended during the read-ahead: its footer says too */
+        if (m->instructions)
+            s->has_instr = true;
         if (!m->records && !m->accesses)
             total_known = false;   /* a pipe (or an empty trace): counts unknown */
         R->total += m->accesses;
@@ -849,7 +982,125 @@ static int replay_open(replay *R)
      * the first access of each turn does it (apply). */
     if (!R->multi && R->src[0].plain && switch_to(R, R->src[0].cpu, R->src[0].pid) != 0)
         return -1;
+    R->phased = o->skip || o->warmup || o->max || o->roi;
+    if (R->phased) {
+        R->unit_instr = true;
+        for (unsigned i = 0; i < R->nsrc; i++)
+            R->unit_instr &= R->src[i].has_instr;
+        R->phase = o->roi ? PH_ROI : PH_SKIP;
+        R->phase_len = R->phase_left = o->roi ? PHASE_ALL : o->skip;
+        R->skipping = true;
+        for (unsigned i = 0; i < R->k; i++)
+            os_set_untimed(R->oses[i], true);
+    }
     return 0;
+}
+
+/* ---- phases ------------------------------------------------------------- */
+
+int replay_parse_count(const char *s, uint64_t *v)
+{
+    uint64_t n = 0;
+    const char *p = s;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        if (n > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
+            return -1;
+        n = n * 10 + (uint64_t)(*p - '0');
+    }
+    if (p == s)
+        return -1;
+    uint64_t mult = 1;
+    if (*p) {
+        mult = *p == 'K' ? 1000ull : *p == 'M' ? 1000000ull : *p == 'G' ? 1000000000ull : 0;
+        if (!mult || p[1])
+            return -1;
+    }
+    if (n > UINT64_MAX / mult)
+        return -1;
+    *v = n * mult;
+    return 0;
+}
+
+static const char *const phase_name[] = {"--roi", "--skip", "--warmup", "the measurement", ""};
+
+/* The traces' names for a message about the workload: "a.trace", or
+ * "a.trace, b.trace". */
+static void workload_name(const replay *R, char *buf, size_t len)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (unsigned i = 0; i < R->nsrc && n < len; i++)
+        n += (size_t)snprintf(buf + n, len - n, "%s%s", i ? ", " : "", R->src[i].path);
+}
+
+/* Enter the next phase, and on through those of length 0, until one has
+ * records to take (or the run is done).  The batch is run first, so the
+ * machines see every record of the ended phase under its rules.  SL_LIMIT,
+ * or SL_OOM / SL_ERROR from the batch, or SL_ERROR when the ROI ends
+ * before the measurement begins. */
+static NOINLINE slice_end phase_next(replay *R)
+{
+    const replay_opts *o = R->o;
+    if (R->nbatch) {
+        slice_end f = batch_flush(R);
+        if (f != SL_LIMIT)
+            return f;
+    }
+    R->phase_hit = false;
+    if (R->roi_ended) {
+        if (R->phase == PH_MEASURE) {
+            R->phase = PH_DONE;
+            return SL_LIMIT;
+        }
+        char names[256];
+        workload_name(R, names, sizeof names);
+        mm_errf(R->err, R->errlen, "%s: the ROI ends during %s (after %" PRIu64 " of its %" PRIu64 " %s): "
+                "nothing is measured", names, phase_name[R->phase], R->phase_len - R->phase_left, R->phase_len,
+                R->unit_instr ? "instructions" : "accesses");
+        return SL_ERROR;
+    }
+    do {
+        switch (R->phase) {
+        case PH_ROI:
+            R->phase = PH_SKIP;
+            R->phase_len = o->skip;
+            break;
+        case PH_SKIP:
+            R->phase = PH_WARM;
+            R->phase_len = o->warmup;
+            R->skipping = false;
+            for (unsigned i = 0; i < R->k; i++)
+                os_set_untimed(R->oses[i], false);
+            break;
+        case PH_WARM:
+            R->phase = PH_MEASURE;
+            R->phase_len = o->max ? o->max : PHASE_ALL;
+            for (unsigned i = 0; i < R->k; i++)
+                os_reset_stats(R->oses[i]);
+            R->acc_base = R->accesses;
+            R->cycle_base = os_cycles(R->oses[0]);
+            break;
+        default:
+            R->phase = PH_DONE;
+            break;
+        }
+        R->phase_left = R->phase_len;
+    } while (R->phase != PH_DONE && R->phase_left == 0);
+    return SL_LIMIT;
+}
+
+/* The traces ended before the measurement began: an error. */
+static int phase_short(replay *R)
+{
+    char names[256];
+    workload_name(R, names, sizeof names);
+    if (R->phase == PH_ROI)
+        return mm_errf(R->err, R->errlen, "%s: --roi: no ROI begin marker in the trace%s", names,
+                       R->nsrc > 1 ? "s" : "");
+    return mm_errf(R->err, R->errlen, "%s: the trace%s end%s during %s (after %" PRIu64 " of its %" PRIu64 " %s): "
+                   "nothing is measured", names, R->nsrc > 1 ? "s" : "", R->nsrc > 1 ? "" : "s",
+                   phase_name[R->phase], R->phase_len - R->phase_left, R->phase_len,
+                   R->unit_instr ? "instructions" : "accesses");
 }
 
 /* The replay proper: every source, turn by turn, to every running machine.
@@ -866,9 +1117,20 @@ static replay_status replay_loop(replay *R)
     unsigned active = R->nsrc, cur = 0;
 
     replay_status status = o->stop && *o->stop ? REPLAY_STOPPED : REPLAY_DONE;
-    while (active && status == REPLAY_DONE) {
+    if (R->phased) {
+        /* Interval rows start with the measurement. */
+        ivl_left = UINT64_MAX;
+        if (R->phase != PH_ROI && R->phase_left == 0)
+            phase_next(R);   /* nothing to skip: nothing batched, cannot fail */
+        if (R->phase == PH_MEASURE && R->interval)
+            ivl_left = R->interval;
+    }
+    while (active && status == REPLAY_DONE && (!R->phased || R->phase != PH_DONE)) {
         source *s = &R->src[cur];
         uint64_t max_acc = ivl_left < turn_left ? ivl_left : turn_left;
+        /* Counted in accesses, a phase ends after its last access. */
+        if (R->phased && !R->unit_instr && R->phase_left < max_acc)
+            max_acc = R->phase_left;
         uint64_t rec0 = s->records, acc0 = R->accesses;
         slice_end e = slice(R, s, max_acc, interleave ? 1 : check_left);
         uint64_t nacc = R->accesses - acc0;
@@ -880,6 +1142,22 @@ static replay_status replay_loop(replay *R)
         if (e == SL_OOM) {
             status = REPLAY_OOM;
             break;
+        }
+        if (R->phased && !R->unit_instr && R->phase_left != PHASE_ALL && (R->phase_left -= nacc) == 0)
+            R->phase_hit = true;
+        if (R->phased && R->phase_hit) {
+            bool measuring = R->phase == PH_MEASURE;
+            slice_end f = phase_next(R);
+            if (f == SL_ERROR) {
+                status = REPLAY_ERROR;
+                break;
+            }
+            if (f == SL_OOM) {
+                status = REPLAY_OOM;
+                break;
+            }
+            if (!measuring && R->phase == PH_MEASURE && R->interval)
+                ivl_left = R->interval + nacc;   /* the slice's accesses were not measured */
         }
         if (R->interval && (ivl_left -= nacc) == 0) {
             if (interval_row(R) != 0) {
@@ -918,6 +1196,8 @@ static replay_status replay_loop(replay *R)
         else if (f == SL_OOM && status == REPLAY_DONE)
             status = REPLAY_OOM;
     }
+    if (status == REPLAY_DONE && R->phased && R->phase < PH_MEASURE && phase_short(R) != 0)
+        status = REPLAY_ERROR;
     if (o->progress)
         report_progress(R, true);
     for (unsigned c = 0; o->tap && status != REPLAY_ERROR && c < R->ncpus; c++)

@@ -43,6 +43,66 @@
 
 /* ---- the spec ----------------------------------------------------------- */
 
+/* How a run replays its trace (replay.h, Phases): the spec keys
+ * replay.skip, replay.warmup, replay.max (counts, replay_parse_count's
+ * syntax; max 0 = no limit) and replay.roi (true/false), in set:,
+ * params: and zip: like config keys.  They are not config keys -- they
+ * say how a trace is replayed, not what machine replays it -- so they are
+ * kept beside each point's config; a run with all four at their defaults
+ * has the id and run file it had before they existed. */
+typedef struct run_phases {
+    uint64_t skip, warmup, max;
+    bool roi;
+} run_phases;
+
+static const char *const phase_keys[] = {"replay.skip", "replay.warmup", "replay.max", "replay.roi"};
+#define NPHASE_KEYS 4
+
+/* The index of a phase key in phase_keys, or -1. */
+static int phase_key(const char *key)
+{
+    for (int i = 0; i < NPHASE_KEYS; i++)
+        if (!strcmp(key, phase_keys[i]))
+            return i;
+    return -1;
+}
+
+static bool phases_set(const run_phases *ph)
+{
+    return ph->skip || ph->warmup || ph->max || ph->roi;
+}
+
+static bool phases_equal(const run_phases *a, const run_phases *b)
+{
+    return a->skip == b->skip && a->warmup == b->warmup && a->max == b->max && a->roi == b->roi;
+}
+
+/* Key i of ph as text ("1000000", "true"). */
+static void phase_text(const run_phases *ph, int i, char *buf, size_t len)
+{
+    const uint64_t v[3] = {ph->skip, ph->warmup, ph->max};
+    if (i < 3)
+        snprintf(buf, len, "%" PRIu64, v[i]);
+    else
+        snprintf(buf, len, "%s", ph->roi ? "true" : "false");
+}
+
+/* Set phase key i of *ph from its text; 0, or -1 (not a value of it). */
+static int phase_set(run_phases *ph, int i, const char *value)
+{
+    if (i == 3) {
+        if (strcmp(value, "true") && strcmp(value, "false"))
+            return -1;
+        ph->roi = !strcmp(value, "true");
+        return 0;
+    }
+    uint64_t v;
+    if (replay_parse_count(value, &v) != 0)
+        return -1;
+    *(i == 0 ? &ph->skip : i == 1 ? &ph->warmup : &ph->max) = v;
+    return 0;
+}
+
 /* One swept key: its values, and the dimension it belongs to. */
 typedef struct pkey {
     char *key;
@@ -57,6 +117,7 @@ struct sweep_spec {
     char **trace_name, **trace_path;
     size_t ntraces;
     mm_config base;               /* config: then set: */
+    run_phases base_ph;           /* set:'s replay.* keys */
     pkey *keys;
     size_t nkeys, keys_cap;
     size_t *dim_size, *dim_stride;
@@ -208,9 +269,18 @@ static char *value_text(loader *L, const yaml_node_t *n)
     return t;
 }
 
-/* cfg_set KEY=VALUE on *c, an error naming the spec's line. */
-static int set_key(loader *L, mm_config *c, const yaml_node_t *at, const char *key, const char *value)
+/* cfg_set KEY=VALUE on *c (a replay.* key: on *ph), an error naming the
+ * spec's line. */
+static int set_key(loader *L, mm_config *c, run_phases *ph, const yaml_node_t *at, const char *key,
+                   const char *value)
 {
+    int pk = phase_key(key);
+    if (pk >= 0) {
+        if (phase_set(ph, pk, value) == 0)
+            return 0;
+        return fail(L, at, "%s: expected %s, got '%s'", key, pk == 3 ? "true or false" : "a count: " REPLAY_COUNT_SYNTAX,
+                    value);
+    }
     size_t n = strlen(key) + strlen(value) + 2;
     char *a = mm_xmalloc(n), why[512];
     snprintf(a, n, "%s=%s", key, value);
@@ -237,6 +307,8 @@ static void match_key(const char *key, const char *value, void *p)
 /* A key cfg_set knows (cfg_foreach lists them all). */
 static bool known_key(const mm_config *c, const char *key)
 {
+    if (phase_key(key) >= 0)
+        return true;
     key_search k = {key, false};
     cfg_foreach(c, match_key, &k);
     return k.found;
@@ -307,7 +379,7 @@ static void load_set(loader *L, const yaml_node_t *v)
         else if (!text)
             fail(L, val, "set: %s: expected a value", scalar(k));
         else
-            set_key(L, &L->s->base, k, scalar(k), text);
+            set_key(L, &L->s->base, &L->s->base_ph, k, scalar(k), text);
         free(text);
     }
 }
@@ -319,7 +391,8 @@ static void check_values(loader *L, const pkey *pk, const yaml_node_t *v)
     for (size_t i = 0; i < pk->n; i++) {
         const yaml_node_t *item = yaml_document_get_node(&L->doc, v->data.sequence.items.start[i]);
         mm_config scratch = L->s->base;
-        if (set_key(L, &scratch, item, pk->key, pk->values[i]) && !known_key(&L->s->base, pk->key))
+        run_phases scratch_ph = L->s->base_ph;
+        if (set_key(L, &scratch, &scratch_ph, item, pk->key, pk->values[i]) && !known_key(&L->s->base, pk->key))
             return;
     }
 }
@@ -412,11 +485,25 @@ static void load_zip(loader *L, const yaml_node_t *v)
     }
 }
 
-/* Apply point p's values to *c. */
+/* Point p's phases: set:'s, then its swept replay.* values (checked). */
+static run_phases point_phases(const sweep_spec *s, size_t p)
+{
+    run_phases ph = s->base_ph;
+    for (size_t k = 0; k < s->nkeys; k++) {
+        int i = phase_key(s->keys[k].key);
+        if (i >= 0 && phase_set(&ph, i, sweep_point_value(s, p, k)) != 0)
+            abort();   /* check_values accepted every value */
+    }
+    return ph;
+}
+
+/* Apply point p's config values to *c (its replay.* keys: point_phases). */
 static int apply_point(const sweep_spec *s, size_t p, mm_config *c, char *err, size_t errlen)
 {
     for (size_t k = 0; k < s->nkeys; k++) {
         const pkey *pk = &s->keys[k];
+        if (phase_key(pk->key) >= 0)
+            continue;
         const char *v = pk->values[(p / s->dim_stride[pk->dim]) % s->dim_size[pk->dim]];
         size_t n = strlen(pk->key) + strlen(v) + 2;
         char *a = mm_xmalloc(n);
@@ -767,6 +854,7 @@ typedef struct run {
 struct sweep_runs {
     const sweep_spec *s;
     mm_config *pcfg;    /* each point's effective config */
+    run_phases *pph;    /* and its phases */
     run *runs;          /* in run order */
     size_t n;
     bool onepass;       /* the runs are made by one pass (onepass.h) */
@@ -781,13 +869,28 @@ sweep_runs *sweep_runs_create(const sweep_spec *s, char *err, size_t errlen)
     pairmap seen = {0};
     R->s = s;
     R->pcfg = mm_xmalloc((s->npoints + 1) * sizeof *R->pcfg);
+    R->pph = mm_xmalloc((s->npoints + 1) * sizeof *R->pph);
     R->runs = mm_xmalloc((s->ntraces * s->npoints + 1) * sizeof *R->runs);
+    bool phased = false;
     for (size_t p = 0; p < s->npoints; p++) {
         sweep_point_config(s, p, &R->pcfg[p]);
         ph[p] = config_hash(&R->pcfg[p]);
+        R->pph[p] = point_phases(s, p);
+        if (phases_set(&R->pph[p])) {
+            /* The phases are part of the run's identity (the config's
+             * hash, then "KEY=VALUE\n" of each). */
+            phased = true;
+            for (int i = 0; i < NPHASE_KEYS; i++) {
+                char v[32], kv[64];
+                phase_text(&R->pph[p], i, v, sizeof v);
+                int n = snprintf(kv, sizeof kv, "%s=%s\n", phase_keys[i], v);
+                ph[p] = sweep_hash(ph[p], kv, (size_t)n);
+            }
+        }
     }
-    /* Decided on the whole spec, so every shard and re-run uses the same method. */
-    R->onepass = s->onepass && s->npoints >= 2 && onepass_applies(R->pcfg, s->npoints, NULL, 0);
+    /* Decided on the whole spec, so every shard and re-run uses the same
+     * method.  A one-pass replay has no phases: a phased spec runs direct. */
+    R->onepass = s->onepass && !phased && s->npoints >= 2 && onepass_applies(R->pcfg, s->npoints, NULL, 0);
     int rc = 0;
     for (size_t t = 0; t < s->ntraces && rc == 0; t++) {
         uint64_t th;
@@ -815,6 +918,7 @@ void sweep_runs_free(sweep_runs *R)
     if (!R)
         return;
     free(R->pcfg);
+    free(R->pph);
     free(R->runs);
     free(R);
 }
@@ -838,6 +942,7 @@ typedef struct run_file_ctx {
     const sweep_spec *s;
     const run *r;
     const mm_config *cfg;
+    const run_phases *ph;
     const stats *st;
     replay_status status;
     const char *method;   /* "direct" or "onepass" */
@@ -848,6 +953,27 @@ typedef struct cfg_emit {
     const sweep_spec *s;
     bool params;        /* pass 1: only the swept keys, as param.KEY */
 } cfg_emit;
+
+/* The run's phases, after the config's keys of the same pass: the swept
+ * ones as param.replay.KEY, and (config pass) all four as
+ * config.replay.KEY -- only when a phase is set, so that an unphased run's
+ * file is the one it always was. */
+static void emit_phases(const cfg_emit *c, const run_phases *ph)
+{
+    if (!phases_set(ph))
+        return;
+    for (int i = 0; i < NPHASE_KEYS; i++) {
+        bool swept = false;
+        for (size_t j = 0; j < c->s->nkeys; j++)
+            swept |= !strcmp(c->s->keys[j].key, phase_keys[i]);
+        if (c->params && !swept)
+            continue;
+        char v[32];
+        phase_text(ph, i, v, sizeof v);
+        fprintf(c->out, ",\n  \"%s.%s\": ", c->params ? "param" : "config", phase_keys[i]);
+        report_json_value(c->out, v);
+    }
+}
 
 static void emit_cfg_key(const char *key, const char *value, void *p)
 {
@@ -875,6 +1001,7 @@ static int write_run_file(FILE *f, void *p)
     fprintf(f, ",\n  \"status\": \"%s\"", c->status == REPLAY_OOM ? "oom" : "done");
     cfg_emit e = {f, c->s, true};
     cfg_foreach(c->cfg, emit_cfg_key, &e);
+    emit_phases(&e, c->ph);
     /* After the params (whose columns lead the tables), before the counters it qualifies. */
     fprintf(f, ",\n  \"method\": \"%s\"", c->method);
     for (size_t i = 0; i < stats_count(c->st); i++) {
@@ -884,6 +1011,7 @@ static int write_run_file(FILE *f, void *p)
     }
     e.params = false;
     cfg_foreach(c->cfg, emit_cfg_key, &e);
+    emit_phases(&e, c->ph);
     fputs("\n}\n", f);
     return ferror(f) ? -1 : 0;
 }
@@ -1159,7 +1287,7 @@ static sweep_file check_members(const sweep_runs *R, const run *r, const char *p
         f = file_problem(SWEEP_FILE_DAMAGED, err, errlen,
                          "%s:%u: \"cycles\" in a one-pass run's file (one pass leaves it out)", path, cycles->line);
     if (f == SWEEP_FILE_OK) {
-        run_file_ctx c = {R->s, r, &R->pcfg[r->point], st,
+        run_file_ctx c = {R->s, r, &R->pcfg[r->point], &R->pph[r->point], st,
                           status && !strcmp(status->val, "oom") ? REPLAY_OOM : REPLAY_DONE, method->val};
         char *text = NULL;
         size_t tlen = 0;
@@ -1519,8 +1647,9 @@ size_t sweep_dir_plan(sweep_dir *d, size_t max)
         batch b = {mm_xmalloc(bmax * sizeof *b.runs), 0};
         for (size_t j = i; j < d->nruns && b.n < bmax; j++) {
             const mm_config *c = &pcfg[d->runs[j].point];
+            const run_phases *pa = &d->R->pph[d->runs[i].point], *pc = &d->R->pph[d->runs[j].point];
             if (d->runs[j].have || taken[j] || d->runs[j].trace != d->runs[i].trace || c->cpu.cpus != a->cpu.cpus ||
-                c->os.quantum != a->os.quantum)
+                c->os.quantum != a->os.quantum || !phases_equal(pa, pc))
                 continue;
             taken[j] = true;
             b.runs[b.n++] = j;
@@ -1565,7 +1694,7 @@ static sweep_status write_runs(const sweep_dir *d, const size_t *runs, const mm_
 {
     for (size_t i = 0; i < n; i++) {
         const run *r = &d->runs[runs[i]];
-        run_file_ctx c = {d->R->s, r, &cfgs[i], out[i], st[i], method};
+        run_file_ctx c = {d->R->s, r, &cfgs[i], &d->R->pph[r->point], out[i], st[i], method};
         char name[32], id[17];
         sweep_id_text(r->id, id);
         snprintf(name, sizeof name, "%s.json", id);
@@ -1622,7 +1751,9 @@ sweep_status sweep_dir_run_batch(sweep_dir *d, size_t b, volatile sig_atomic_t *
     for (size_t i = 0; i < bt->n; i++)
         cfgs[i] = d->R->pcfg[d->runs[bt->runs[i]].point];
     const char *trace = sweep_dir_batch_trace(d, b);
-    replay_opts ro = {.traces = &trace, .ntraces = 1, .format = REPORT_JSON, .stop = stop};
+    const run_phases *ph = &d->R->pph[d->runs[bt->runs[0]].point];   /* the batch's (sweep_dir_plan) */
+    replay_opts ro = {.traces = &trace, .ntraces = 1, .format = REPORT_JSON, .stop = stop, .skip = ph->skip,
+                      .warmup = ph->warmup, .max = ph->max, .roi = ph->roi};
     sweep_status code = d->R->onepass ? run_onepass(d, &ro, bt->runs, cfgs, bt->n, err, errlen)
                                       : run_direct(d, &ro, bt->runs, cfgs, bt->n, err, errlen);
     free(cfgs);

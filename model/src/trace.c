@@ -196,7 +196,7 @@ static unsigned acc_bits(unsigned acc, uint32_t size)
 const char *trace_kind_name(trace_kind k)
 {
     static const char *const names[TR_KIND_COUNT] = {
-        "access", "instr", "switch", "fork", "exec", "exit", "mmap", "munmap", "mprotect", "cr3", "invlpg",
+        "access", "instr", "switch", "fork", "exec", "exit", "mmap", "munmap", "mprotect", "cr3", "invlpg", "roi",
     };
     return (unsigned)k < TR_KIND_COUNT ? names[k] : "?";
 }
@@ -220,6 +220,7 @@ bool trace_rec_equal(const trace_rec *a, const trace_rec *b)
     case TR_MPROTECT: return a->pid == b->pid && a->addr == b->addr && a->len == b->len && a->prot == b->prot;
     case TR_CR3: return a->cpu == b->cpu && a->value == b->value && a->noflush == b->noflush;
     case TR_INVLPG: return a->cpu == b->cpu && a->addr == b->addr;
+    case TR_ROI: return a->roi == b->roi;
     case TR_KIND_COUNT: break;
     }
     return false;   /* an invalid kind equals nothing */
@@ -438,6 +439,8 @@ int trace_write(trace_writer *w, const trace_rec *r)
         return -1;
     if (r->kind >= TR_KIND_COUNT)
         return wfail(w, w->off, "record %llu: invalid kind %u", (unsigned long long)w->records, r->kind);
+    if (r->kind == TR_ROI && r->roi > TR_ROI_END)
+        return wfail(w, w->off, "record %llu: invalid ROI marker %u", (unsigned long long)w->records, r->roi);
     if (r->kind == TR_ACCESS && (r->size < 1 || r->size > 65535 || r->acc > MM_IFETCH || r->priv > MM_SUPERVISOR))
         return wfail(w, w->off, "record %llu: invalid access (size %u, kind %u, priv %u)",
                      (unsigned long long)w->records, r->size, r->acc, r->priv);
@@ -484,6 +487,10 @@ int trace_write(trace_writer *w, const trace_rec *r)
             p = put_varint(p, r->count);
         }
         w->instructions += r->count;
+        break;
+    case TR_ROI:
+        t |= TAG_EVENT | TR_ROI;   /* a marker, not an event: the footer does not count it */
+        p = put_varint(p, r->roi);
         break;
     default:
         t |= TAG_EVENT | r->kind;
@@ -765,6 +772,10 @@ static NOINLINE const uint8_t *dec_event(trace_reader *r, const uint8_t *p, trac
         r->why = "bad tag";
         return NULL;
     }
+    if (kind == TR_ROI && r->meta.version_minor < 1) {
+        r->why = "bad tag (an ROI marker in a version 1.0 trace)";
+        return NULL;
+    }
     if (t & TAG_CPU)
         r->cpu = *p++;
     *o = (trace_rec){.kind = (uint8_t)kind};
@@ -774,7 +785,7 @@ static NOINLINE const uint8_t *dec_event(trace_reader *r, const uint8_t *p, trac
     uint64_t v[7] = {0};
     static const uint8_t nfields[TR_KIND_COUNT] = {
         [TR_INSTR] = 1, [TR_SWITCH] = 1, [TR_FORK] = 2, [TR_EXEC] = 1, [TR_EXIT] = 1,
-        [TR_MMAP] = 7, [TR_MUNMAP] = 3, [TR_MPROTECT] = 4, [TR_CR3] = 1, [TR_INVLPG] = 1,
+        [TR_MMAP] = 7, [TR_MUNMAP] = 3, [TR_MPROTECT] = 4, [TR_CR3] = 1, [TR_INVLPG] = 1, [TR_ROI] = 1,
     };
     unsigned nf = short_instr ? 0 : nfields[kind];
     for (unsigned i = 0; i < nf; i++) {
@@ -799,6 +810,13 @@ static NOINLINE const uint8_t *dec_event(trace_reader *r, const uint8_t *p, trac
         o->noflush = *p++;
         break;
     case TR_INVLPG: o->addr = v[0]; break;
+    case TR_ROI:
+        if (v[0] > TR_ROI_END) {
+            r->why = "ROI marker is not 0 (begin) or 1 (end)";
+            return NULL;
+        }
+        o->roi = (uint8_t)v[0];
+        return p;   /* not an event */
     case TR_FORK:
         if (v[1] > UINT32_MAX)
             goto too_big;

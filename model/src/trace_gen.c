@@ -917,6 +917,7 @@ typedef struct info {
     uint64_t kinds[TR_KIND_COUNT];
     uint64_t acc[3], priv[2];
     uint64_t instructions;
+    uint64_t roi[2];         /* ROI markers: [TR_ROI_BEGIN], [TR_ROI_END] */
     pageset *pages;          /* distinct pages touched, by address space */
     pairmap pids;            /* (pid, 0): the processes named */
     bool cpu_seen[256];
@@ -965,6 +966,9 @@ static int info_add(info *in, const trace_rec *r)
     case TR_INVLPG:
         in->cpu_seen[r->cpu] = true;
         return 0;
+    case TR_ROI:
+        in->roi[r->roi == TR_ROI_END]++;
+        return 0;
     }
     return 0;
 }
@@ -1000,7 +1004,8 @@ static void info_print(const info *in, const trace_meta *m, const char *path, FI
     uint64_t total = 0;
     for (int k = 0; k < TR_KIND_COUNT; k++)
         total += in->kinds[k];
-    uint64_t events = total - in->kinds[TR_ACCESS] - in->kinds[TR_INSTR];
+    /* ROI markers are records but not events (FORMAT.md). */
+    uint64_t events = total - in->kinds[TR_ACCESS] - in->kinds[TR_INSTR] - in->kinds[TR_ROI];
     fprintf(out, "records: %" PRIu64 "\n", total);
     fprintf(out, "records.access: %" PRIu64 "\n", in->kinds[TR_ACCESS]);
     fprintf(out, "records.instr: %" PRIu64 "\n", in->kinds[TR_INSTR]);
@@ -1014,7 +1019,14 @@ static void info_print(const info *in, const trace_meta *m, const char *path, FI
     fprintf(out, "instructions: %" PRIu64 "\n", in->instructions);
     fprintf(out, "events: %" PRIu64 "\n", events);
     for (int k = TR_SWITCH; k < TR_KIND_COUNT; k++)
-        fprintf(out, "events.%s: %" PRIu64 "\n", trace_kind_name((trace_kind)k), in->kinds[k]);
+        if (k != TR_ROI)
+            fprintf(out, "events.%s: %" PRIu64 "\n", trace_kind_name((trace_kind)k), in->kinds[k]);
+    /* Only a trace with markers has these lines (older traces cannot). */
+    if (in->kinds[TR_ROI]) {
+        fprintf(out, "records.roi: %" PRIu64 "\n", in->kinds[TR_ROI]);
+        fprintf(out, "roi.begin: %" PRIu64 "\n", in->roi[TR_ROI_BEGIN]);
+        fprintf(out, "roi.end: %" PRIu64 "\n", in->roi[TR_ROI_END]);
+    }
     for (int ps = 0; ps < MM_PS_COUNT; ps++) {
         char b[32];
         uint64_t n = pageset_count(in->pages, page_shift[ps]);

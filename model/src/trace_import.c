@@ -301,6 +301,27 @@ static bool is_valgrind_line(const char *s, size_t len)
     return len >= 2 && (s[0] == '=' || s[0] == '-' || s[0] == '*') && s[1] == s[0];
 }
 
+/* "**PID** mmusim-roi-begin" / "**PID** mmusim-roi-end" (a program's
+ * VALGRIND_PRINTF, traces/workloads/roi.h; trailing blanks and a CR
+ * allowed): TR_ROI_BEGIN or TR_ROI_END, else -1. */
+static int roi_marker_line(const char *s, const char *e)
+{
+    const char *q = s + 2;
+    while (q < e && *q >= '0' && *q <= '9')
+        q++;
+    static const char head[] = "** mmusim-roi-";
+    if ((size_t)(e - q) < sizeof head - 1 || memcmp(q, head, sizeof head - 1) != 0)
+        return -1;
+    q += sizeof head - 1;
+    while (e > q && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+        e--;
+    if (e - q == 5 && !memcmp(q, "begin", 5))
+        return TR_ROI_BEGIN;
+    if (e - q == 3 && !memcmp(q, "end", 3))
+        return TR_ROI_END;
+    return -1;
+}
+
 /* One line: records into the sink; 0, or -1 with *why set (NULL = the sink
  * stopped). */
 static int lackey_line(lackey_in *lk, char *s, size_t len, bool too_long, const char **why)
@@ -308,6 +329,12 @@ static int lackey_line(lackey_in *lk, char *s, size_t len, bool too_long, const 
     const char *p = s, *e = s + len;
     *why = NULL;
     if (is_valgrind_line(s, len)) {
+        int roi = s[0] == '*' && !too_long ? roi_marker_line(s, e) : -1;
+        if (roi >= 0) {
+            /* The instructions before the marker count before it. */
+            trace_rec r = {.kind = TR_ROI, .roi = (uint8_t)roi};
+            return out_flush(&lk->out) < 0 ? -1 : out_put(&lk->out, &r);
+        }
         if (lk->want_command && s[0] == '=') {
             /* "==PID== Command: CMD" */
             const char *q = s + 2;
@@ -419,7 +446,7 @@ typedef struct text_kind {
     uint8_t nmin, nmax;     /* fields after the name, @CPU not counted */
 } text_kind;
 
-_Static_assert(TR_KIND_COUNT == 11, "a new trace_kind needs a row in text_kinds and a case in the text format");
+_Static_assert(TR_KIND_COUNT == 12, "a new trace_kind needs a row in text_kinds and a case in the text format");
 static const text_kind text_kinds[TR_KIND_COUNT] = {
     [TR_ACCESS] = {"L", "VA SIZE", 2, 2},   /* also S and I, with .k or .u */
     [TR_INSTR] = {"instr", "COUNT", 1, 1},
@@ -432,6 +459,7 @@ static const text_kind text_kinds[TR_KIND_COUNT] = {
     [TR_MPROTECT] = {"mprotect", "PID ADDR LEN PROT", 4, 4},
     [TR_CR3] = {"cr3", "VALUE [noflush]", 1, 2},
     [TR_INVLPG] = {"invlpg", "ADDR", 1, 1},
+    [TR_ROI] = {"roi", "begin|end", 1, 1},
 };
 
 static const char acc_letter[3] = {[MM_LOAD] = 'L', [MM_STORE] = 'S', [MM_IFETCH] = 'I'};
@@ -517,6 +545,11 @@ int trace_text_format(const trace_rec *r, char *buf, size_t len)
         break;
     case TR_INVLPG:
         n = snprintf(buf, len, "invlpg 0x%" PRIx64 "%s", r->addr, cpu);
+        break;
+    case TR_ROI:
+        if (r->roi > TR_ROI_END)
+            return -1;
+        n = snprintf(buf, len, "roi %s%s", r->roi == TR_ROI_BEGIN ? "begin" : "end", cpu);
         break;
     default:
         return -1;
@@ -646,7 +679,7 @@ int trace_text_parse(const char *line, trace_rec *r, char *err, size_t errlen)
     }
     if (kind < 0) {
         mm_errf(err, errlen, "unknown record '%.*s' (expected L, S, I, instr, switch, fork, exec, exit, mmap, "
-                             "munmap, mprotect, cr3 or invlpg)", (int)(k.n > 40 ? 40 : k.n), k.p);
+                             "munmap, mprotect, cr3, invlpg or roi)", (int)(k.n > 40 ? 40 : k.n), k.p);
         return -1;
     }
     const text_kind *tk = &text_kinds[kind];
@@ -685,6 +718,14 @@ int trace_text_parse(const char *line, trace_rec *r, char *err, size_t errlen)
         return 1;
     case TR_INVLPG:
         return field_num(f[0], "address", UINT64_MAX, &r->addr, err, errlen) < 0 ? -1 : 1;
+    case TR_ROI:
+        if (!tok_is(f[0], "begin") && !tok_is(f[0], "end")) {
+            mm_errf(err, errlen, "expected 'begin' or 'end' after 'roi', not '%.*s'", (int)(f[0].n > 40 ? 40 : f[0].n),
+                    f[0].p);
+            return -1;
+        }
+        r->roi = tok_is(f[0], "begin") ? TR_ROI_BEGIN : TR_ROI_END;
+        return 1;
     default:
         break;
     }

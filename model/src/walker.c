@@ -159,6 +159,11 @@ const walker_counters *walker_get_counters(const walker *w)
     return &w->c;
 }
 
+void walker_reset_stats(walker *w)
+{
+    memset(&w->c, 0, sizeof w->c);
+}
+
 pwc *walker_pwc(walker *w)
 {
     return w->pwc;

@@ -71,6 +71,9 @@ mm_cycle core_charge(core *k, uint64_t cycles);
 /* Run time so far: max(C, the MMU's last completion), less the clock at
  * the last core_reset_stats. */
 mm_cycle core_cycles(const core *k);
+/* The clock itself: max(C, the MMU's last completion), never reset (the
+ * machine's clock for os_cycles). */
+mm_cycle core_clock(const core *k);
 /* The counters, the tail past C included in translation stall, so that
  * their sum is core_cycles. */
 void core_get_counters(const core *k, core_counters *out);

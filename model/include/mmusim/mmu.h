@@ -185,11 +185,16 @@ void mmu_tap_end(mmu *m);
 const walk_result *mmu_last_walk(const mmu *m);
 
 /* Export counters into s under their report names (summed across CPUs when
- * several MMUs export into one list). */
+ * several MMUs export into one list).  "cycles" is mmu_now less the clock
+ * at the last mmu_reset_stats (0 before any). */
 void mmu_export_stats(const mmu *m, stats *s);
 /* The same with `cycles` given: the run time of a core model (core.h)
  * rather than the MMU's clock. */
 void mmu_export_stats_at(const mmu *m, stats *s, mm_cycle cycles);
+/* Zero the MMU's counters and its walker's (a warm-up's end) and start
+ * "cycles" from now.  The TLBs, page-walk caches, walks and fills in
+ * flight, the clock and the ASIDs are state and stay as they are. */
+void mmu_reset_stats(mmu *m);
 
 #ifdef __cplusplus
 }

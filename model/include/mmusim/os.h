@@ -182,7 +182,36 @@ void os_instructions(os *o, unsigned cpu, uint64_t n);
  * hits: one call into mmu_access and a few compares. */
 os_status os_access(os *o, unsigned cpu, uint64_t va, uint32_t size, mm_kind kind, mm_priv priv, mmu_result *out);
 
-/* Cycles: the latest completion over all CPUs. */
+/* ---- skipping and warming up (mmusim run --skip/--warmup, replay.h) ----
+ *
+ * A skipped access drives only the OS model: os_touch reads the current
+ * page table in software (pgtable_lookup, the table the CPU's CR3 would
+ * point at) and hands a missing or forbidding leaf to the fault handler
+ * with the error code a walk would report, until the access is allowed --
+ * so VMAs, page tables, frames, the page cache, RSS and copy-on-write
+ * state end up as os_access would leave them.  It does not touch the
+ * MMU: no TLB, page-walk-cache or memory-model state, no walk, no
+ * accessed or dirty bit set (the first walks after the skip set them), no
+ * MMU counter.  Events (os_switch, os_fork, ...) of the skipped part are
+ * applied as usual: their CR3 writes and invalidations reach the MMUs,
+ * whose TLBs hold nothing a skipped access put there.  Returns as
+ * os_access does (OS_SEGV counted, OS_OOM under `exhaustion: stop`). */
+os_status os_touch(os *o, unsigned cpu, uint64_t va, uint32_t size, mm_kind kind, mm_priv priv);
+/* While untimed, the OS model charges no cycles to the CPUs' clocks
+ * (fault handler, context switch, shootdowns): skipped records take no
+ * simulated time. */
+void os_set_untimed(os *o, bool untimed);
+/* Zero every event counter of the machine (the end of a warm-up): each
+ * MMU's and walker's (mmu_reset_stats: "cycles" counts from now), the
+ * instructions and translation stalls of each CPU, the OS model's fault
+ * and event counters, the frame allocator's.  State stays: TLB, cache and
+ * page-table contents, walks in flight, clocks, processes, RSS,
+ * page-table bytes, THP coverage, the page cache.  Peaks (rss.pages_peak)
+ * restart from the current value. */
+void os_reset_stats(os *o);
+
+/* Cycles: the latest completion over all CPUs (the machine's clock, not
+ * reset by os_reset_stats). */
 mm_cycle os_cycles(const os *o);
 unsigned os_cpus(const os *o);
 mmu *os_mmu(os *o, unsigned cpu);

@@ -37,7 +37,41 @@
  * replay: the callback throttles what it draws), then once more when the
  * replay loop ends, however it ends, with `end` set and before the report
  * is written.  The counts never go down.  The library writes nothing to a
- * terminal; `mmusim run` draws its progress bar from these calls. */
+ * terminal; `mmusim run` draws its progress bar from these calls.
+ *
+ * Phases (skip, warmup, max, roi; `mmusim run --skip/--warmup/--max/--roi`).
+ * A replay runs through these, in order:
+ *   1. with roi: every record before the first ROI begin marker (TR_ROI)
+ *      of the workload is skipped (as in 2);
+ *   2. `skip` units are skipped: accesses drive only the OS model
+ *      (os_touch: page tables built, faults handled; no TLB, page-walk
+ *      cache or memory-model state, no walks, no accessed/dirty bits),
+ *      events are applied as usual (their CR3 writes and invalidations
+ *      reach the MMUs), instruction counts are counted, and no simulated
+ *      time passes (os_set_untimed);
+ *   3. `warmup` units run the full model;
+ *   4. the counters are zeroed (os_reset_stats: state stays, "cycles"
+ *      counts from here) and the measurement runs for at most `max` units
+ *      (0: no limit) -- to the end of the traces, or, with roi, to the
+ *      first ROI end marker after the begin marker, whichever comes first.
+ *      The report and the interval rows (-I: their accesses and cycles
+ *      columns count from here too) cover only this part.
+ * A unit is an instruction when every trace of the workload carries
+ * instruction counts (its footer counts some; a pipe: it has one before its
+ * first access), else an access.  In instructions, a phase ends inside an
+ * instruction-count record when the count crosses its end: the record is
+ * split, the rest credited to the next phase (so a measurement of `max`
+ * instructions retires exactly that many if the trace has them).  In
+ * accesses, a phase ends with its last access; the records after it belong
+ * to the next phase.  With several traces the counts are the workload's
+ * (every trace together, in the replay's order).  The traces ending (or,
+ * with roi, the ROI's end marker coming) before the measurement begins is
+ * an error: with roi and no begin marker, "FILE: --roi: no ROI begin marker
+ * in the trace"; else "FILE: the trace ends during --skip (after N of its
+ * M instructions): nothing is measured".  An end marker before the first
+ * begin marker, and any marker after it but the first end, change nothing;
+ * without roi, markers change nothing.  With none of the four set the
+ * replay measures everything, as before. */
 #ifndef MMUSIM_REPLAY_H
 #define MMUSIM_REPLAY_H
 
@@ -76,6 +110,11 @@ typedef struct replay_opts {
     const mmu_tap *tap;          /* installed on every CPU's MMU of the first configuration's
                                     machine (onepass.h); NULL: none */
     void *progress_ctx;          /* for progress */
+    /* Phases (see Phases above); all 0/false: measure everything. */
+    uint64_t skip;               /* units skipped (OS model only) */
+    uint64_t warmup;             /* units that warm the model, counters discarded */
+    uint64_t max;                /* units measured at most; 0 = no limit */
+    bool roi;                    /* start at the first ROI begin marker, end at the end marker */
 } replay_opts;
 
 typedef enum replay_status {
@@ -84,6 +123,13 @@ typedef enum replay_status {
     REPLAY_OOM,           /* physical memory ran out under exhaustion: stop */
     REPLAY_ERROR = -1,    /* bad input (err filled): exit status 2 */
 } replay_status;
+
+/* A phase length as `mmusim run --skip` and sweep specs take it: decimal
+ * digits and an optional suffix K, M or G (10^3, 10^6, 10^9: counts of
+ * instructions or accesses, not sizes).  0 and *v set, or -1 for anything
+ * else (a bad suffix, a sign, a value over 2^64 - 1). */
+#define REPLAY_COUNT_SYNTAX "digits with an optional K, M or G suffix (10^3, 10^6, 10^9)"
+int replay_parse_count(const char *s, uint64_t *v);
 
 /* Replay and report.  On REPLAY_ERROR nothing more is written to out than
  * was already written (with interval rows, earlier rows stay). */

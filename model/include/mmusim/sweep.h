@@ -14,6 +14,16 @@
  *     - {stlb.4k.sets: [64, 128], stlb.4k.ways: [12, 6]}   # one more dimension
  *   onepass: true                        # (default) one-pass runs where exact; false: direct
  *
+ * Besides config keys, set:, params: and zip: take the replay's phases
+ * (replay.h, Phases): replay.skip, replay.warmup, replay.max (counts as
+ * `mmusim run --skip` takes them; max 0 = no limit) and replay.roi (true or
+ * false).  A run with any of them set has them in its id (after the
+ * config's YAML, "replay.skip=N\n" ... "replay.roi=true|false\n" go into the
+ * hash) and in its run file (param.replay.KEY when swept, config.replay.KEY
+ * for all four, after the config's keys); a run with none set has the id
+ * and file it always had.  A spec with phases runs direct (one pass has
+ * none).
+ *
  * Points are the cartesian product of the dimensions -- the params keys in
  * order, then the zip groups in order -- the first dimension varying
  * slowest.  Runs are every (trace, point) pair, trace-major.  Errors (an

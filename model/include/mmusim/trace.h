@@ -31,7 +31,7 @@ extern "C" {
 /* Format version written by this library.  A reader refuses a file whose
  * major version is newer than TRACE_VERSION_MAJOR. */
 #define TRACE_VERSION_MAJOR 1
-#define TRACE_VERSION_MINOR 0
+#define TRACE_VERSION_MINOR 1   /* 1.1: TR_ROI */
 
 /* Records per zstd frame, at most (the writer's default). */
 #define TRACE_FRAME_RECORDS (1u << 20)
@@ -48,6 +48,8 @@ typedef enum trace_kind {
     TR_MPROTECT,     /* pid changes [addr, addr+len) to prot */
     TR_CR3,          /* explicit CR3 write on cpu: value (root | PCID), noflush */
     TR_INVLPG,       /* INVLPG of addr on cpu */
+    TR_ROI,          /* region-of-interest marker: roi (TR_ROI_BEGIN or TR_ROI_END); format 1.1.  A
+                        marker is not an event: footers and trace_meta.events do not count it */
     TR_KIND_COUNT
 } trace_kind;
 
@@ -84,7 +86,13 @@ typedef struct trace_rec {
     uint32_t file_id;   /* TR_MMAP with a file */
     uint64_t value;     /* TR_CR3: the value written */
     bool noflush;       /* TR_CR3: bit 63 set */
+    uint8_t roi;        /* TR_ROI: TR_ROI_BEGIN or TR_ROI_END */
 } trace_rec;
+
+/* TR_ROI's roi: where the program's region of interest begins and ends
+ * (MMUSIM_ROI_BEGIN() / MMUSIM_ROI_END() in traces/workloads/roi.h). */
+#define TR_ROI_BEGIN 0u
+#define TR_ROI_END 1u
 
 /* True when two records are equal in every field their kind uses. */
 bool trace_rec_equal(const trace_rec *a, const trace_rec *b);
@@ -109,7 +117,7 @@ typedef struct trace_meta {
     uint64_t records;
     uint64_t accesses;
     uint64_t instructions;          /* sum of TR_INSTR counts */
-    uint64_t events;                /* records that are neither accesses nor instruction counts */
+    uint64_t events;                /* records that are neither accesses, instruction counts nor ROI markers */
     uint32_t version_major, version_minor;   /* read back from the file */
 } trace_meta;
 

@@ -23,6 +23,10 @@
  *   "I  ADDR,SIZE"  an instruction: an ifetch of SIZE bytes, and a count
  *   " L ADDR,SIZE"  a load;  " S ADDR,SIZE" a store
  *   " M ADDR,SIZE"  a modify: a load, then a store, of the same bytes
+ *   "**PID** mmusim-roi-begin", "**PID** mmusim-roi-end": a TR_ROI marker
+ *                   (the program's MMUSIM_ROI_BEGIN()/END(), which are
+ *                   VALGRIND_PRINTF; traces/workloads/roi.h), after the
+ *                   count of the instructions before it
  *   "==PID== ..."   valgrind's own lines ("--PID--" and "**PID**" too):
  *                   skipped, except that the first "==PID== Command: CMD"
  *                   sets meta->command when it is empty (`trace record`

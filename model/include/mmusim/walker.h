@@ -241,6 +241,9 @@ unsigned walker_path(const walker *w, uint64_t root, uint64_t va, uint64_t pa[PA
 void walker_drain(walker *w);
 
 const walker_counters *walker_get_counters(const walker *w);
+/* Zero the counters (a warm-up's end); walks in flight, the page-walk
+ * cache and the active-cycle bookkeeping are state and stay. */
+void walker_reset_stats(walker *w);
 pwc *walker_pwc(walker *w);
 
 /* Names of error-code bits for messages: "P W U RSVD I". */

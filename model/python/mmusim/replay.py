@@ -123,8 +123,27 @@ def _catch_sigint():
             and signal.getsignal(signal.SIGINT) is signal.default_int_handler)
 
 
-def _replay(traces, configs, progress):
-    return _core.run(_trace_list(traces), configs, bool(progress), _catch_sigint())
+def _count(name, v):
+    """A phase length: an int >= 0, or a string as `mmusim run --skip` takes
+    it ("50M": K, M, G are 10^3, 10^6, 10^9)."""
+    if isinstance(v, str):
+        try:
+            return _core.parse_count(v)
+        except ValueError as e:
+            raise ValueError("%s: %s" % (name, e)) from None
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral) or not 0 <= int(v) < 2**64:
+        raise ValueError("%s: expected a count (an int >= 0, or a string such as '50M'), got %r" % (name, v))
+    return int(v)
+
+
+def _phases(skip, warmup, max, roi):
+    """The phases as the library takes them (replay.h, "Phases"; `mmusim run
+    --skip/--warmup/--max/--roi`)."""
+    return (_count("skip", skip), _count("warmup", warmup), _count("max", max), bool(roi))
+
+
+def _replay(traces, configs, progress, phases=(0, 0, 0, False)):
+    return _core.run(_trace_list(traces), configs, bool(progress), _catch_sigint(), phases)
 
 
 def _oom_warning(base, sets, what):
@@ -135,23 +154,27 @@ def _oom_warning(base, sets, what):
         "those up to that access" % (what, c["os.phys_mem_mib"], c["os.exhaustion"])), stacklevel=3)
 
 
-def run(traces=None, config=None, set=None, *, progress=False):
+def run(traces=None, config=None, set=None, *, skip=0, warmup=0, max=0, roi=False, progress=False):
     """Replay traces (a path or a list of paths: one workload, as `mmusim run
     TRACE...`; default: the bundled sqlite3 trace) on one configuration and
     return its counters: a dict {name: int}, the names and values of
     `mmusim run --json` (without its title and config.* members).
 
+    skip, warmup, max, roi: as `mmusim run --skip/--warmup/--max/--roi`
+    (ints, or strings such as "50M"; max 0 = no limit): the counters are
+    those of the measured part only.
     progress=True draws a progress line on stderr.  Ctrl-C
     stops the replay and raises KeyboardInterrupt."""
     base, pre = _base(config)
     sets = pre + _sets(set)
-    [(status, _, pairs)] = _replay(traces, [(base, sets)], progress)
+    [(status, _, pairs)] = _replay(traces, [(base, sets)], progress, _phases(skip, warmup, max, roi))
     if status == "oom":
         _oom_warning(base, sets, "")
     return Counters(pairs, status)
 
 
-def intervals(traces=None, config=None, set=None, *, interval=1_000_000, progress=False):
+def intervals(traces=None, config=None, set=None, *, interval=1_000_000, skip=0, warmup=0, max=0, roi=False,
+              progress=False):
     """Replay as run() does, and return the counters of every `interval`
     accesses instead of the totals: `mmusim run -I INTERVAL` as a pandas
     DataFrame, one row per interval, the last for the remainder.
@@ -159,14 +182,16 @@ def intervals(traces=None, config=None, set=None, *, interval=1_000_000, progres
     Columns (int64): interval, accesses and cycles (running totals), then
     every counter's change during the interval, in the report's order (the
     counter "cycles" as "cycles.delta"; gauges such as rss.pages can go
-    down).  df.attrs["status"] is "done" or "oom" (OutOfMemoryWarning)."""
+    down).  df.attrs["status"] is "done" or "oom" (OutOfMemoryWarning).
+    skip, warmup, max, roi: as run()'s; the rows start after the warm-up."""
     import io
     import pandas as pd
     if int(interval) < 1:
         raise ValueError("interval: expected a number of accesses, at least 1")
     base, pre = _base(config)
     sets = pre + _sets(set)
-    status, text = _core.intervals(_trace_list(traces), base, sets, int(interval), bool(progress), _catch_sigint())
+    status, text = _core.intervals(_trace_list(traces), base, sets, int(interval), bool(progress), _catch_sigint(),
+                                   _phases(skip, warmup, max, roi))
     if status == "oom":
         _oom_warning(base, sets, "")
     df = pd.read_csv(io.StringIO(text))
@@ -174,7 +199,7 @@ def intervals(traces=None, config=None, set=None, *, interval=1_000_000, progres
     return df
 
 
-def run_many(traces, configs, config=None, set=None, *, progress=False):
+def run_many(traces, configs, config=None, set=None, *, skip=0, warmup=0, max=0, roi=False, progress=False):
     """Replay traces once for several configurations (replay_run_multi: every
     record is decoded once and fed to one machine per configuration) and
     return a pandas DataFrame, one row per configuration, in order.
@@ -188,7 +213,8 @@ def run_many(traces, configs, config=None, set=None, *, progress=False):
     Columns: "config" (the configuration's name key), "param.KEY" for every
     key an item sets (as given), "status" ("done" or "oom"), then every
     counter, named as in `mmusim run --json`.  Counters are int64 (uint64 if
-    one exceeds 2**63 - 1; nullable Int64 if a row lacks one)."""
+    one exceeds 2**63 - 1; nullable Int64 if a row lacks one).
+    skip, warmup, max, roi: as run()'s, the same for every configuration."""
     import pandas as pd
     if isinstance(configs, (Mapping, str, os.PathLike)):
         raise TypeError("configs: expected a list of configurations (dicts of overrides, or names)")
@@ -205,7 +231,7 @@ def run_many(traces, configs, config=None, set=None, *, progress=False):
         else:
             jobs.append((os.fspath(item), common))
             params.append({})
-    results = _replay(traces, jobs, progress)
+    results = _replay(traces, jobs, progress, _phases(skip, warmup, max, roi))
     for i, (status, _, _) in enumerate(results):
         if status == "oom":
             _oom_warning(*jobs[i], "configuration %d: " % i)

@@ -49,6 +49,24 @@ class TestRunMatchesCLI(unittest.TestCase):
         got = mmusim.run([a, b], set={"cpu.cpus": 1})
         self.assertEqual(list(got.items()), list(want.items()))
 
+    def test_phases(self):
+        """skip/warmup/max are `mmusim run --skip/--warmup/--max`'s, counts as
+        ints or strings; run_many's rows are run()'s."""
+        t = support.trace("gzip")
+        want, _ = support.cli_json("--skip", "1M", "--warmup", "500K", "--max", "1M", t)
+        got = mmusim.run(t, skip="1M", warmup=500000, max="1M")
+        self.assertEqual(list(got.items()), list(want.items()))
+        self.assertEqual(got["instructions"], 1000000)
+        df = mmusim.run_many(t, [{}, {"dtlb.4k.ways": 8}], skip="1M", warmup=500000, max="1M")
+        self.assertEqual(int(df["dTLB-load-misses"][0]), got["dTLB-load-misses"])
+        with self.assertRaises(ValueError) as cm:
+            mmusim.run(t, skip="1k")
+        self.assertEqual(str(cm.exception), "skip: '1k': expected a count: digits with an optional K, M or G suffix "
+                                            "(10^3, 10^6, 10^9)")
+        with self.assertRaises(ValueError) as cm:
+            mmusim.run(t, roi=True)
+        self.assertEqual(str(cm.exception), "%s: --roi: no ROI begin marker in the trace" % t)
+
     def test_default_trace(self):
         """No trace: the bundled default, sqlite3, as `mmusim run` with none."""
         want, _ = support.cli_json()
@@ -150,6 +168,15 @@ class TestIntervals(unittest.TestCase):
                 total = mmusim.run(support.trace(name), set=sets)
                 self.assertEqual(int(df["cycles.delta"].sum()), total["cycles"])
                 self.assertEqual(int(df["dTLB-load-misses"].sum()), total["dTLB-load-misses"])
+
+    def test_rows_start_after_warmup(self):
+        """With a warm-up, the rows are `mmusim run -I N --warmup W`'s."""
+        t = support.trace("zipf")
+        _, out, _ = support.cli("run", "-I", "50000", "--warmup", "100000", t)
+        rows = list(csv.reader(io.StringIO(out)))
+        df = mmusim.intervals(t, interval=50000, warmup=100000)
+        self.assertEqual(df.values.tolist(), [[int(v) for v in r] for r in rows[1:]])
+        self.assertEqual(int(df["accesses"].iloc[0]), 50000)
 
     def test_bad_interval(self):
         for bad in (0, -1):

@@ -93,7 +93,7 @@ class TestKnownRecords(support.TempDirCase):
     def test_metadata(self):
         t = self.t
         self.assertEqual((t.source, t.command, t.recorder), ("handmade", "./prog --flag", "mmusim " + mmusim.__version__))
-        self.assertEqual(t.version, (1, 0))
+        self.assertEqual(t.version, (1, 1))   # written by this version (traces/FORMAT.md)
         n_acc = sum(1 for k, _ in KNOWN if k == A)
         n_ev = sum(1 for k, _ in KNOWN if k == E)
         self.assertEqual((t.records, t.naccesses, t.instructions, t.events), (len(KNOWN), n_acc, 100047, n_ev))

@@ -56,17 +56,15 @@ static os_status translate(os *o, unsigned cpu, uint64_t va, mm_kind kind, mm_pr
     return OS_OK;
 }
 
-/* Everything but a single-page access on a prepared CPU: make the CPU
- * ready (its first process, the KPTI CR3), then translate page by page. */
-__attribute__((noinline)) static os_status access_slow(os *o, unsigned cpu, uint64_t va, uint32_t size,
-                                                       mm_kind kind, mm_priv priv, mmu_result *out)
+/* Make the CPU ready for an access at priv: its first process (a CPU
+ * that never switched runs pid 0), the KPTI CR3.  OS_OK or OS_OOM. */
+static os_status cpu_ready(os *o, unsigned cpu, mm_priv priv)
 {
     os_cpu *c = &o->cpu[cpu];
     if (o->oom)
         return OS_OOM;
     o->cur_cpu = cpu;
     if (!c->mm) {
-        /* A CPU that never switched runs pid 0. */
         proc *p = os_proc_get(o, 0);
         if (!p)
             return OS_OOM;
@@ -76,14 +74,87 @@ __attribute__((noinline)) static os_status access_slow(os *o, unsigned cpu, uint
     }
     if (o->cfg.os.kpti && c->priv != priv)
         os_kpti_enter(o, c, priv);
+    return OS_OK;
+}
+
+/* The last byte of an access of size bytes at va (the end of the address
+ * space for one that wraps). */
+static uint64_t access_last(uint64_t va, uint32_t size)
+{
     uint64_t last = va + (size ? size - 1 : 0);
-    if (last < va)
-        last = UINT64_MAX;
+    return last < va ? UINT64_MAX : last;
+}
+
+/* The page after the one holding a, or 0 past the end of the space. */
+static uint64_t next_page(uint64_t a)
+{
+    return (a | (PAGE - 1)) + 1;
+}
+
+/* Everything but a single-page access on a prepared CPU: make the CPU
+ * ready, then translate page by page. */
+__attribute__((noinline)) static os_status access_slow(os *o, unsigned cpu, uint64_t va, uint32_t size,
+                                                       mm_kind kind, mm_priv priv, mmu_result *out)
+{
+    os_status s = cpu_ready(o, cpu, priv);
+    if (s != OS_OK)
+        return s;
+    uint64_t last = access_last(va, size);
     for (uint64_t a = va;;) {
-        os_status s = translate(o, cpu, a, kind, priv, out, false);
-        if (s != OS_OK)
+        if ((s = translate(o, cpu, a, kind, priv, out, false)) != OS_OK)
             return s;
-        uint64_t next = (a | (PAGE - 1)) + 1;
+        uint64_t next = next_page(a);
+        if (next == 0 || next > last)
+            return OS_OK;
+        a = next;
+    }
+}
+
+/* One page of a skipped access (os_touch): look the leaf up where the
+ * CPU's CR3 points (the KPTI user table for a user access under KPTI),
+ * and fault as the walker would until the leaf allows the access.  The
+ * error code is the walker's: P when a leaf is there but forbids, W, U,
+ * and I for a fetch when XD or SMEP make fetches special. */
+static os_status touch_page(os *o, unsigned cpu, uint64_t va, mm_kind kind, mm_priv priv)
+{
+    os_cpu *c = &o->cpu[cpu];
+    uint32_t ec = (kind == MM_STORE ? PF_WR : 0) | (priv == MM_USER ? PF_US : 0);
+    if (kind == MM_IFETCH && (o->xd || mmu_regs(c->mmu)->smep))
+        ec |= PF_ID;
+    for (unsigned tries = 0;; tries++) {
+        const pgtable *pt = c->priv == MM_USER && c->mm->upt ? c->mm->upt : c->mm->pt;
+        unsigned level;
+        uint64_t pa;
+        uint64_t leaf = pgtable_lookup(pt, va, &level, &pa);
+        if (leaf && os_leaf_allows(o, cpu, leaf, kind, priv))
+            return OS_OK;
+        fres r = F_SEGV;
+        if (tries < MAX_FAULT_RETRIES)
+            r = os_handle_fault(o, cpu, va, ec | (leaf ? PF_P : 0), kind, priv);
+        else
+            assert(!"page fault not resolved by the handler");
+        if (r == F_OOM) {
+            os_set_oom(o);
+            return OS_OOM;
+        }
+        if (r == F_SEGV) {
+            o->c.faults_segv++;
+            return OS_SEGV;
+        }
+    }
+}
+
+os_status os_touch(os *o, unsigned cpu, uint64_t va, uint32_t size, mm_kind kind, mm_priv priv)
+{
+    assert(cpu < o->ncpus);
+    os_status s = cpu_ready(o, cpu, priv);
+    if (s != OS_OK)
+        return s;
+    uint64_t last = access_last(va, size);
+    for (uint64_t a = va;;) {
+        if ((s = touch_page(o, cpu, a, kind, priv)) != OS_OK)
+            return s;
+        uint64_t next = next_page(a);
         if (next == 0 || next > last)
             return OS_OK;
         a = next;
@@ -123,6 +194,6 @@ void os_instructions(os *o, unsigned cpu, uint64_t n)
     assert(cpu < o->ncpus);
     os_cpu *c = &o->cpu[cpu];
     c->instructions += n;
-    if (c->core)
+    if (c->core && !o->untimed)   /* skipped instructions take no time */
         core_instructions(c->core, n);
 }

@@ -25,6 +25,25 @@ static void export_pagetables(const os *o, stats *s)
     }
 }
 
+void os_reset_stats(os *o)
+{
+    for (unsigned i = 0; i < o->ncpus; i++) {
+        mmu_reset_stats(o->cpu[i].mmu);
+        if (o->cpu[i].core)
+            core_reset_stats(o->cpu[i].core);
+        o->cpu[i].instructions = 0;
+        o->cpu[i].stall = 0;
+    }
+    o->c = (os_counters){.rss_pages_peak = o->rss_total};
+    frames_reset_stats(o->fr);
+    memsys_reset_stats(o->ms);
+}
+
+void os_set_untimed(os *o, bool untimed)
+{
+    o->untimed = untimed;
+}
+
 void os_export_stats(const os *o, stats *s)
 {
     const os_counters *c = &o->c;

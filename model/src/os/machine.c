@@ -42,6 +42,8 @@ static void table_release(void *ctx, uint64_t pa)
  * up, after everything issued so far. */
 void os_charge(os *o, unsigned cpu, uint64_t cycles)
 {
+    if (o->untimed)
+        return;
     os_cpu *c = &o->cpu[cpu];
     if (c->core) {   /* the core waits for the MMU, then works: core.h */
         c->charged = core_charge(c->core, cycles);
@@ -202,7 +204,7 @@ mm_cycle os_cycles(const os *o)
     mm_cycle t = 0;
     for (unsigned i = 0; i < o->ncpus; i++) {
         const os_cpu *c = &o->cpu[i];
-        mm_cycle n = c->core ? core_cycles(c->core) : mmu_now(c->mmu);
+        mm_cycle n = c->core ? core_clock(c->core) : mmu_now(c->mmu);
         if (n > t)
             t = n;
     }

@@ -132,6 +132,7 @@ struct os {
     unsigned cur_cpu;       /* CPU of the record or access being handled: initiator of shootdowns */
     bool pcid;              /* cpu.context uses PCIDs */
     bool oom;
+    bool untimed;           /* os_set_untimed: os_charge charges nothing */
 
     uint64_t user_top;      /* user space is [0, user_top) */
     uint64_t kernel_base;   /* kernel half is [kernel_base, kernel_end) */
