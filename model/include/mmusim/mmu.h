@@ -184,6 +184,14 @@ const walk_result *mmu_last_walk(const mmu *m);
  * several MMUs export into one list). */
 void mmu_export_stats(const mmu *m, stats *s);
 
+/* One access kind's counts so far (the export's dTLB-loads,
+ * dTLB-load-misses, dtlb_load_misses.stlb_hit, ...): what the OS model
+ * attributes to the process running (os_export_breakdown). */
+typedef struct mmu_kind_counts {
+    uint64_t lookups, misses, stlb_hits, walks_completed, faults, merged, rewalks;
+} mmu_kind_counts;
+void mmu_kind_counts_get(const mmu *m, mm_kind kind, mmu_kind_counts *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -54,6 +54,7 @@ __attribute__((noinline)) static os_status access_slow(os *o, unsigned cpu, uint
         proc *p = os_proc_get(o, 0);
         if (!p)
             return OS_OOM;
+        os_attribute(o, cpu);
         os_cpu_switch(o, cpu, p->mm);
         c->pid = 0;
         c->has_pid = true;
