@@ -203,6 +203,8 @@ void os_export_stats(const os *o, stats *s);
  * pidN.NAME.  Attribution: a CPU's counts go to the process it runs; what
  * a CPU counts while it runs none goes to no process (counters.c). */
 void os_export_breakdown(const os *o, stats *s);
+/* The names a process's counters have, as pid0.NAME with value 0. */
+void os_proc_counter_names(stats *s);
 
 #ifdef __cplusplus
 }

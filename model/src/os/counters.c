@@ -200,6 +200,11 @@ static void export_proc(stats *s, const proc_stat *p)
     stats_addf(s, c->stall, "pid%" PRIu32 ".translation.stall_cycles", pid);
 }
 
+void os_proc_counter_names(stats *s)
+{
+    export_proc(s, &(proc_stat){.pid = 0});
+}
+
 void os_export_breakdown(const os *o, stats *s)
 {
     for (unsigned i = 0; i < o->ncpus; i++) {
