@@ -35,6 +35,7 @@
 #include "mmusim/replay.h"
 #include "mmusim/stats.h"
 
+#include "base/hash.h"
 #include "base/pairmap.h"
 
 /* Points beyond this are almost certainly a mistake in the spec (and each
@@ -586,30 +587,19 @@ void sweep_point_config(const sweep_spec *s, size_t p, mm_config *out)
 
 /* ---- identity ----------------------------------------------------------- */
 
+_Static_assert(SWEEP_HASH_INIT == FNV1A64_INIT, "sweep ids use the project's FNV-1a");
+
 uint64_t sweep_hash(uint64_t h, const void *data, size_t len)
 {
-    const unsigned char *p = data;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ p[i]) * 1099511628211ull;
-    return h;
+    return fnv1a64(h, data, len);
 }
 
 int sweep_hash_file(const char *path, uint64_t *out, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return mm_errf(err, errlen, "%s: %s", path, strerror(errno));
-    static _Thread_local unsigned char buf[1 << 16];
-    uint64_t h = SWEEP_HASH_INIT;
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        h = sweep_hash(h, buf, n);
-    int bad = ferror(f);
-    fclose(f);
-    if (bad)
-        return mm_errf(err, errlen, "%s: read error", path);
-    *out = h;
-    return 0;
+    if (fnv1a64_file(path, out) == 0)
+        return 0;
+    return errno == EIO ? mm_errf(err, errlen, "%s: read error", path)
+                        : mm_errf(err, errlen, "%s: %s", path, strerror(errno));
 }
 
 /* FNV-1a of the config's YAML text: the config part of a run id. */

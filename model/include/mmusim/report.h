@@ -87,9 +87,10 @@ bool report_is_metric(const char *name);
 /* Whether `name` is a per-CPU or per-process counter (cpuN.*, pidN.*). */
 bool report_is_breakdown(const char *name);
 
-/* The hash a report gives a trace: 64-bit FNV-1a of the file's bytes, as
- * "fnv1a64:" and 16 lowercase hex digits, in buf (>= 25 bytes).  0, or -1
- * with errno set when the file cannot be read. */
+/* The hash a report gives a trace: 64-bit FNV-1a of the file's bytes (the
+ * trace content hash of a sweep's run ids, sweep_hash_file), as "fnv1a64:"
+ * and 16 lowercase hex digits, in buf (>= 25 bytes).  0, or -1 with errno
+ * set when the file cannot be read. */
 int report_hash_file(const char *path, char *buf, size_t len);
 
 #ifdef __cplusplus

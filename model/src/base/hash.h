@@ -1,5 +1,8 @@
 /* hash.h -- 64-bit FNV-1a (Fowler, Noll, Vo), the project's one non-keyed
- * hash of bytes: counter names in stats.c, trace files in the report.
+ * hash of bytes:
+ *
+ * counter names in stats.c, run ids and trace files in sweep.c and the
+ * report (hash.c).
  *
  * Streaming: h = fnv1a64(FNV1A64_INIT, first part); h = fnv1a64(h, next
  * part) ... gives the hash of the concatenation, so a file can be hashed in
@@ -20,5 +23,8 @@ static inline uint64_t fnv1a64(uint64_t h, const void *data, size_t n)
         h = (h ^ p[i]) * 1099511628211ull;     /* the 64-bit FNV prime */
     return h;
 }
+
+/* The hash of a file's bytes: 0, or -1 with errno set (open or read). */
+int fnv1a64_file(const char *path, uint64_t *out);
 
 #endif
