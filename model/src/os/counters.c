@@ -158,6 +158,14 @@ void os_export_stats(const os *o, stats *s)
     stats_add(s, "frames.frees", f->frees);
 }
 
+void os_breakdown_reset(os *o)
+{
+    o->npstat = 0;
+    pairmap_free(&o->pstat_at);
+    for (unsigned i = 0; i < o->ncpus; i++)
+        cpu_counts(o, i, &o->cpu[i].since);
+}
+
 /* Every name `src` holds, with its value, added to dst as PREFIX.NAME. */
 static void add_prefixed(stats *dst, const stats *src, const char *prefix)
 {

@@ -238,6 +238,9 @@ void os_mm_put(os *o, mm *m);                         /* a process's reference d
 /* Credit cpu's counts since its process began running to that process
  * (none when it runs none); call before the CPU's process changes. */
 void os_attribute(os *o, unsigned cpu);
+/* Forget every process's counts and take every CPU's copy anew: for a
+ * counter reset (warm-up), after the CPUs' and MMUs' counters are zeroed. */
+void os_breakdown_reset(os *o);
 /* ---- context.c ---- */
 uint64_t os_owner_alloc(os *o);
 void os_owner_release(os *o, const mm *m);
