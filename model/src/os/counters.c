@@ -229,7 +229,8 @@ void os_export_breakdown(const os *o, stats *s)
      * began running (a copy: exporting changes nothing), by pid. */
     size_t n = o->npstat;
     proc_stat *ps = mm_xmalloc((n + o->ncpus + 1) * sizeof *ps);
-    memcpy(ps, o->pstat, n * sizeof *ps);
+    if (n)
+        memcpy(ps, o->pstat, n * sizeof *ps);   /* pstat is NULL while no process stopped running */
     for (unsigned i = 0; i < o->ncpus; i++) {
         const os_cpu *c = &o->cpu[i];
         if (!c->has_pid)
