@@ -127,7 +127,13 @@ ParameterizedTestParameters(hostile, damaged_run_file_is_moved_aside_and_run_aga
         {LINE, false, "\"cycles\": ", "  \"cycles\": 18446744073709551616,", 0,
          ":{L}: counter cycles: 18446744073709551616 is not a count (a whole number below 2^64)"},
         {LINE, false, "\"cycles\": ", "  \"cycles\": [12],", 0,
-         ":{L}: cycles: a list or object, not a run file's member (a name and a number or string)"},
+         ":{L}: cycles: a list or object, not a run file's member (a name and a number, string or config list)"},
+        /* A config list (JSON list, schema 2): another value, a nested list. */
+        {LINE, false, "\"config.stlb.4k.holds\": ", "  \"config.stlb.4k.holds\": [\"4k\"],", 0,
+         ":{L}: \"config.stlb.4k.holds\": [\"4k\"], where run {I} has \"config.stlb.4k.holds\": [\"4k\", \"2m\"]"},
+        {LINE, false, "\"config.stlb.4k.holds\": ", "  \"config.stlb.4k.holds\": [[\"4k\"]],", 0,
+         ":{L}: config.stlb.4k.holds: a list or object, not a run file's member (a name and a number, string or config "
+         "list)"},
         /* The method and the counters it implies. */
         {LINE, false, "\"method\": ", "  \"method\": \"onepass\",", 0,
          ":{L+1}: \"cycles\" in a one-pass run's file (one pass leaves it out)"},

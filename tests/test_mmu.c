@@ -4,6 +4,7 @@
  *   L1 lookup 1, STLB lookup 8, no page-walk cache, memory 100 per read and
  *   100 + 20 per locked RMW, issue width 1. */
 #include <criterion/criterion.h>
+#include <inttypes.h>
 #include <criterion/parameterized.h>
 
 #include "mmusim/cfg.h"
@@ -97,6 +98,25 @@ static uint64_t counter(const char *name)
     return v;
 }
 
+/* Per kind: misses + rewalks = stlb_hit + walk_completed + faults + merged
+ * (mmu.c, kind_counters), and the kind's counts as the test derived them:
+ * {misses, rewalks, stlb_hit, walk_completed, faults, merged}. */
+static void expect_kind(const char *perf_misses, const char *intel, const uint64_t want[6])
+{
+    static const char *const part[] = {"rewalks", "stlb_hit", "walk_completed", "faults", "merged"};
+    uint64_t got[6];
+    char name[96];
+    got[0] = counter(perf_misses);
+    for (unsigned i = 0; i < 5; i++) {
+        snprintf(name, sizeof name, "%s.%s", intel, part[i]);
+        got[i + 1] = counter(name);
+    }
+    for (unsigned i = 0; i < 6; i++)
+        cr_expect_eq(got[i], want[i], "%s: %s %" PRIu64 ", expected %" PRIu64, intel, i ? part[i - 1] : perf_misses,
+                     got[i], want[i]);
+    cr_expect_eq(got[0] + got[1], got[2] + got[3] + got[4] + got[5], "%s: misses + rewalks != the outcomes", intel);
+}
+
 static void fini(void)
 {
     stats_free(st);
@@ -133,6 +153,8 @@ Test(mmu, miss_walk_merge_then_hit)
     cr_assert_eq(counter("walker.merged"), 1);
     cr_assert_eq(counter("dtlb_load_misses.walk_completed"), 2);
     cr_assert_eq(counter("dtlb_load_misses.walk_completed_4k"), 2);
+    /* 3 misses: the warm-up's walk and a's (completed), b's merge. */
+    expect_kind("dTLB-load-misses", "dtlb_load_misses", (uint64_t[]){3, 0, 0, 2, 0, 1});
 }
 
 typedef struct contention_case {
@@ -207,6 +229,8 @@ Test(mmu, stlb_hit_refills_l1)
     cr_assert_eq(r.where, MMU_L1_HIT);
     cr_assert_eq(counter("dtlb_load_misses.stlb_hit"), 1);
     cr_assert_eq(counter("dtlb.evictions"), 2);   /* B evicted A, A evicted B */
+    /* Misses: warm-up, A, B (walks), A again (STLB hit). */
+    expect_kind("dTLB-load-misses", "dtlb_load_misses", (uint64_t[]){4, 0, 1, 3, 0, 0});
 }
 
 Test(mmu, store_to_clean_page_rewalks_to_set_dirty)
@@ -225,6 +249,11 @@ Test(mmu, store_to_clean_page_rewalks_to_set_dirty)
     mmu_advance(m, r.done);
     r = access(0x40000000, MM_STORE);
     cr_assert_eq(r.where, MMU_L1_HIT);
+    /* The store never missed: its walk is a re-walk, counted in
+     * walk_completed (model/README.md says why) and in rewalks. */
+    expect_kind("dTLB-store-misses", "dtlb_store_misses", (uint64_t[]){0, 1, 0, 1, 0, 0});
+    /* The loads: the warm-up's and the first after the flush, both walks. */
+    expect_kind("dTLB-load-misses", "dtlb_load_misses", (uint64_t[]){2, 0, 0, 2, 0, 0});
 }
 
 Test(mmu, fault_then_fix_then_retry_walks_again)
@@ -245,6 +274,22 @@ Test(mmu, fault_then_fix_then_retry_walks_again)
     cr_assert_not(r.fault);
     cr_assert_eq(r.pa, 0x1000000);
     cr_assert_eq(counter("walker.walks"), 2);
+    expect_kind("dTLB-store-misses", "dtlb_store_misses", (uint64_t[]){2, 0, 0, 1, 1, 0});
+}
+
+/* A miss issued while a faulting walk of its page is in flight merges with
+ * it and faults too: a fault, not a merge. */
+Test(mmu, merge_onto_faulting_walk_is_a_fault)
+{
+    build();
+    mmu_result a = access(0x40000000, MM_LOAD);
+    mmu_result b = access(0x40000008, MM_LOAD);
+    cr_assert(a.fault);
+    cr_assert(b.fault);
+    cr_assert_eq(b.where, MMU_MERGED);
+    cr_assert_eq(counter("walker.merged"), 1);
+    cr_assert_eq(counter("page-faults"), 2);
+    expect_kind("dTLB-load-misses", "dtlb_load_misses", (uint64_t[]){2, 0, 0, 0, 2, 0});
 }
 
 Test(mmu, global_pages_survive_cr3_write)

@@ -339,6 +339,8 @@ static bool left_out(const char *name)
                                         "translation.stall_cycles"};
     if (!strcmp(name, "walker.faults"))
         return false;
+    if (report_is_breakdown(name))
+        return true;   /* a one-pass row has totals only (cpuN.*, pidN.* are direct runs') */
     for (size_t i = 0; i < sizeof prefix / sizeof *prefix; i++)
         if (!strncmp(name, prefix[i], strlen(prefix[i])))
             return true;

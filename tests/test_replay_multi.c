@@ -99,12 +99,21 @@ static char *replay_alone(const mm_config *c, const char *const *traces, unsigne
     return json;
 }
 
-/* Counters in the same JSON form as replay_run's report. */
-static char *as_json(const stats *s, const mm_config *c)
+/* Counters in the same JSON form as replay_run's report, with the traces'
+ * hashes (those of files: these tests replay no pipe). */
+static char *as_json(const stats *s, const mm_config *c, const char *const *traces, unsigned n)
 {
+    char hash[8][32];
+    const char *hp[8];
+    cr_assert_leq(n, 8);
+    for (unsigned i = 0; i < n; i++) {
+        cr_assert_eq(report_hash_file(traces[i], hash[i], sizeof hash[i]), 0, "%s", traces[i]);
+        hp[i] = hash[i];
+    }
+    report_opts o = {.title = TITLE, .trace_hash = hp, .ntraces = n};
     mem m;
     mem_open(&m);
-    cr_assert_eq(report_write(m.f, REPORT_JSON, s, c, TITLE), 0);
+    cr_assert_eq(report_write_opts(m.f, REPORT_JSON, s, c, &o), 0);
     return mem_close(&m);
 }
 
@@ -144,7 +153,7 @@ static void check_same(const mm_config *cfgs, unsigned k, const char *const *tra
         char *alone = replay_alone(&cfgs[i], traces, n, &st);
         cr_assert_not_null(out[i]);
         cr_expect_gt(stats_count(out[i]), 10);
-        char *multi = as_json(out[i], &cfgs[i]);
+        char *multi = as_json(out[i], &cfgs[i], traces, n);
         expect_same_report(alone, multi, i, what);
         cr_expect_eq(status[i], st, "%s, configuration %u: status %d, alone %d", what, i, status[i], st);
         free(alone);

@@ -32,21 +32,27 @@
 
 static const char run_usage[] =
     "usage: mmusim run [--config PRESET|FILE] [--set KEY=VALUE]... [--mode MODE]\n"
-    "                  [--json|--csv] [-I N] [--skip N] [--warmup N] [--max N]\n"
-    "                  [--roi] [TRACE...]\n"
+    "                  [--all | -e EVENT,...] [--json|--csv] [-I N] [--skip N]\n"
+    "                  [--warmup N] [--max N] [--roi] [TRACE...]\n"
     "\n"
     "Replays the traces through the OS model (processes, page tables, page\n"
-    "faults) and the MMUs of the configured machine and prints the counters in\n"
-    "perf stat's layout.  Several traces are one workload: a trace with its own\n"
-    "process events (switch, fork, mmap, ...) keeps them; any other trace is one\n"
-    "process (the i-th trace is pid 1000+i), on CPU i when there are enough\n"
+    "faults) and the MMUs of the configured machine and prints a summary of the\n"
+    "counters and derived metrics in perf stat's layout.  Several traces are\n"
+    "one workload: a trace with its own process events (switch, fork, mmap,\n"
+    "...) keeps them; any other trace is one process (the i-th trace is pid 1000+i), on CPU i when there are enough\n"
     "CPUs (cpu.cpus), else time-sharing CPU 0 with a switch every os.quantum\n"
     "accesses.  With no TRACE, the bundled " DEFAULT_TRACE " is replayed.\n"
     "\n"
     "  --config X       a preset (mmusim config list) or a YAML file; default " CFG_DEFAULT_PRESET "\n"
     "  --set KEY=VALUE  override one configuration key (mmusim config show lists them)\n"
     "  --mode M         paging mode x86-64, la57, pae or x86-32 (= --set cpu.mode=M)\n"
-    "  --json, --csv    print the counters and the configuration as JSON or CSV\n"
+    "  --all            print every counter (also per CPU, cpuN.*, and per process,\n"
+    "                   pidN.*) and every derived metric\n"
+    "  -e EVENT,...     print these counters or metrics, in this order, as perf stat\n"
+    "                   -e does (repeatable; a pattern such as 'pwc.*' prints every\n"
+    "                   one it matches); an unknown one is an error\n"
+    "  --json, --csv    print every counter, metric and the configuration as JSON\n"
+    "                   or CSV (model/README.md, \"Report schema\")\n"
     "  -I N             instead, print CSV rows: one every N accesses with the\n"
     "                   counters of that interval (columns interval, accesses and\n"
     "                   cycles are running totals), the last row for the rest\n"
@@ -155,13 +161,54 @@ static char *join_title(const char *const *traces, unsigned n)
     return title;
 }
 
+/* The -e values split at commas, in order: an array of names (its
+ * strings in *buf, one allocation). */
+#define MAX_EVENT_OPTS 64
+
+static const char **split_events(const char *const *vals, unsigned n, unsigned *count, char **buf)
+{
+    size_t len = 1;
+    for (unsigned i = 0; i < n; i++)
+        len += strlen(vals[i]) + 1;
+    char *b = malloc(len);
+    const char **ev = malloc(len * sizeof *ev);   /* at most one name per byte */
+    if (!b || !ev)
+        die("run: out of memory");
+    unsigned k = 0;
+    char *p = b;
+    for (unsigned i = 0; i < n; i++) {
+        strcpy(p, vals[i]);
+        for (char *name = p;; ) {
+            char *comma = strchr(name, ',');
+            if (comma)
+                *comma = 0;
+            if (!*name)
+                die("run: -e %s: an empty event name", vals[i]);
+            ev[k++] = name;
+            if (!comma)
+                break;
+            name = comma + 1;
+        }
+        p += strlen(vals[i]) + 1;
+    }
+    *count = k;
+    *buf = b;
+    return ev;
+}
+
 int cmd_run(int argc, char **argv)
 {
     common_opts co = {0};
     const char *json = NULL, *csv = NULL, *interval_s = NULL, *skip_s = NULL, *warmup_s = NULL, *max_s = NULL,
                *roi = NULL;
+    const char *all = NULL;
+    const char *event_vals[MAX_EVENT_OPTS];
+    unsigned nevent_vals = 0;
     const cli_opt opts[] = {
         CLI_COMMON_OPTS(&co),
+        {.name = "--all", .val = &all},
+        {.name = "-e", .alias = "--event", .nvals = 1, .list = event_vals, .count = &nevent_vals,
+         .max = MAX_EVENT_OPTS, .need = {"event names (EVENT,...)"}},
         {.name = "--json", .val = &json},
         {.name = "--csv", .val = &csv},
         {.name = "-I", .alias = "--interval", .nvals = 1, .val = &interval_s, .need = {"a number of accesses"}},
@@ -182,6 +229,14 @@ int cmd_run(int argc, char **argv)
     uint64_t skip = skip_s ? parse_phase("--skip", skip_s) : 0;
     uint64_t warmup = warmup_s ? parse_phase("--warmup", warmup_s) : 0;
     uint64_t max = max_s ? parse_phase("--max", max_s) : 0;
+    if (all && nevent_vals)
+        die("run: --all and -e exclude each other");
+    if ((all || nevent_vals) && (json || csv || interval))
+        die("run: %s chooses the text report's lines; --json, --csv and -I carry every counter",
+            all ? "--all" : "-e");
+    char *event_buf = NULL;
+    unsigned nevents = 0;
+    const char **events = nevent_vals ? split_events(event_vals, nevent_vals, &nevents, &event_buf) : NULL;
 
     mm_config cfg;
     load_config(&co, &cfg);
@@ -215,11 +270,16 @@ int cmd_run(int argc, char **argv)
         .warmup = warmup,
         .max = max,
         .roi = roi != NULL,
+        .view = events ? REPORT_EVENTS : all ? REPORT_ALL : REPORT_SUMMARY,
+        .events = events,
+        .nevents = nevents,
     };
     char err[ERR_LEN];
     replay_status st = replay_run(&cfg, &o, err, sizeof err);
     cli_progress_erase(&bar);   /* a replay that failed before its loop */
     free(title);
+    free(events);
+    free(event_buf);
     switch (st) {
     case REPLAY_DONE:
         return 0;

@@ -1541,3 +1541,9 @@ const paging_mode *cfg_mode(const mm_config *c)
 {
     return (unsigned)c->cpu.mode < PAGING_KIND_COUNT ? paging_mode_get(c->cpu.mode) : NULL;
 }
+
+bool cfg_key_is_list(const char *key)
+{
+    const cfg_key *k = find_key_n(key, strlen(key));
+    return k && k->type == CFG_SIZES;
+}

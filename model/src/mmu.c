@@ -34,10 +34,17 @@ typedef struct pending_fill {
     unsigned targets;
 } pending_fill;
 
-/* Per access kind (load, store, ifetch) counters, in perf/Intel terms. */
+/* Per access kind (load, store, ifetch) counters, in perf/Intel terms.
+ * Every access that leaves the L1 hit path ends in exactly one of
+ * stlb_hits, walks_completed, faults (a walk, or a merge onto one, that
+ * found no usable translation) and merged (served by another walk's
+ * translation); it got there by an L1 miss (l1_misses) or by an L1 hit on
+ * an entry it could not use (rewalks: a store to a clean page, stale
+ * permissions).  So l1_misses + rewalks = stlb_hits + walks_completed +
+ * faults + merged, per kind (tests/test_counters.c). */
 typedef struct kind_counters {
     uint64_t lookups, l1_misses, stlb_hits, walks_completed, walks_by_ps[MM_PS_COUNT];
-    uint64_t walk_pending, walk_active, faults, merged;
+    uint64_t walk_pending, walk_active, faults, merged, rewalks;
     mm_cycle active_until;
 } kind_counters;
 
@@ -448,6 +455,7 @@ __attribute__((noinline)) static void mmu_access_slow(mmu *m, uint64_t va, mm_ki
     if (l1e) {
         /* Hit, but the cached permissions or a clean D bit force a walk. */
         drop_unusable(m, l1, l1e, kind, priv);
+        k->rewalks++;
     } else {
         k->l1_misses++;
         m->c.stlb_lookups++;
@@ -474,7 +482,7 @@ __attribute__((noinline)) static void mmu_access_slow(mmu *m, uint64_t va, mm_ki
     out->done = r->end;
     kind_walk_active(k, at, r->end);
     if (r->merged) {
-        k->merged++;
+        k->merged += !r->fault;   /* a merge onto a faulting walk is a fault */
         out->where = MMU_MERGED;
     } else {
         out->where = MMU_WALK;
@@ -789,6 +797,16 @@ static void export_kind(stats *s, const kind_counters *k, const char *intel)
     stats_addf(s, k->walks_by_ps[MM_PS_1G], "%s.walk_completed_1g", intel);
     stats_addf(s, k->walk_pending, "%s.walk_pending", intel);
     stats_addf(s, k->walk_active, "%s.walk_active", intel);
+    stats_addf(s, k->merged, "%s.merged", intel);
+    stats_addf(s, k->faults, "%s.faults", intel);
+    stats_addf(s, k->rewalks, "%s.rewalks", intel);
+}
+
+void mmu_kind_counts_get(const mmu *m, mm_kind kind, mmu_kind_counts *out)
+{
+    const kind_counters *k = &m->c.k[kind];
+    *out = (mmu_kind_counts){k->lookups, k->l1_misses, k->stlb_hits, k->walks_completed, k->faults, k->merged,
+                             k->rewalks};
 }
 
 void mmu_reset_stats(mmu *m)

@@ -54,6 +54,7 @@
 #include "mmusim/replay.h"
 
 #include <errno.h>
+#include <fnmatch.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -737,11 +738,30 @@ static int interval_last(replay *R, uint64_t acc_at_last_row)
     return changed ? interval_row(R) : 0;
 }
 
-static int final_report(replay *R)
+/* The counters of a report: the totals, then per CPU and per process. */
+static stats *export_all(const os *sys)
 {
     stats *s = stats_create();
-    os_export_stats(R->oses[0], s);
-    int rc = report_write(R->o->out, R->o->format, s, &R->cfgs[0], R->o->title ? R->o->title : "mmusim run");
+    os_export_stats(sys, s);
+    os_export_breakdown(sys, s);
+    return s;
+}
+
+static int final_report(replay *R)
+{
+    stats *s = export_all(R->oses[0]);
+    /* The traces' hashes: of the files' bytes, read again now (a few MB a
+     * second of replay's worth at most); standard input's is unknown. */
+    char (*hash)[32] = mm_xcalloc(R->nsrc, sizeof *hash);
+    const char **hp = mm_xcalloc(R->nsrc, sizeof *hp);
+    for (unsigned i = 0; i < R->nsrc; i++)
+        if (strcmp(R->o->traces[i], "-") != 0 && report_hash_file(R->o->traces[i], hash[i], sizeof hash[i]) == 0)
+            hp[i] = hash[i];
+    report_opts ro = {.title = R->o->title ? R->o->title : "mmusim run", .view = R->o->view,
+                      .events = R->o->events, .nevents = R->o->nevents, .trace_hash = hp, .ntraces = R->nsrc};
+    int rc = report_write_opts(R->o->out, R->o->format, s, &R->cfgs[0], &ro);
+    free(hp);
+    free(hash);
     stats_free(s);
     if (rc != 0 || fflush(R->o->out) != 0 || ferror(R->o->out))
         return mm_errf(R->err, R->errlen, "writing the report: %s", strerror(errno));
@@ -916,6 +936,35 @@ static void free_replay(replay *R)
     free(R->batch);
 }
 
+/* Every -e event must name a counter the report can have, or be a pattern
+ * that matches one: a counter of the machine as built (totals and per
+ * CPU), a metric, or any pidN.NAME whose NAME a process's counters have
+ * (which processes run is known only at the end: one that never ran is
+ * "<not counted>", as perf says).  0 or -1 (err filled). */
+static int check_events(replay *R)
+{
+    stats *s = export_all(R->oses[0]);
+    os_proc_counter_names(s);
+    int rc = 0;
+    for (unsigned e = 0; e < R->o->nevents && rc == 0; e++) {
+        const char *ev = R->o->events[e];
+        bool pattern = strpbrk(ev, "*?[") != NULL, ok = report_is_metric(ev);
+        char as_pid0[256];
+        if (!pattern && !strncmp(ev, "pid", 3) && report_is_breakdown(ev)) {
+            snprintf(as_pid0, sizeof as_pid0, "pid0%s", strchr(ev, '.'));
+            ev = as_pid0;
+        }
+        for (size_t i = 0; i < stats_count(s) && !ok; i++)
+            ok = pattern ? !fnmatch(ev, stats_name(s, i), 0) : !strcmp(ev, stats_name(s, i));
+        if (!ok)
+            rc = mm_errf(R->err, R->errlen, "-e %s: %s", R->o->events[e],
+                         pattern ? "matches no counter or metric"
+                                 : "no such counter or metric (mmusim run --all lists them)");
+    }
+    stats_free(s);
+    return rc;
+}
+
 /* Build the k machines, open the sources, set up the pid books.  0 or -1
  * (err filled). */
 static int replay_open(replay *R)
@@ -957,6 +1006,8 @@ static int replay_open(replay *R)
         R->live[i] = (machine){R->oses[i], i};
     }
     R->nlive = R->k;
+    if (o->nevents && check_events(R) != 0)
+        return -1;
     for (unsigned c = 0; o->tap && c < os_cpus(R->oses[0]); c++)
         mmu_set_tap(os_mmu(R->oses[0], c), o->tap);
     if (R->k > 1)
@@ -1242,8 +1293,7 @@ replay_status replay_run_multi(const mm_config *cfgs, unsigned k, const replay_o
     if (st == REPLAY_OOM)
         st = REPLAY_DONE;   /* every machine stopped: status[] says so */
     for (unsigned i = 0; i < k && st != REPLAY_ERROR; i++) {
-        out[i] = stats_create();
-        os_export_stats(R.oses[i], out[i]);
+        out[i] = export_all(R.oses[i]);
         status[i] = R.ended[i] == REPLAY_OOM ? REPLAY_OOM : st;
     }
     if (st == REPLAY_ERROR) {

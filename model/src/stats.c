@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/hash.h"
+
 typedef struct counter {
     char *name;
     uint64_t value;
@@ -24,10 +26,7 @@ struct stats {
 
 static uint64_t hash_name(const char *s)
 {
-    uint64_t h = 1469598103934665603ull;   /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
+    return fnv1a64(FNV1A64_INIT, s, strlen(s));
 }
 
 stats *stats_create(void)

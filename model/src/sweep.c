@@ -35,6 +35,7 @@
 #include "mmusim/replay.h"
 #include "mmusim/stats.h"
 
+#include "base/hash.h"
 #include "base/pairmap.h"
 
 /* Points beyond this are almost certainly a mistake in the spec (and each
@@ -245,8 +246,9 @@ static const char *scalar(const yaml_node_t *n)
 }
 
 /* A value as cfg_set takes it: a scalar, or a flow list "[4k, 2m]" for
- * the `holds` keys.  NULL if the node is neither. */
-static char *value_text(loader *L, const yaml_node_t *n)
+ * the `holds` keys (a spec's, or a run file's JSON list).  NULL if the
+ * node is neither. */
+static char *value_text(yaml_document_t *doc, const yaml_node_t *n)
 {
     if (scalar(n))
         return mm_xstrdup(scalar(n));
@@ -254,7 +256,7 @@ static char *value_text(loader *L, const yaml_node_t *n)
         return NULL;
     size_t cap = 3, len = 1;
     for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
-        const char *v = scalar(yaml_document_get_node(&L->doc, *it));
+        const char *v = scalar(yaml_document_get_node(doc, *it));
         if (!v)
             return NULL;
         cap += strlen(v) + 2;
@@ -262,7 +264,7 @@ static char *value_text(loader *L, const yaml_node_t *n)
     char *t = mm_xmalloc(cap);
     t[0] = '[';
     for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
-        const char *v = scalar(yaml_document_get_node(&L->doc, *it));
+        const char *v = scalar(yaml_document_get_node(doc, *it));
         len += (size_t)snprintf(t + len, cap - len, "%s%s", it == n->data.sequence.items.start ? "" : ", ", v);
     }
     snprintf(t + len, cap - len, "]");
@@ -373,7 +375,7 @@ static void load_set(loader *L, const yaml_node_t *v)
     for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
         const yaml_node_t *k = yaml_document_get_node(&L->doc, p->key);
         const yaml_node_t *val = yaml_document_get_node(&L->doc, p->value);
-        char *text = scalar(k) ? value_text(L, val) : NULL;
+        char *text = scalar(k) ? value_text(&L->doc, val) : NULL;
         if (!scalar(k))
             fail(L, k, "set: expected a config key");
         else if (!text)
@@ -417,7 +419,7 @@ static ptrdiff_t add_key(loader *L, const yaml_node_t *k, const yaml_node_t *v, 
     bool ok = true;
     for (size_t i = 0; i < n; i++) {
         const yaml_node_t *item = yaml_document_get_node(&L->doc, v->data.sequence.items.start[i]);
-        if (!(values[i] = value_text(L, item))) {
+        if (!(values[i] = value_text(&L->doc, item))) {
             fail(L, item, "%s: %s: expected a value", where, key);
             ok = false;
         }
@@ -672,30 +674,19 @@ void sweep_point_config(const sweep_spec *s, size_t p, mm_config *out)
 
 /* ---- identity ----------------------------------------------------------- */
 
+_Static_assert(SWEEP_HASH_INIT == FNV1A64_INIT, "sweep ids use the project's FNV-1a");
+
 uint64_t sweep_hash(uint64_t h, const void *data, size_t len)
 {
-    const unsigned char *p = data;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ p[i]) * 1099511628211ull;
-    return h;
+    return fnv1a64(h, data, len);
 }
 
 int sweep_hash_file(const char *path, uint64_t *out, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return mm_errf(err, errlen, "%s: %s", path, strerror(errno));
-    static _Thread_local unsigned char buf[1 << 16];
-    uint64_t h = SWEEP_HASH_INIT;
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        h = sweep_hash(h, buf, n);
-    int bad = ferror(f);
-    fclose(f);
-    if (bad)
-        return mm_errf(err, errlen, "%s: read error", path);
-    *out = h;
-    return 0;
+    if (fnv1a64_file(path, out) == 0)
+        return 0;
+    return errno == EIO ? mm_errf(err, errlen, "%s: read error", path)
+                        : mm_errf(err, errlen, "%s: %s", path, strerror(errno));
 }
 
 /* FNV-1a of the config's YAML text: the config part of a run id. */
@@ -982,12 +973,12 @@ static void emit_cfg_key(const char *key, const char *value, void *p)
         for (size_t j = 0; j < c->s->nkeys; j++)
             if (!strcmp(c->s->keys[j].key, key)) {
                 fprintf(c->out, ",\n  \"param.%s\": ", key);
-                report_json_value(c->out, value);
+                report_json_cfg_value(c->out, key, value);
             }
         return;
     }
     fprintf(c->out, ",\n  \"config.%s\": ", key);
-    report_json_value(c->out, value);
+    report_json_cfg_value(c->out, key, value);
 }
 
 /* The one writer of run files; check_run_file compares a file with its output. */
@@ -1004,7 +995,11 @@ static int write_run_file(FILE *f, void *p)
     emit_phases(&e, c->ph);
     /* After the params (whose columns lead the tables), before the counters it qualifies. */
     fprintf(f, ",\n  \"method\": \"%s\"", c->method);
+    /* The totals: a run's per-CPU and per-process counters (cpuN.*, pidN.*)
+     * are `mmusim run --json`'s, not a sweep's tables'. */
     for (size_t i = 0; i < stats_count(c->st); i++) {
+        if (report_is_breakdown(stats_name(c->st, i)))
+            continue;
         fputs(",\n  ", f);
         report_json_string(f, stats_name(c->st, i));
         fprintf(f, ": %" PRIu64, stats_value(c->st, i));
@@ -1148,14 +1143,19 @@ static sweep_file parse_members(const char *path, const char *buf, size_t len, m
         for (size_t i = 0; i < m && f == SWEEP_FILE_OK; i++) {
             yaml_node_t *k = yaml_document_get_node(&doc, root->data.mapping.pairs.start[i].key);
             yaml_node_t *v = yaml_document_get_node(&doc, root->data.mapping.pairs.start[i].value);
-            if (!scalar(k) || !scalar(v))
+            /* A list (a config key's) is kept as its config text, "[4k, 2m]",
+             * marked quoted so that it is no counter. */
+            const char *name = scalar(k);
+            bool cfg = name && (!strncmp(name, "config.", 7) || !strncmp(name, "param.", 6));
+            char *list = cfg && v->type == YAML_SEQUENCE_NODE ? value_text(&doc, v) : NULL;
+            if (!name || (!scalar(v) && !list))
                 f = file_problem(SWEEP_FILE_DAMAGED, err, errlen,
-                                 "%s:%u: %s: a list or object, not a run file's member (a name and a number or "
-                                 "string)",
-                                 path, line_of(k), scalar(k) ? scalar(k) : "?");
+                                 "%s:%u: %s: a list or object, not a run file's member (a name and a number, "
+                                 "string or config list)",
+                                 path, line_of(k), name ? name : "?");
             else
-                ms->m[ms->n++] = (member){mm_xstrdup(scalar(k)), mm_xstrdup(scalar(v)),
-                                          v->data.scalar.style != YAML_PLAIN_SCALAR_STYLE, line_of(k)};
+                ms->m[ms->n++] = (member){mm_xstrdup(scalar(k)), list ? list : mm_xstrdup(scalar(v)),
+                                          list || v->data.scalar.style != YAML_PLAIN_SCALAR_STYLE, line_of(k)};
         }
     }
     yaml_document_delete(&doc);
@@ -1467,9 +1467,13 @@ static int write_jsonl(FILE *f, void *p)
         for (size_t m = 0; m < w->n; m++) {
             if (m)
                 fputs(", ", f);
-            report_json_string(f, d->colname[w->col[m]]);
+            const char *name = d->colname[w->col[m]];
+            report_json_string(f, name);
             fputs(": ", f);
-            if (w->quoted[m])
+            const char *key = !strncmp(name, "config.", 7) ? name + 7 : !strncmp(name, "param.", 6) ? name + 6 : NULL;
+            if (key && cfg_key_is_list(key))
+                report_json_cfg_value(f, key, w->val[m]);
+            else if (w->quoted[m])
                 report_json_string(f, w->val[m]);
             else
                 fputs(w->val[m], f);

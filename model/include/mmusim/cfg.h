@@ -233,6 +233,8 @@ int cfg_validate_mmu(const mm_config *c, char *err, size_t errlen);
 /* Every key with its current value as text, in table order.  The callback
  * gets the dotted key and the value ("16", "lru", "[4k, 2m]", "true"). */
 void cfg_foreach(const mm_config *c, void (*fn)(const char *key, const char *value, void *ctx), void *ctx);
+/* Whether key's value is a list (written "[a, b]" by cfg_foreach). */
+bool cfg_key_is_list(const char *key);
 
 /* Write the config as YAML (nested, in table order) -- `config show`. */
 void cfg_write_yaml(const mm_config *c, FILE *out);

@@ -196,6 +196,14 @@ void mmu_export_stats_at(const mmu *m, stats *s, mm_cycle cycles);
  * flight, the clock and the ASIDs are state and stay as they are. */
 void mmu_reset_stats(mmu *m);
 
+/* One access kind's counts so far (the export's dTLB-loads,
+ * dTLB-load-misses, dtlb_load_misses.stlb_hit, ...): what the OS model
+ * attributes to the process running (os_export_breakdown). */
+typedef struct mmu_kind_counts {
+    uint64_t lookups, misses, stlb_hits, walks_completed, faults, merged, rewalks;
+} mmu_kind_counts;
+void mmu_kind_counts_get(const mmu *m, mm_kind kind, mmu_kind_counts *out);
+
 #ifdef __cplusplus
 }
 #endif

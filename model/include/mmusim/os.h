@@ -224,6 +224,17 @@ const os_counters *os_get_counters(const os *o);
  * translation stall cycles), the frame allocator's. */
 void os_export_stats(const os *o, stats *s);
 
+/* The breakdown of those counters: every CPU's MMU counters, instructions
+ * and translation.stall_cycles as cpuN.NAME (they sum to the totals), then
+ * for every process that ran, by pid, what was counted while it ran (TLB
+ * lookups and misses by kind, their STLB hits, walks, merges, faults and
+ * re-walks, page faults, walk and stall cycles, instructions) as
+ * pidN.NAME.  Attribution: a CPU's counts go to the process it runs; what
+ * a CPU counts while it runs none goes to no process (counters.c). */
+void os_export_breakdown(const os *o, stats *s);
+/* The names a process's counters have, as pid0.NAME with value 0. */
+void os_proc_counter_names(stats *s);
+
 #ifdef __cplusplus
 }
 #endif

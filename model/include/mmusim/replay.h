@@ -22,8 +22,9 @@
  * at the pipe's first turns, which an interval row or an out-of-memory stop
  * before its first access shows.)
  *
- * Output: the report (text, JSON or CSV, report.h) of os_export_stats on
- * `out` when the replay ends -- at the end of the traces, at an OOM stop, or
+ * Output: the report (text, JSON or CSV, report.h) of os_export_stats and
+ * os_export_breakdown, with every trace file's hash, on `out` when the
+ * replay ends -- at the end of the traces, at an OOM stop, or
  * when *stop becomes nonzero (Ctrl-C: the counters so far).  With
  * interval > 0, instead, one CSV header and then one row every `interval`
  * accesses (counters accumulated during that interval, plus the running
@@ -115,6 +116,12 @@ typedef struct replay_opts {
     uint64_t warmup;             /* units that warm the model, counters discarded */
     uint64_t max;                /* units measured at most; 0 = no limit */
     bool roi;                    /* start at the first ROI begin marker, end at the end marker */
+    /* The text report's lines (report.h); events: names or patterns of
+     * counters and metrics, checked against the configured machine's
+     * counters before the replay starts (an unknown one: REPLAY_ERROR). */
+    report_view view;
+    const char *const *events;
+    unsigned nevents;
 } replay_opts;
 
 typedef enum replay_status {
@@ -147,7 +154,8 @@ replay_status replay_run(const mm_config *cfg, const replay_opts *o, char *err, 
  * os.quantum, which decide the workload's schedule (else REPLAY_ERROR).
  * Each out[i] is a new list the caller frees (all NULL on REPLAY_ERROR).
  * Returns REPLAY_ERROR (err filled) for bad input, else REPLAY_STOPPED if
- * *stop was set, else REPLAY_DONE. */
+ * *stop was set, else REPLAY_DONE.  The counters are os_export_stats's
+ * then os_export_breakdown's (cpuN.*, pidN.*), as the report has them. */
 replay_status replay_run_multi(const mm_config *cfgs, unsigned k, const replay_opts *o, stats **out,
                                replay_status *status, char *err, size_t errlen);
 

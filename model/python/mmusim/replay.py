@@ -83,9 +83,13 @@ def _base(config):
     return os.fspath(config), []
 
 
-def _typed(text):
-    """A configuration value's text -> int, bool or str: the types the JSON
-    report gives it (a number or a boolean bare, anything else a string)."""
+def _typed(text, key=None):
+    """A configuration value's text -> int, bool, list or str: the types the
+    JSON report gives it (a number or a boolean bare, the value of a list key
+    -- KEY.holds, "[4k, 2m]" -- a list of str, anything else a string)."""
+    if key is not None and key.endswith(".holds") and text.startswith("[") and text.endswith("]"):
+        inner = text[1:-1].strip()
+        return [x.strip() for x in inner.split(",")] if inner else []
     if text == "true":
         return True
     if text == "false":
@@ -102,9 +106,10 @@ def presets():
 
 def config(config=None, set=None):
     """The effective configuration as a dict of every key, in the order of
-    `mmusim config show` (values int, bool or str, as in the JSON report)."""
+    `mmusim config show` (values int, bool, list or str, as in the JSON
+    report)."""
     base, pre = _base(config)
-    return {k: _typed(v) for k, v in _core.config(base, pre + _sets(set))}
+    return {k: _typed(v, k) for k, v in _core.config(base, pre + _sets(set))}
 
 
 def _trace_list(traces):
@@ -158,7 +163,9 @@ def run(traces=None, config=None, set=None, *, skip=0, warmup=0, max=0, roi=Fals
     """Replay traces (a path or a list of paths: one workload, as `mmusim run
     TRACE...`; default: the bundled sqlite3 trace) on one configuration and
     return its counters: a dict {name: int}, the names and values of
-    `mmusim run --json` (without its title and config.* members).
+    `mmusim run --json`'s counters (the totals, then per CPU, cpuN.NAME, and
+    per process, pidN.NAME; without its header -- schema, mmusim, title,
+    trace_hash --, its metrics and its config.* members).
 
     skip, warmup, max, roi: as `mmusim run --skip/--warmup/--max/--roi`
     (ints, or strings such as "50M"; max 0 = no limit): the counters are

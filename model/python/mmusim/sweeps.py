@@ -107,8 +107,9 @@ def load_sweep(out):
     finished run in run order, with the CSV's columns and these types:
 
         id, trace, status, method  str
-        param.KEY, config.KEY      int, bool or str, as the JSON report writes
-                                   the value (int64, bool or object columns)
+        param.KEY, config.KEY      int, bool, list or str, as the JSON report
+                                   writes the value (int64, bool or object
+                                   columns)
         every other column         a counter: int64 (uint64 if a value exceeds
                                    2**63 - 1); nullable Int64 when some run
                                    lacks it (one-pass runs lack the counters
@@ -130,7 +131,7 @@ def load_sweep(out):
         if name in _TEXT_COLUMNS:
             cols[name] = pd.Series(cells, dtype=object)
         elif name.startswith("param.") or name.startswith("config."):
-            cols[name] = _value_column(cells)
+            cols[name] = _value_column(cells, name.split(".", 1)[1])
         else:
             try:
                 cols[name] = counter_column([int(c) if c else None for c in cells])
@@ -139,8 +140,12 @@ def load_sweep(out):
     return pd.DataFrame(cols)
 
 
-def _value_column(cells):
-    values = [_typed(c) for c in cells]
+def _value_column(cells, key):
+    values = [_typed(c, key) for c in cells]
+    if any(type(v) is list for v in values):
+        column = np.empty(len(values), dtype=object)   # one list per cell, not a 2-D array
+        column[:] = values
+        return column
     if values and all(type(v) is bool for v in values):
         return np.array(values, dtype=bool)
     if values and all(type(v) is int for v in values):

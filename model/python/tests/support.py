@@ -3,6 +3,7 @@ program to get the expectations the package must meet."""
 
 import json
 import os
+import re
 import subprocess
 import tempfile
 import unittest
@@ -42,13 +43,27 @@ def cli_error(*args):
     return err[len("mmusim: "):-1]
 
 
+# The JSON report's members that are no counters (besides config.*).
+REPORT_HEADER = ("schema", "mmusim", "title", "trace_hash", "metrics")
+
+
+def report_counters(obj):
+    """The counters of a parsed `mmusim run --json` report, in order."""
+    return {k: v for k, v in obj.items() if k not in REPORT_HEADER and not k.startswith("config.")}
+
+
+def totals(counters):
+    """The totals of a run's counters: without the per-CPU and per-process
+    ones (cpuN.NAME, pidN.NAME), which a sweep's tables leave out."""
+    return {k: v for k, v in counters.items() if not re.match(r"(cpu|pid)[0-9]+\.", k)}
+
+
 def cli_json(*args):
     """`mmusim run --json ARGS`: (counters in order, config.KEY values)."""
     _, out, _ = cli("run", "--json", *args)
     obj = json.loads(out)
-    counters = {k: v for k, v in obj.items() if k != "title" and not k.startswith("config.")}
     config = {k[len("config."):]: v for k, v in obj.items() if k.startswith("config.")}
-    return counters, config
+    return report_counters(obj), config
 
 
 class TempDirCase(unittest.TestCase):

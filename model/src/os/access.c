@@ -68,6 +68,7 @@ static os_status cpu_ready(os *o, unsigned cpu, mm_priv priv)
         proc *p = os_proc_get(o, 0);
         if (!p)
             return OS_OOM;
+        os_attribute(o, cpu);
         os_cpu_switch(o, cpu, p->mm);
         c->pid = 0;
         c->has_pid = true;

@@ -166,6 +166,7 @@ void os_mm_put(os *o, mm *m)
         return;
     for (unsigned cpu = 0; cpu < o->ncpus; cpu++)
         if (o->cpu[cpu].mm == m) {
+            os_attribute(o, cpu);
             o->cpu[cpu].has_pid = false;
             os_cpu_switch(o, cpu, o->init);
         }

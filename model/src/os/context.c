@@ -98,6 +98,7 @@ int os_switch(os *o, unsigned cpu, uint32_t pid)
     os_cpu *c = &o->cpu[cpu];
     if (c->has_pid && c->pid == pid && c->mm == p->mm)
         return 0;
+    os_attribute(o, cpu);
     os_cpu_switch(o, cpu, p->mm);
     c->pid = pid;
     c->has_pid = true;

@@ -193,6 +193,8 @@ void os_free(os *o)
     free(o->owner_free);
     pairmap_free(&o->cache);
     pairmap_free(&o->swapped);
+    pairmap_free(&o->pstat_at);
+    free(o->pstat);
     memsys_free(o->ms);
     frames_free(o->fr);
     physmem_free(o->pm);

@@ -96,6 +96,19 @@ typedef struct resident {
     unsigned level;
 } resident;
 
+/* What the per-process counters attribute (counters.c): a CPU's counts,
+ * or a process's share of them. */
+typedef struct proc_counts {
+    uint64_t instructions, stall, walk_cycles;
+    mmu_kind_counts k[3];   /* by mm_kind */
+} proc_counts;
+
+/* A process's attributed counts; kept after it exits. */
+typedef struct proc_stat {
+    uint32_t pid;
+    proc_counts c;
+} proc_stat;
+
 typedef struct os_cpu {
     mmu *mmu;
     unsigned ok;            /* bit p: an access at privilege p may go straight to the MMU */
@@ -114,6 +127,7 @@ typedef struct os_cpu {
     uint64_t instructions;
     uint32_t pid;
     bool has_pid;           /* runs process `pid` (false: init_mm after an exit) */
+    proc_counts since;      /* this CPU's counts when `pid` last began running (os_attribute) */
     uint16_t kpcid;         /* kernel PCID of the current mm, as mmu_switch_to chose it */
     uint64_t *slot_owner;   /* CTX_RECYCLE: mm id in each ASID slot (mirrors mmu_switch_to) */
     bool *user_stale;       /* CTX_RECYCLE + KPTI: the slot was flushed, its user PCID not yet
@@ -161,6 +175,9 @@ struct os {
 
     uint64_t rss_total;
     os_counters c;
+    proc_stat *pstat;       /* per-process counts, in order of first attribution */
+    size_t npstat, cappstat;
+    pairmap pstat_at;       /* (pid, 0) -> index in pstat */
     char err[ERR_LEN];      /* os_error */
 };
 
@@ -222,6 +239,13 @@ void os_unmap_leaf(void *ctx, uint64_t va, unsigned level, uint64_t e, uint64_t 
 void os_mm_destroy(os *o, mm *m);
 void os_mm_put(os *o, mm *m);                         /* a process's reference dropped */
 
+/* ---- counters.c ---- */
+/* Credit cpu's counts since its process began running to that process
+ * (none when it runs none); call before the CPU's process changes. */
+void os_attribute(os *o, unsigned cpu);
+/* Forget every process's counts and take every CPU's copy anew: for a
+ * counter reset (warm-up), after the CPUs' and MMUs' counters are zeroed. */
+void os_breakdown_reset(os *o);
 /* ---- context.c ---- */
 uint64_t os_owner_alloc(os *o);
 void os_owner_release(os *o, const mm *m);

@@ -89,6 +89,7 @@ int os_exit(os *o, unsigned cpu, uint32_t pid)
     for (unsigned k = 0; k < o->ncpus; k++) {
         os_cpu *c = &o->cpu[k];
         if (c->has_pid && c->pid == pid) {
+            os_attribute(o, k);
             c->has_pid = false;
             os_cpu_switch(o, k, o->init);
         }
