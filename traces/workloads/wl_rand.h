@@ -66,11 +66,11 @@ static inline double wl_zeta(uint64_t n, double theta)
     double s = 0;
     for (uint64_t i = 1; i <= k; i++)
         s += pow((double)i, -theta);
-    if (n > k) {   /* sum_{i=k+1..n} f(i) ~ int_k^n f + (f(n) - f(k)) / 2 - (f'(n) - f'(k)) / 12 */
+    if (n > k) {   /* sum_{i=k+1..n} f(i) ~ int_k^n f + (f(n) - f(k)) / 2 + (f'(n) - f'(k)) / 12, f' = -theta x^(-theta-1) */
         double dn = (double)n, dk = (double)k;
         s += (pow(dn, 1 - theta) - pow(dk, 1 - theta)) / (1 - theta);
         s += (pow(dn, -theta) - pow(dk, -theta)) / 2;
-        s += theta * (pow(dn, -theta - 1) - pow(dk, -theta - 1)) / 12;
+        s -= theta * (pow(dn, -theta - 1) - pow(dk, -theta - 1)) / 12;
     }
     return s;
 }
