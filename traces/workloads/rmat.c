@@ -7,9 +7,12 @@
 
 #include "wl_rand.h"
 
-/* Quadrant thresholds in percent: a = 57, a + b = 76, a + b + c = 95.
- * Integer draws keep the generator exact on every platform. */
-enum { RMAT_A = 57, RMAT_AB = 76, RMAT_ABC = 95 };
+/* Quadrant thresholds in 1/65536: a = 0.57, a + b = 0.76, a + b + c = 0.95
+ * (rounded to the nearest 1/65536; d = 3277/65536 = 0.05000).  Each level
+ * takes 16 bits of a 64-bit draw, so one draw places four levels: the
+ * generator is a quarter of the instructions a draw per level would be,
+ * which matters when its run is recorded. */
+enum { RMAT_A = 37355, RMAT_AB = 49807, RMAT_ABC = 62259, RMAT_LEVELS_PER_DRAW = 4 };
 
 unsigned rmat_scale_for(uint64_t footprint, uint64_t bytes_per_vertex)
 {
@@ -27,8 +30,12 @@ rmat_graph rmat_generate(const wl_spec *spec, unsigned scale, uint64_t seed)
     wl_rng r = wl_rng_seed(seed);
     for (uint64_t e = 0; e < g.m; e++) {
         uint32_t src = 0, dst = 0;
+        uint64_t bits = 0;
         for (unsigned bit = 0; bit < scale; bit++) {
-            uint64_t q = wl_below(&r, 100);
+            if (bit % RMAT_LEVELS_PER_DRAW == 0)
+                bits = wl_next(&r);
+            uint64_t q = bits & 0xFFFF;
+            bits >>= 16;
             src = src << 1 | (q >= RMAT_AB);
             dst = dst << 1 | ((q >= RMAT_A && q < RMAT_AB) || q >= RMAT_ABC);
         }
