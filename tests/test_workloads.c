@@ -268,7 +268,7 @@ ParameterizedTest(bad_case *c, workloads, bad_arguments)
 {
     bool dump = strcmp(c->kernel, "bfs") == 0 || strcmp(c->kernel, "pagerank") == 0;
     char usage[128], want[256];
-    snprintf(usage, sizeof usage, "(usage: wl-%s %sFOOTPRINT %s)\n", c->kernel, dump ? "[--dump] " : "", c->iters);
+    snprintf(usage, sizeof usage, "(usage: wl-%s %sFOOTPRINT %s)\n", c->kernel, dump ? "[--dump] [--cache FILE] " : "", c->iters);
     struct {
         const char *args, *msg;
     } lines[] = {
@@ -298,8 +298,44 @@ ParameterizedTest(bad_case *c, workloads, bad_arguments)
     cr_expect_str_eq(err, want);
     snprintf(args, sizeof args, "%s 1", c->min);
     cr_expect_eq(wl(c->kernel, args), 0, "the smallest footprint runs: %s", err);
-    if (!dump)
+    if (!dump) {
         cr_expect_eq(wl(c->kernel, "--dump 1M 1"), 2);
+        return;
+    }
+    cr_expect_eq(wl(c->kernel, "1M 1 --cache"), 2);
+    snprintf(want, sizeof want, "wl-%s: --cache needs a FILE %s", c->kernel, usage);
+    cr_expect_str_eq(err, want);
+}
+
+/* A graph kernel run from its --cache file prints what a run that
+ * generates the graph prints; a cache made for another graph (a smaller
+ * scale, the other kernel's direction) or cut short is made again. */
+Test(workloads, graph_cache_gives_the_same_result)
+{
+    char dir[64], args[160], fresh[256], bfs_fresh[256];
+    scratch_make(dir, "test_workloads");
+    const char *runs[][2] = {{"bfs", "36864 3"}, {"pagerank", "5888 20"}};
+    for (int k = 0; k < 2; k++) {
+        cr_assert_eq(wl(runs[k][0], runs[k][1]), 0, "%s", err);
+        memcpy(fresh, out, strlen(out) + 1);
+        if (k == 0)
+            memcpy(bfs_fresh, out, strlen(out) + 1);
+        for (int pass = 0; pass < 2; pass++) {   /* saves, then loads */
+            snprintf(args, sizeof args, "--cache %s/g.csr %s", dir, runs[k][1]);
+            cr_assert_eq(wl(runs[k][0], args), 0, "%s", err);
+            cr_expect_str_eq(out, fresh, "%s pass %d", runs[k][0], pass);
+        }
+        char cut[192];
+        snprintf(cut, sizeof cut, "truncate -s 1000 %s/g.csr", dir);
+        cr_assert_eq(system(cut), 0);
+        cr_assert_eq(wl(runs[k][0], args), 0, "%s", err);
+        cr_expect_str_eq(out, fresh, "%s from a cut cache", runs[k][0]);
+    }
+    /* g.csr now holds pagerank's graph: bfs makes its own again. */
+    snprintf(args, sizeof args, "--cache %s/g.csr 36864 3", dir);
+    cr_assert_eq(wl("bfs", args), 0, "%s", err);
+    cr_expect_str_eq(out, bfs_fresh);
+    scratch_remove(dir);
 }
 
 /* Recorded under lackey, a kernel computes what it computes natively, and

@@ -11,7 +11,8 @@
  * fit, 144 bytes per vertex.  The edge list the graph is built from is
  * freed before the searches.  Prints, over all searches, the vertices
  * reached, the sum of their levels and the deepest level.  --dump prints
- * the edge list and the search roots instead. */
+ * the edge list and the search roots instead; --cache FILE keeps the CSR
+ * in FILE for the next run (rmat.h). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +31,8 @@ static const wl_spec spec = {
     .about = "Breadth-first searches from random roots of an undirected R-MAT graph (a,b,c,d = .57,.19,.19,.05,\n"
              "16 edges per vertex) of 2^scale vertices, 144 bytes per vertex within FOOTPRINT.\n"
              "Prints the vertices reached, the sum of their levels and the deepest level over all searches.\n"
-             "--dump prints the graph's edges and the roots instead.\n",
+             "--dump prints the graph's edges and the roots instead; --cache FILE keeps the graph in FILE\n"
+             "(read back when it matches: recording under valgrind then skips the generation).\n",
     .min_footprint = 2 * BFS_BYTES_PER_VERTEX,
     .has_dump = true,
 };
@@ -51,18 +53,23 @@ int main(int argc, char **argv)
 {
     wl_args a = wl_parse(&spec, argc, argv);
     unsigned scale = rmat_scale_for(a.footprint, BFS_BYTES_PER_VERTEX);
-    rmat_graph g = rmat_generate(&spec, scale, BFS_SEED);
-    csr c = csr_build(&spec, &g, CSR_SYM);
+    csr c;
+    if (a.dump || !a.cache || !csr_load(&spec, a.cache, scale, CSR_SYM, BFS_SEED, &c, NULL)) {
+        rmat_graph g = rmat_generate(&spec, scale, BFS_SEED);
+        c = csr_build(&spec, &g, CSR_SYM);
+        if (a.dump)
+            rmat_dump(&g);
+        else if (a.cache)
+            csr_save(&spec, a.cache, scale, CSR_SYM, BFS_SEED, &c, NULL);
+        rmat_free(&g);
+    }
     wl_rng r = wl_rng_seed(BFS_SEED + 1);
     if (a.dump) {
-        rmat_dump(&g);
         for (uint64_t s = 0; s < a.iters; s++)
             printf("root %" PRIu32 "\n", pick_root(&r, &c));
-        rmat_free(&g);
         csr_free(&c);
         return wl_finish(&spec);
     }
-    rmat_free(&g);
     int32_t *level = wl_calloc(&spec, c.n, sizeof *level);
     uint32_t *queue = wl_calloc(&spec, c.n, sizeof *queue);
     uint64_t reached = 0, levelsum = 0;

@@ -1,9 +1,14 @@
 /* rmat.c -- R-MAT generation and CSR construction (rmat.h). */
+#define _POSIX_C_SOURCE 200809L   /* open, read, write */
 #include "rmat.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "wl_rand.h"
 
@@ -112,4 +117,94 @@ void csr_free(csr *c)
     free(c->adj);
     c->off = NULL;
     c->adj = NULL;
+}
+
+/* Cache file: CSR_HEADER_WORDS u64 (magic, scale, dir, seed, n, m, has
+ * extra), then off (n + 1 u64), adj (m u32), extra (n u32), host order. */
+#define CSR_MAGIC UINT64_C(0x5253434c57554d4d)   /* "MMUWLCSR" */
+enum { CSR_HEADER_WORDS = 7 };
+
+/* All of len bytes, in pieces (read(2) moves at most ~2 GiB a call). */
+static bool read_all(int fd, void *buf, size_t len)
+{
+    for (char *p = buf; len;) {
+        ssize_t k = read(fd, p, len);
+        if (k <= 0) {
+            if (k < 0 && errno == EINTR)
+                continue;
+            return false;
+        }
+        p += k;
+        len -= (size_t)k;
+    }
+    return true;
+}
+
+static bool write_all(int fd, const void *buf, size_t len)
+{
+    for (const char *p = buf; len;) {
+        ssize_t k = write(fd, p, len);
+        if (k < 0) {
+            if (errno == EINTR)
+                continue;
+            return false;
+        }
+        p += k;
+        len -= (size_t)k;
+    }
+    return true;
+}
+
+bool csr_load(const wl_spec *spec, const char *path, unsigned scale, csr_dir dir, uint64_t seed, csr *c,
+              uint32_t **extra)
+{
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return false;
+    uint64_t h[CSR_HEADER_WORDS];
+    uint64_t n = UINT64_C(1) << scale, m = n * RMAT_EDGE_FACTOR * (dir == CSR_SYM ? 2 : 1);
+    bool ok = read_all(fd, h, sizeof h) && h[0] == CSR_MAGIC && h[1] == scale && h[2] == (uint64_t)dir &&
+              h[3] == seed && h[4] == n && h[5] == m && h[6] == (extra != NULL);
+    if (ok) {
+        *c = (csr){.n = n, .m = m};
+        c->off = wl_calloc(spec, n + 1, sizeof *c->off);
+        c->adj = wl_calloc(spec, m, sizeof *c->adj);
+        ok = read_all(fd, c->off, (n + 1) * sizeof *c->off) && read_all(fd, c->adj, m * sizeof *c->adj);
+        if (ok && extra) {
+            *extra = wl_calloc(spec, n, sizeof **extra);
+            ok = read_all(fd, *extra, n * sizeof **extra);
+            if (!ok)
+                free(*extra);
+        }
+        if (!ok)
+            csr_free(c);
+    }
+    close(fd);
+    return ok;
+}
+
+void csr_save(const wl_spec *spec, const char *path, unsigned scale, csr_dir dir, uint64_t seed, const csr *c,
+              const uint32_t *extra)
+{
+    /* Written to PATH.tmp and renamed: a cache file is always complete. */
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    uint64_t h[CSR_HEADER_WORDS] = {CSR_MAGIC, scale, (uint64_t)dir, seed, c->n, c->m, extra != NULL};
+    bool ok = fd >= 0 && write_all(fd, h, sizeof h) && write_all(fd, c->off, (c->n + 1) * sizeof *c->off) &&
+              write_all(fd, c->adj, c->m * sizeof *c->adj) && (!extra || write_all(fd, extra, c->n * sizeof *extra));
+    int e = errno;
+    if (fd >= 0 && close(fd) != 0 && ok) {
+        ok = false;
+        e = errno;
+    }
+    if (ok && rename(tmp, path) != 0) {
+        ok = false;
+        e = errno;
+    }
+    if (!ok) {
+        unlink(tmp);
+        fprintf(stderr, "%s: cannot write the graph cache %s: %s\n", spec->name, path, strerror(e));
+        exit(1);
+    }
 }

@@ -10,6 +10,7 @@
 #ifndef MMUSIM_WORKLOADS_RMAT_H
 #define MMUSIM_WORKLOADS_RMAT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "wl.h"
@@ -52,5 +53,18 @@ void rmat_dump(const rmat_graph *g);
 
 csr csr_build(const wl_spec *spec, const rmat_graph *g, csr_dir dir);
 void csr_free(csr *c);
+
+/* A graph cache (--cache FILE): generating a big R-MAT graph costs ~10^4
+ * instructions per vertex, which under lackey means hours of recording
+ * before the region of interest.  A native run saves the CSR (and `extra`,
+ * n 32-bit values per vertex, if given) with csr_save; a recorded run loads
+ * it with read(2), whose copying the kernel does and lackey does not trace.
+ * The file is a cache: csr_load returns false (and the caller generates
+ * and saves again) when it is missing, short, or was made for another
+ * scale, direction or seed.  A failed save ends the program with status 1. */
+bool csr_load(const wl_spec *spec, const char *path, unsigned scale, csr_dir dir, uint64_t seed, csr *c,
+              uint32_t **extra);
+void csr_save(const wl_spec *spec, const char *path, unsigned scale, csr_dir dir, uint64_t seed, const csr *c,
+              const uint32_t *extra);
 
 #endif

@@ -8,14 +8,14 @@
 
 static void usage(const wl_spec *s, FILE *f)
 {
-    fprintf(f, "usage: %s %sFOOTPRINT %s\n", s->name, s->has_dump ? "[--dump] " : "", s->iters);
+    fprintf(f, "usage: %s %sFOOTPRINT %s\n", s->name, s->has_dump ? "[--dump] [--cache FILE] " : "", s->iters);
 }
 
 static _Noreturn void bad(const wl_spec *s, const char *fmt, const char *arg)
 {
     fprintf(stderr, "%s: ", s->name);
     fprintf(stderr, fmt, arg);
-    fprintf(stderr, " (usage: %s %sFOOTPRINT %s)\n", s->name, s->has_dump ? "[--dump] " : "", s->iters);
+    fprintf(stderr, " (usage: %s %sFOOTPRINT %s)\n", s->name, s->has_dump ? "[--dump] [--cache FILE] " : "", s->iters);
     exit(2);
 }
 
@@ -56,6 +56,10 @@ wl_args wl_parse(const wl_spec *spec, int argc, char **argv)
             exit(fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1);
         } else if (spec->has_dump && strcmp(arg, "--dump") == 0) {
             a.dump = true;
+        } else if (spec->has_dump && strcmp(arg, "--cache") == 0) {
+            if (i + 1 == argc)
+                bad(spec, "%s", "--cache needs a FILE");
+            a.cache = argv[++i];
         } else if (arg[0] == '-' && arg[1]) {
             bad(spec, "unknown option '%s'", arg);
         } else if (npos == 2) {
