@@ -57,7 +57,7 @@ fi
 small=(
   "gups     16M   1M"
   "bfs      4M    2"
-  "pagerank 4M    3"
+  "pagerank 4M    1"
   "hashjoin 4M    128K"
   "btree    4M    32K"
   "kvstore  4M    64K"
