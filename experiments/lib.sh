@@ -7,10 +7,6 @@
 # Generated traces always go to STUDY/work/traces or STUDY/work-reduced/traces
 # (the specs name them relative to their own folder).  All work dirs are
 # gitignored; only the full-scale default run writes the committed figure.
-# WARMUP=N (environment; instructions, or accesses for traces without
-# instruction counts, K/M/G suffixes) runs a copy of the spec with
-# `warmup: N` appended, into RESULTS-warmupN: issue 12's warm-up key, for
-# an mmusim whose sweep knows it (each spec notes the value that fits it).
 set -euo pipefail
 STUDY_DIR=$(cd "$(dirname "${BASH_SOURCE[1]}")" && pwd)
 STUDY=$(basename "$STUDY_DIR")
@@ -57,15 +53,6 @@ gen() {
     "$MMUSIM" trace gen "$@" -o "$TRACES/$name.trace.zst"
 }
 
-WARMUP=${WARMUP:-}
-if [ -n "$WARMUP" ]; then
-    # Beside the spec, so its relative trace paths still hold; gitignored.
-    WSPEC=$STUDY_DIR/.$(basename "$SPEC" .yaml)-warmup.yaml
-    { cat "$SPEC"; echo "warmup: $WARMUP"; } > "$WSPEC"
-    SPEC=$WSPEC
-    RESULTS=$RESULTS-warmup$WARMUP
-    mkdir -p "$RESULTS"
-fi
 
 run_sweep() {
     echo "$STUDY: sweep $(basename "$SPEC") -> $RESULTS"
