@@ -20,6 +20,26 @@ static inline void access_data(os_cpu *c, mm_kind kind, const mmu_result *out)
         core_access(c->core, kind, out, lat);
 }
 
+/* The `tries`-th fault of one access, timed or skipped: OS_OK when the
+ * handler fixed the page table (try again), else how the access ends. */
+static os_status fault(os *o, unsigned cpu, uint64_t va, uint32_t ec, mm_kind kind, mm_priv priv, unsigned tries)
+{
+    fres r = F_SEGV;
+    if (tries < MAX_FAULT_RETRIES)
+        r = os_handle_fault(o, cpu, va, ec, kind, priv);
+    else
+        assert(!"page fault not resolved by the handler");
+    if (r == F_OOM) {
+        os_set_oom(o);
+        return OS_OOM;
+    }
+    if (r == F_SEGV) {
+        o->c.faults_segv++;
+        return OS_SEGV;
+    }
+    return OS_OK;
+}
+
 /* Translate the page of va, handling faults; issued: out already holds the
  * first attempt's result. */
 static os_status translate(os *o, unsigned cpu, uint64_t va, mm_kind kind, mm_priv priv, mmu_result *out,
@@ -34,19 +54,11 @@ static os_status translate(os *o, unsigned cpu, uint64_t va, mm_kind kind, mm_pr
          * everything in flight has completed, so the retry cannot merge
          * with the walk that faulted. */
         os_charge(o, cpu, 0);
-        fres r = F_SEGV;
-        if (tries < MAX_FAULT_RETRIES)
-            r = os_handle_fault(o, cpu, va, out->error_code, kind, priv);
-        else
-            assert(!"page fault not resolved by the handler");
-        if (r == F_OOM) {
-            os_set_oom(o);
-            return OS_OOM;
-        }
-        if (r == F_SEGV) {
-            o->c.faults_segv++;
-            c->stall += out->done - first - c->l1lat[kind];
-            return OS_SEGV;
+        os_status s = fault(o, cpu, va, out->error_code, kind, priv, tries);
+        if (s != OS_OK) {
+            if (s == OS_SEGV)
+                c->stall += out->done - first - c->l1lat[kind];
+            return s;
         }
         mmu_access(c->mmu, va, kind, priv, out);
     }
@@ -129,19 +141,9 @@ static os_status touch_page(os *o, unsigned cpu, uint64_t va, mm_kind kind, mm_p
         uint64_t leaf = pgtable_lookup(pt, va, &level, &pa);
         if (leaf && os_leaf_allows(o, cpu, leaf, kind, priv))
             return OS_OK;
-        fres r = F_SEGV;
-        if (tries < MAX_FAULT_RETRIES)
-            r = os_handle_fault(o, cpu, va, ec | (leaf ? PF_P : 0), kind, priv);
-        else
-            assert(!"page fault not resolved by the handler");
-        if (r == F_OOM) {
-            os_set_oom(o);
-            return OS_OOM;
-        }
-        if (r == F_SEGV) {
-            o->c.faults_segv++;
-            return OS_SEGV;
-        }
+        os_status s = fault(o, cpu, va, ec | (leaf ? PF_P : 0), kind, priv, tries);
+        if (s != OS_OK)
+            return s;
     }
 }
 
