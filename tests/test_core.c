@@ -136,6 +136,39 @@ Test(core, cycle_arithmetic)
                      (unsigned long long)(v1[i] - v0[i]), (unsigned long long)want[i]);
 }
 
+/* A load that misses the l1d blocks the core, and its cache access starts
+ * when its walk ends: after INVLPG of A, a load of the uncached line
+ * A+0x400 walks (r.done - r.issue cycles, the L1 TLB's 1 of them a hit's)
+ * and then reads DRAM (200 - 4 = 196 data stall).  So translation stall
+ * grows by exactly r.done - r.issue - 1 and data stall by 196.  A store
+ * that walks stalls nothing: 200 instructions later (100 base cycles, far
+ * more than the walk) translation stall has not grown. */
+Test(core, blocking_miss_waits_for_its_walk)
+{
+    machine(CORE_FIRST_ORDER);
+    warm_up();
+    uint64_t v0[C_COUNT], v1[C_COUNT], v2[C_COUNT];
+    snap(v0);
+    cr_assert_eq(os_invlpg(o, 0, A), 0);
+    mmu_result r;
+    cr_assert_eq(os_access(o, 0, A + 0x400, 8, MM_LOAD, MM_USER, &r), OS_OK);
+    cr_assert_eq(r.where, MMU_WALK);
+    cr_assert_gt(r.done - r.issue, 1);
+    snap(v1);
+    cr_expect_eq(v1[C_TRANS] - v0[C_TRANS], r.done - r.issue - 1);
+    cr_expect_eq(v1[C_DATA] - v0[C_DATA], 196);
+    cr_expect_eq(v1[C_CYCLES] - v0[C_CYCLES], (r.done - r.issue - 1) + 196 + (v1[C_OS] - v0[C_OS]));
+    cr_assert_eq(os_invlpg(o, 0, B), 0);
+    cr_assert_eq(os_access(o, 0, B + 0x400, 8, MM_STORE, MM_USER, &r), OS_OK);
+    cr_assert_eq(r.where, MMU_WALK);
+    cr_assert_lt(r.done - r.issue, 100);
+    os_instructions(o, 0, 200);
+    snap(v2);
+    cr_expect_eq(v2[C_TRANS] - v1[C_TRANS], 0);
+    cr_expect_eq(v2[C_DATA] - v1[C_DATA], 0);
+    cr_expect_eq(v2[C_BASE] - v1[C_BASE], 100);
+}
+
 /* A first touch: the walk that faults, the handler (os), the walk again.
  * The core waits for the faulting walk (translation), spends MINOR cycles
  * in the handler, and the retry's walk is still in flight at the end

@@ -14,6 +14,7 @@ struct core {
     mmu *m;
     unsigned cpi_milli;
     unsigned l1_lat[3];      /* by mm_kind: the L1 hit latency (no stall) */
+    unsigned tlb_lat[3];     /* by mm_kind: the L1 TLB hit latency */
     mm_cycle clock;          /* C */
     mm_cycle start;          /* C at the last reset */
     uint64_t milli;          /* base-cycle remainder carried, < 1000 */
@@ -26,6 +27,8 @@ core *core_create(const mm_config *cfg, mmu *m, const memsys *ms)
     core *k = mm_xcalloc(1, sizeof *k);
     k->m = m;
     k->cpi_milli = cfg->core.cpi_milli;
+    k->tlb_lat[MM_LOAD] = k->tlb_lat[MM_STORE] = cfg->dtlb.latency;
+    k->tlb_lat[MM_IFETCH] = cfg->itlb.latency;
     if (ms)
         for (unsigned kind = 0; kind < 3; kind++)
             k->l1_lat[kind] = memsys_l1_latency(ms, (mm_kind)kind);
@@ -67,8 +70,18 @@ __attribute__((noinline)) static void held(core *k, mm_cycle issue)
     k->clock = issue;
 }
 
-__attribute__((noinline)) static void data_stall(core *k, uint64_t stall)
+/* A load or fetch that misses its L1 cache blocks the core until its data
+ * arrive.  Its cache access starts when its translation ends, so the
+ * translation's time beyond an L1 TLB hit is on that path too: translation
+ * stall, then `stall` cycles of data stall.  (C is the access's issue cycle
+ * here: the MMU issues at C or later, and held() caught C up.) */
+__attribute__((noinline)) static void data_stall(core *k, mm_kind kind, const mmu_result *r, uint64_t stall)
 {
+    mm_cycle hit_done = r->issue + k->tlb_lat[kind];
+    if (r->done > hit_done) {
+        k->clock += r->done - hit_done;
+        k->c.translation_stall_cycles += r->done - hit_done;
+    }
     k->clock += stall;
     k->c.data_stall_cycles += stall;
     mmu_advance(k->m, k->clock);
@@ -79,7 +92,7 @@ void core_access(core *k, mm_kind kind, const mmu_result *r, unsigned latency)
     if (r->issue > k->clock)
         held(k, r->issue);
     if (kind != MM_STORE && latency > k->l1_lat[kind])
-        data_stall(k, latency - k->l1_lat[kind]);
+        data_stall(k, kind, r, latency - k->l1_lat[kind]);
 }
 
 mm_cycle core_charge(core *k, uint64_t cycles)

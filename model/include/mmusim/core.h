@@ -13,15 +13,18 @@
  *    later, C moves to the issue cycle: the part the front end waited for
  *    `frontend.max_outstanding` translations in flight to drop is
  *    translation stall, the rest (at most `frontend.issue_width` accesses
- *    per cycle) is issue stall.  A slow translation (STLB hit, walk) does
- *    not stall the core by itself: later instructions and accesses overlap
- *    it until the front end's limit binds -- the ROB/load-buffer limit of
- *    an out-of-order core, to first order.
+ *    per cycle) is issue stall.  A slow translation (STLB hit, walk) of a
+ *    store or of an access that hits its L1 cache does not stall the core
+ *    by itself: later instructions and accesses overlap it until the front
+ *    end's limit binds -- the ROB/load-buffer limit of an out-of-order
+ *    core, to first order.
  *  - data stall: a load stalls C by its data-cache latency beyond the L1d
  *    hit latency, an instruction fetch by its latency beyond the L1i hit
  *    (no memory-level parallelism: cache misses do not overlap each other,
  *    an upper bound on their cost); a store retires through the store
- *    buffer (taken as unbounded) and stalls nothing.
+ *    buffer (taken as unbounded) and stalls nothing.  Such a blocking miss
+ *    cannot start before its translation ends, so its translation time
+ *    beyond an L1 TLB hit stalls C first (translation stall).
  *  - OS: a cost charged to the CPU (fault handler, context switch, TLB
  *    shootdown) first waits for every translation in flight (translation
  *    stall: the fault or switch is serializing), then advances C by the
