@@ -14,6 +14,9 @@ static int check(void *ctx, const trace_rec *r)
     if (r->kind == TR_ACCESS) {
         if (r->size < 1 || r->size > 65535 || r->acc > MM_IFETCH || r->priv != MM_USER || r->cpu != 0)
             abort();
+    } else if (r->kind == TR_ROI) {   /* '**PID** mmusim-roi-begin|end' */
+        if (r->roi > TR_ROI_END)
+            abort();
     } else if (r->kind != TR_INSTR || r->count == 0) {
         abort();
     }

@@ -13,7 +13,8 @@ static bool same(const trace_rec *a, const trace_rec *b)
     return a->kind == b->kind && a->cpu == b->cpu && a->acc == b->acc && a->priv == b->priv && a->size == b->size &&
            a->va == b->va && a->count == b->count && a->pid == b->pid && a->child == b->child &&
            a->addr == b->addr && a->len == b->len && a->offset == b->offset && a->prot == b->prot &&
-           a->flags == b->flags && a->file_id == b->file_id && a->value == b->value && a->noflush == b->noflush;
+           a->flags == b->flags && a->file_id == b->file_id && a->value == b->value && a->noflush == b->noflush &&
+           a->roi == b->roi;
 }
 
 static int round_trip(void *ctx, const trace_rec *r)
