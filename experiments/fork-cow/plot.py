@@ -53,7 +53,10 @@ a1, a2, a3 = axes
 
 thp = series.get("always", [])
 if thp:
-    huge = thp[0]["thp.faults_2m"]   # the parent's region, faulted as huge pages
+    # The region in huge pages: at X = 0 nothing is split and parent and
+    # child both map it with 2 MiB leaves (a gauge, so the warm-up, which
+    # holds the parent's huge-page faults, does not zero it).
+    huge = thp[0]["thp.bytes_2m"] // (2 * 2**21)
     x = [frac(r) for r in thp]
     a1.plot(x, [splits(r) for r in thp], color=style.color(1), marker=style.marker(1),
             linestyle="none", label="model")

@@ -50,8 +50,9 @@ for f in fps:
             r = by.get((f, p, s))
             if not r or not inf:
                 continue
-            # Pages touched: 4 KiB pages mapped, or 2 MiB pages faulted.
-            pages = r["thp.faults_2m"] if p == "always" else r["rss.pages"]
+            # Pages touched: 4 KiB pages mapped, or 2 MiB pages mapped (gauges:
+            # the warm-up, which holds most first touches, does not zero them).
+            pages = r["thp.bytes_2m"] // 2**21 if p == "always" else r["rss.pages"]
             share = style.ratio(inf["stlb.misses"], r["stlb.misses"])
             print(f"{size_label(f):>9} {p:>6} {pages:>8} {s * r['config.stlb.4k.ways']:>6} "
                   f"{r['stlb.misses']:>9} {inf['stlb.misses']:>10} {100 * share:>5.1f}%")
