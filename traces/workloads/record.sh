@@ -56,7 +56,7 @@ fi
 # and ITERATIONS for >= 500 M accesses inside the region of interest.
 small=(
   "gups     16M   1M"
-  "bfs      4M    2"
+  "bfs      4M    1"
   "pagerank 4M    1"
   "hashjoin 4M    128K"
   "btree    4M    32K"
