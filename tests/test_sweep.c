@@ -361,6 +361,31 @@ static bool has_member(const char *text, const char *line, size_t len)
     return false;
 }
 
+/* Every counter and config line of a `run --json` report is a member
+ * of the run file `run` (named `what` in messages), except what run files
+ * leave out: the report's header (schema, version, title, trace hash), its
+ * metrics and its per-CPU and per-process counters. */
+static void expect_report_in_run(const char *report, const char *run, const char *what)
+{
+    static const char *const header[] = {"  \"schema\"", "  \"mmusim\"", "  \"title\"", "  \"trace_hash\"",
+                                         "  \"metrics\"", "}"};
+    unsigned checked = 0;
+    for (const char *l = strchr(report, '\n'); l && l[1]; l = strchr(l + 1, '\n')) {
+        const char *e = strchr(l + 1, '\n');
+        size_t len = (size_t)(e - (l + 1));
+        if (len && l[len] == ',')
+            len--;
+        bool skip = len > 3 && report_is_breakdown(l + 4);
+        for (size_t h = 0; h < sizeof header / sizeof header[0]; h++)
+            skip = skip || !strncmp(l + 1, header[h], strlen(header[h]));
+        if (skip)
+            continue;
+        cr_assert(has_member(run, l + 1, len), "%.*s: not in %s", (int)len, l + 1, what);
+        checked++;
+    }
+    cr_assert_gt(checked, 50);
+}
+
 Test(sweep, small_sweep_matches_mmusim_run)
 {
     char dir[64], spec[128], res[128], path[256];
@@ -408,26 +433,7 @@ Test(sweep, small_sweep_matches_mmusim_run)
                               "--set stlb.4k.ways=12 " GUPS,
                               dir, out, sizeof out, err, sizeof err),
                  0, "%s", err);
-    /* Every counter and config line of the report is in the run file. */
-    unsigned checked = 0;
-    for (char *l = strchr(out, '\n'); l && l[1]; l = strchr(l + 1, '\n')) {
-        char *e = strchr(l + 1, '\n');
-        size_t len = (size_t)(e - (l + 1));
-        if (len && l[len] == ',')
-            len--;
-        /* Not in run files: the report's header (schema, version, title,
-         * trace hash), its metrics and its per-CPU and per-process counters. */
-        static const char *const header[] = {"  \"schema\"", "  \"mmusim\"", "  \"title\"", "  \"trace_hash\"",
-                                             "  \"metrics\"", "}"};
-        bool skip = len > 3 && report_is_breakdown(l + 4);
-        for (size_t h = 0; h < sizeof header / sizeof header[0]; h++)
-            skip = skip || !strncmp(l + 1, header[h], strlen(header[h]));
-        if (skip)
-            continue;
-        cr_assert(has_member(run, l + 1, len), "%.*s: not in %s", (int)len, l + 1, path);
-        checked++;
-    }
-    cr_assert_gt(checked, 50);
+    expect_report_in_run(out, run, path);
     free(run);
     free(csv);
     free(jsonl);
@@ -809,27 +815,7 @@ Test(sweep, replay_phase_keys)
         char line[512];
         snprintf(line, sizeof line, "\"$M\" run --json --set os.thp=never --skip 10K --warmup %s " SEQ, warm[w]);
         cr_assert_eq(prog_capture(line, dir, out, sizeof out, err, sizeof err), 0, "%s", err);
-        unsigned checked = 0;
-        for (char *l = strchr(out, '\n'); l && l[1]; l = strchr(l + 1, '\n')) {
-            char *e = strchr(l + 1, '\n');
-            size_t len = (size_t)(e - (l + 1));
-            if (len && l[len] == ',')
-                len--;
-            /* A run file carries the totals and config only: not the report's
-             * header members, breakdowns (cpuN, pidN) or metrics. */
-            static const char *const not_in_runs[] = {"  \"title\"",  "  \"schema\"", "  \"mmusim\"",
-                                                      "  \"trace_hash\"", "  \"cpu", "  \"pid",
-                                                      "  \"metrics\"", "}"};
-            bool skip = false;
-            for (size_t k = 0; k < sizeof not_in_runs / sizeof not_in_runs[0]; k++)
-                skip |= !strncmp(l + 1, not_in_runs[k], strlen(not_in_runs[k]));
-            if (skip)
-                continue;
-            cr_assert(has_member(run, l + 1, len), "warm-up %s: %.*s: not in the run file", warm[w], (int)len,
-                      l + 1);
-            checked++;
-        }
-        cr_expect_gt(checked, 50);
+        expect_report_in_run(out, run, warm[w]);
         free(run);
     }
     for (int i = 0; i < n; i++)
