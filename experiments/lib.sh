@@ -7,6 +7,11 @@
 # Generated traces always go to STUDY/work/traces or STUDY/work-reduced/traces
 # (the specs name them relative to their own folder).  All work dirs are
 # gitignored; only the full-scale default run writes the committed figure.
+# A study may also sweep the workload kernels' traces (traces/workloads/):
+# they need a warm-up of their own (a sweep's replay.* keys hold for all of
+# its traces), so they have their own spec, spec-workloads.yaml (reduced:
+# spec-workloads-reduced.yaml), with results beside the first spec's, in
+# results-workloads/.
 set -euo pipefail
 STUDY_DIR=$(cd "$(dirname "${BASH_SOURCE[1]}")" && pwd)
 STUDY=$(basename "$STUDY_DIR")
@@ -30,9 +35,11 @@ done
 [ -x "$MMUSIM" ] || { echo "$STUDY/run.sh: $MMUSIM: not an executable (set MMUSIM)" >&2; exit 2; }
 if [ $REDUCED = 1 ]; then
     SPEC=$STUDY_DIR/spec-reduced.yaml
+    WSPEC=$STUDY_DIR/spec-workloads-reduced.yaml
     WORK=$STUDY_DIR/work-reduced
 else
     SPEC=$STUDY_DIR/spec.yaml
+    WSPEC=$STUDY_DIR/spec-workloads.yaml
     WORK=$STUDY_DIR/work
 fi
 TRACES=$WORK/traces
@@ -45,6 +52,7 @@ else
     RESULTS=$WORK/results
     if [ $REDUCED = 1 ]; then FIGDIR=$WORK; else FIGDIR=$STUDY_DIR; fi
 fi
+WRESULTS=$RESULTS-workloads
 mkdir -p "$TRACES" "$RESULTS" "$FIGDIR"
 
 # gen NAME ARGS...: mmusim trace gen ARGS -o $TRACES/NAME.trace.zst
@@ -57,8 +65,14 @@ gen() {
 run_sweep() {
     echo "$STUDY: sweep $(basename "$SPEC") -> $RESULTS"
     "$MMUSIM" sweep "$SPEC" --jobs "$JOBS" --out "$RESULTS"
+    if [ -f "$WSPEC" ]; then
+        echo "$STUDY: sweep $(basename "$WSPEC") -> $WRESULTS"
+        "$MMUSIM" sweep "$WSPEC" --jobs "$JOBS" --out "$WRESULTS"
+    fi
 }
 
 run_plot() {
-    "$PY" "$STUDY_DIR/plot.py" "$RESULTS/results.csv" "$FIGDIR"
+    local w=()
+    [ -f "$WSPEC" ] && w=("$WRESULTS/results.csv")
+    "$PY" "$STUDY_DIR/plot.py" "$RESULTS/results.csv" "$FIGDIR" "${w[@]}"
 }

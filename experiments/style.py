@@ -104,11 +104,17 @@ def _num(v):
 
 
 def trace_name(row):
-    """'../../traces/gzip.trace.zst' -> 'gzip'."""
-    b = os.path.basename(str(row["trace"]))
+    """'../../traces/gzip.trace.zst' -> 'gzip'; a workload kernel's trace
+    is named as its program: '../../traces/workloads/gups.trace.zst' ->
+    'wl-gups' (not the synthetic 'gups')."""
+    path = str(row["trace"])
+    b = os.path.basename(path)
     for suf in (".trace.zst", ".zst"):
         if b.endswith(suf):
-            return b[: -len(suf)]
+            b = b[: -len(suf)]
+            break
+    if os.path.basename(os.path.dirname(path)) == "workloads":
+        b = "wl-" + b
     return b
 
 
@@ -163,6 +169,21 @@ def paths(argv, study_dir):
     res = argv[1] if len(argv) > 1 else os.path.join(study_dir, "work", "results", "results.csv")
     out = argv[2] if len(argv) > 2 else study_dir
     return res, out
+
+
+def start_with_workloads(script, argv):
+    """start() for a study with a workloads spec (experiments/lib.sh):
+    plot.py [RESULTS_CSV [OUTDIR [WORKLOADS_CSV]]], WORKLOADS_CSV by
+    default results-workloads/results.csv beside RESULTS_CSV's folder.
+    Returns (rows, workload rows, outdir)."""
+    rows, out = start(script, argv)
+    if len(argv) > 3:
+        wres = argv[3]
+    else:
+        res, _ = paths(argv, os.path.dirname(os.path.abspath(script)))
+        d = os.path.dirname(os.path.abspath(res))
+        wres = os.path.join(d + "-workloads", "results.csv")
+    return rows, read_results(wres), out
 
 
 def start(script, argv):

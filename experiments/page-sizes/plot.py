@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """page-sizes: walks, walk cycles and page-table memory for 4 KiB pages,
-THP (2 MiB) and 1 GiB pages.  plot.py [RESULTS_CSV [OUTDIR]]"""
+THP (2 MiB) and 1 GiB pages.  plot.py [RESULTS_CSV [OUTDIR [WORKLOADS_CSV]]]"""
 import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import style  # noqa: E402
 
-rows, out = style.start(__file__, sys.argv)
+rows, wrows, out = style.start_with_workloads(__file__, sys.argv)
+rows += wrows   # the workload kernels (wl-*) after the spec's own traces
 import matplotlib.pyplot as plt  # noqa: E402
 
 # Page-size variant of a run: a *-1g trace (hugetlb mmap) -> 1 GiB;
@@ -43,10 +44,10 @@ for ax, (ylab, f) in zip(axes, metrics):
                edgecolor="white", linewidth=0.3, label=k)
     ax.set_yscale("log")
     ax.set_xticks(range(len(bases)))
-    ax.set_xticklabels(bases)
+    ax.set_xticklabels(bases, rotation=35, ha="right")
     ax.grid(axis="x", visible=False)
     style.label(ax, y=ylab)
 style.legend(fig, handles=axes[0].get_legend_handles_labels()[0], loc="upper center",
-             ncol=len(kinds), bbox_to_anchor=(0.5, 1.08))
+             ncol=len(kinds), bbox_to_anchor=(0.5, 1.13))
 fig.tight_layout()
 style.save(fig, out)

@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """pwc-designs: cycles and memory reads per page walk by PWC design.
-plot.py [RESULTS_CSV [OUTDIR]]"""
+plot.py [RESULTS_CSV [OUTDIR [WORKLOADS_CSV]]]"""
 import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import style  # noqa: E402
 
-rows, out = style.start(__file__, sys.argv)
+rows, wrows, out = style.start_with_workloads(__file__, sys.argv)
+rows += wrows   # the workload kernels (wl-*) after the spec's own traces
 import matplotlib.pyplot as plt  # noqa: E402
 
 MEM = ("l1d", "l2", "llc", "dram")   # where a walk's PTE reads went: memory hierarchy
@@ -29,7 +30,7 @@ for ax, (ylab, f) in zip(axes, metrics):
         ax.bar(xs, ys, w, color=style.color(j), hatch=style.HATCHES[j],
                edgecolor="white", linewidth=0.3, label=d)
     ax.set_xticks(range(len(traces)))
-    ax.set_xticklabels(traces)
+    ax.set_xticklabels(traces, rotation=35, ha="right")
     ax.grid(axis="x", visible=False)
     style.label(ax, y=ylab)
 axes[0].set_title("cost of a walk")
