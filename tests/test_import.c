@@ -253,6 +253,62 @@ Test(lackey, roi_markers)
     expect_records(exp, sizeof exp / sizeof exp[0]);
 }
 
+/* A threaded log (valgrind --trace-sched=yes): thread N's records on CPU
+ * N-1, its first "acquired lock" line a switch of that CPU to pid 1000;
+ * the instructions before a thread change are the previous thread's;
+ * valgrind's other SCHED lines change nothing. */
+#define SW(c) ((trace_rec){.kind = TR_SWITCH, .cpu = (c), .pid = 1000})
+#define ACC_ON(c, a, v, s) ((trace_rec){.kind = TR_ACCESS, .cpu = (c), .acc = (a), .va = (v), .size = (s)})
+#define INS_ON(c, n) ((trace_rec){.kind = TR_INSTR, .cpu = (c), .count = (n)})
+Test(lackey, threads)
+{
+    const char *log = "==7== Command: ./mt\n"
+                      "--7--   SCHED[1]:  acquired lock (thread_wrapper(starting new thread))\n"
+                      "--7--   SCHED[1]: entering VG_(scheduler)\n"
+                      "I  00001000,4\n"
+                      " L 00002000,8\n"
+                      "I  00001004,4\n"
+                      "--7--   SCHED[1]: releasing lock (VG_(scheduler):timeslice) -> VgTs_Yielding\n"
+                      "--7--   SCHED[2]:  acquired lock (thread_wrapper(starting new thread))\n"
+                      "I  00003000,4\n"
+                      " M 00004000,8\n"
+                      "--7--   SCHED[2]: releasing lock (VG_(client_syscall)[async]) -> VgTs_WaitSys\n"
+                      "--7--   SCHED[1]:  acquired lock (VG_(scheduler):timeslice)\n"
+                      "I  00001008,4\n"
+                      "--7--   SCHED[3]:  acquired lock (thread_wrapper(starting new thread))\n"
+                      "--7--   SCHED[2]:  acquired lock (VG_(client_syscall)[async])\n"
+                      " S 00004008,8\n";
+    const trace_rec exp[] = {
+        SW(0), ACC_ON(0, MM_IFETCH, 0x1000, 4), INS_ON(0, 1), ACC_ON(0, MM_LOAD, 0x2000, 8),
+        ACC_ON(0, MM_IFETCH, 0x1004, 4), INS_ON(0, 1),
+        SW(1), ACC_ON(1, MM_IFETCH, 0x3000, 4), INS_ON(1, 1), ACC_ON(1, MM_LOAD, 0x4000, 8),
+        ACC_ON(1, MM_STORE, 0x4000, 8),
+        ACC_ON(0, MM_IFETCH, 0x1008, 4), INS_ON(0, 1),
+        SW(2),
+        ACC_ON(1, MM_STORE, 0x4008, 8),
+    };
+    char err[256] = "";
+    cr_assert_eq(import_str(IMPORT_LACKEY, log, NULL, err, sizeof err), 0, "%s", err);
+    expect_records(exp, sizeof exp / sizeof exp[0]);
+}
+
+/* Thread 256 is CPU 255, the last; 257 has no CPU.  A first scheduler
+ * line after accesses leaves them without a thread.  Both: FILE:LINE. */
+Test(lackey, threads_refused)
+{
+    char err[256] = "";
+    cr_assert_eq(import_str(IMPORT_LACKEY, "--7-- SCHED[256]:  acquired lock (x)\n L 10,1\n", NULL, err, sizeof err),
+                 0, "%s", err);
+    const trace_rec exp[] = {SW(255), ACC_ON(255, MM_LOAD, 0x10, 1)};
+    expect_records(exp, 2);
+    cr_assert_eq(import_str(IMPORT_LACKEY, " L 10,1\n--7-- SCHED[257]:  acquired lock (x)\n", NULL, err, sizeof err),
+                 -1);
+    cr_assert(strstr(err, ":2: thread number above 256"), "%s", err);
+    cr_assert_eq(import_str(IMPORT_LACKEY, " L 10,1\n--7-- SCHED[1]:  acquired lock (x)\n", NULL, err, sizeof err),
+                 -1);
+    cr_assert(strstr(err, ":2: the first scheduler line (--trace-sched=yes) comes after accesses"), "%s", err);
+}
+
 /* An access that crosses a page keeps its size; full 64-bit addresses;
  * sizes up to 65535. */
 Test(lackey, sizes_kept)
@@ -483,6 +539,7 @@ Test(lackey_real, loop_counts)
  * sink, so the same checks apply as to the importer. */
 
 static trace_meta recorded;   /* the recorded trace's metadata */
+static const char *record_opt;   /* an option of trace record before "--", or NULL */
 
 /* Run `mmusim trace record -o dir/rec.trace -- ARGV` with stderr in
  * dir/stderr; its exit status.  On 0, its records go through the sink. */
@@ -494,8 +551,11 @@ static int record(char *const argv[])
     pid_t pid = fork();
     cr_assert_neq(pid, -1);
     if (pid == 0) {
-        char *args[16] = {"mmusim", "trace", "record", "-o", out, "--"};
-        size_t n = 6;
+        char *args[16] = {"mmusim", "trace", "record", "-o", out};
+        size_t n = 5;
+        if (record_opt)
+            args[n++] = (char *)record_opt;
+        args[n++] = "--";
         for (size_t i = 0; argv[i] && n < 15; i++)
             args[n++] = argv[i];
         args[n] = NULL;
@@ -567,6 +627,95 @@ Test(record, loop_and_status)
     snprintf(expect, sizeof expect, "mmusim: trace record: %s exited with status 3; the trace is complete\n",
              loop_bin);
     cr_assert_str_eq(record_stderr(), expect);
+}
+
+/* threads.c: NT threads, thread t storing THREAD_N times into its own
+ * array arr[t] (the main thread only allocates them and waits); prints
+ * where the arrays are to argv[1].  The workers wait for each other
+ * before they store: valgrind numbers threads by slot and gives a dead
+ * thread's slot to the next one created, so only threads alive together
+ * have distinct numbers (CPUs). */
+#define NT 3
+#define THREAD_N 20000
+static const char threads_c[] =
+    "#include <pthread.h>\n"
+    "#include <stdio.h>\n"
+    "#include <stdlib.h>\n"
+    "static volatile long *arr[3];\n"
+    "static pthread_barrier_t all;\n"
+    "static void *work(void *p)\n"
+    "{\n"
+    "    volatile long *a = arr[(long)p];\n"
+    "    pthread_barrier_wait(&all);\n"
+    "    for (long k = 0; k < 20000; k++)\n"
+    "        a[k & 63] = k;\n"
+    "    return NULL;\n"
+    "}\n"
+    "int main(int argc, char **argv)\n"
+    "{\n"
+    "    pthread_t t[3];\n"
+    "    pthread_barrier_init(&all, NULL, 3);\n"
+    "    for (long i = 0; i < 3; i++)\n"
+    "        arr[i] = malloc(64 * sizeof(long));\n"
+    "    for (long i = 0; i < 3; i++)\n"
+    "        pthread_create(&t[i], NULL, work, (void *)i);\n"
+    "    for (long i = 0; i < 3; i++)\n"
+    "        pthread_join(t[i], NULL);\n"
+    "    FILE *f = fopen(argv[1], \"w\");\n"
+    "    for (long i = 0; i < 3; i++)\n"
+    "        fprintf(f, \"%lx\\n\", (unsigned long)arr[i]);\n"
+    "    fclose(f);\n"
+    "    return 0;\n"
+    "}\n";
+
+/* `trace record --threads`: valgrind's threads 2..4 (the program's
+ * workers, alive together; 1 is main) on CPUs 1..3, one process: each
+ * worker's THREAD_N stores to its array come from its own CPU, none from
+ * another worker's; one switch to pid 1000 per CPU, CPU 0's first. */
+Test(record, threads)
+{
+    if (system("valgrind --version >/dev/null 2>&1") != 0)
+        cr_skip_test("valgrind is not installed");
+    char src[128], bin[128], addrs[128], cmd[512];
+    snprintf(src, sizeof src, "%s/threads.c", dir);
+    snprintf(bin, sizeof bin, "%s/threads", dir);
+    snprintf(addrs, sizeof addrs, "%s/addrs", dir);
+    write_file(src, threads_c, sizeof threads_c - 1);
+    snprintf(cmd, sizeof cmd, "cc -O1 -pthread -o '%s' '%s'", bin, src);
+    if (system(cmd) != 0)
+        cr_skip_test("cannot compile with cc -pthread");
+    record_opt = "--threads";
+    char *argv[] = {bin, addrs, NULL};
+    int rc = record(argv);
+    record_opt = NULL;
+    cr_assert_eq(rc, 0, "%s", record_stderr());
+    FILE *f = fopen(addrs, "r");
+    cr_assert_not_null(f);
+    unsigned long base[NT];
+    for (int t = 0; t < NT; t++)
+        cr_assert_eq(fscanf(f, "%lx", &base[t]), 1);
+    fclose(f);
+    unsigned stores[NT][NT + 1] = {{0}}, switched = 0;
+    for (size_t i = 0; i < got.n; i++) {
+        const trace_rec *r = &got.v[i];
+        if (r->kind == TR_SWITCH) {
+            cr_assert_eq(r->pid, 1000);
+            cr_assert(i == 0 || r->cpu != 0, "CPU 0's switch is record %zu, not the first", i);
+            cr_assert_leq(r->cpu, NT);
+            cr_assert_eq(switched & (1u << r->cpu), 0, "a second switch of CPU %u", r->cpu);
+            switched |= 1u << r->cpu;
+        }
+        for (int t = 0; t < NT; t++)
+            if (r->kind == TR_ACCESS && r->acc == MM_STORE && r->va >= base[t] && r->va < base[t] + 512) {
+                cr_assert_leq(r->cpu, NT);
+                stores[t][r->cpu]++;
+            }
+    }
+    cr_assert_eq(switched, (1u << (NT + 1)) - 1);
+    for (int t = 0; t < NT; t++)
+        for (int c = 1; c <= NT; c++)
+            cr_assert_eq(stores[t][c], c == t + 1 ? THREAD_N : 0, "array %d: %u stores from CPU %d", t,
+                         stores[t][c], c);
 }
 
 Test(record, quoting)

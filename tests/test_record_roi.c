@@ -165,6 +165,25 @@ Test(record_roi, roi_only)
     cr_expect_eq(s.stores[0] + s.stores[2], 0);
 }
 
+/* --threads with --roi: the main thread's switch of CPU 0 to pid 1000
+ * comes long before the begin marker and is kept (else the region's
+ * accesses would have no process), then the region as without --threads,
+ * every record on CPU 0 (one thread). */
+Test(record_roi, threads_switch_kept_through_roi)
+{
+    char args[512];
+    snprintf(args, sizeof args, "--threads --roi -- '%s' '%s'", prog, addr_file);
+    cr_assert_eq(record(args), 0, "%s", err);
+    summary s = read_trace(trace_path());
+    cr_expect_eq(s.first.kind, TR_SWITCH);
+    cr_expect_eq(s.first.cpu, 0);
+    cr_expect_eq(s.first.pid, 1000);
+    cr_expect_str_eq(s.markers, "be");
+    cr_expect_eq(s.last.kind, TR_ROI);
+    cr_expect_eq(s.stores[1], 16);
+    cr_expect_eq(s.stores[0] + s.stores[2], 0);
+}
+
 /* --skip and --max count instructions and split a count at their ends:
  * --max 1000 keeps exactly 1000 (the program, with the dynamic loader,
  * runs far more), --skip 5K --max 300 exactly 300; no markers (the

@@ -448,6 +448,53 @@ Test(workload, one_cpu_each)
     free(j);
 }
 
+/* A threaded lackey log (trace record --threads): its two threads are
+ * one process on CPUs 0 and 1.  Thread 1 stores to page A (a demand-zero
+ * fault), thread 2 loads A and B: A is already mapped -- one address
+ * space -- so CPU 1 walks without a fault; B faults once.  Page faults 2,
+ * not 3; one process; each CPU's own lookups. */
+Test(workload, threads_share_an_address_space)
+{
+    const char *log = "--9--   SCHED[1]:  acquired lock (thread_wrapper(starting new thread))\n"
+                      " S 10000000,8\n"
+                      "--9--   SCHED[2]:  acquired lock (thread_wrapper(starting new thread))\n"
+                      " L 10000008,8\n"
+                      " L 10001000,8\n";
+    char lpath[160], tpath[160], err[512] = "";
+    snprintf(lpath, sizeof lpath, "%s/threads.log", dir);
+    snprintf(tpath, sizeof tpath, "%s/threads.trace", dir);
+    FILE *f = fopen(lpath, "w");
+    cr_assert_not_null(f);
+    fputs(log, f);
+    fclose(f);
+    trace_meta meta = {0};
+    trace_writer *w = trace_writer_open(tpath, &meta, 0, 0, err, sizeof err);
+    cr_assert_not_null(w, "%s", err);
+    cr_assert_eq(trace_import(IMPORT_LACKEY, lpath, trace_writer_sink(w), &meta, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(trace_writer_close(w, err, sizeof err), 0, "%s", err);
+    const char *t[] = {tpath};
+    mm_config c;
+    base_config(&c, (const char *const[]){"cpu.cpus=2", NULL});
+    char *j = replay_json(&c, t, 1);
+    EXPECT_COUNTER(j, "os.processes", 1);
+    EXPECT_COUNTER(j, "page-faults", 2);
+    EXPECT_COUNTER(j, "cpu0.page-faults", 1);
+    EXPECT_COUNTER(j, "cpu1.page-faults", 1);
+    EXPECT_COUNTER(j, "cpu0.dTLB-stores", 2);           /* A and its retry after the fault */
+    EXPECT_COUNTER(j, "cpu1.dTLB-loads", 3);            /* A, B, B's retry */
+    EXPECT_COUNTER(j, "cpu1.dTLB-load-misses", 3);
+    EXPECT_COUNTER(j, "cpu1.dtlb_load_misses.walk_completed", 2);
+    cr_expect(jhas(j, "pagetable.pid1000.bytes"), "the process is pid 1000");
+    free(j);
+    /* The same trace on one CPU is refused: it names CPU 1. */
+    base_config(&c, NULL);
+    char *o = NULL;
+    replay_opts ro = {.traces = t, .ntraces = 1, .format = REPORT_JSON};
+    cr_assert_eq(replay_opts_to(&c, &ro, &o, err, sizeof err), REPLAY_ERROR);
+    cr_assert(strstr(err, "CPU 1, but the configuration has 1 (cpu.cpus)"), "%s", err);
+    free(o);
+}
+
 /* Processes of different traces stay apart.  A trace with its own events
  * (switch to pid 1001, one load) as trace 0 beside a plain trace as trace
  * 1 (pid 1001 by the rule 1000+i): the plain trace took 1001 first, so

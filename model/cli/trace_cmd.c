@@ -103,7 +103,7 @@ static const char export_usage[] =
     "ever complete: on status 1 or 2 it is left as it was.\n";
 
 static const char record_usage[] =
-    "usage: mmusim trace record -o OUT [--roi] [--skip N] [--max N] -- CMD [ARGS...]\n"
+    "usage: mmusim trace record -o OUT [--roi] [--skip N] [--max N] [--threads] -- CMD [ARGS...]\n"
     "\n"
     "Runs CMD under valgrind --tool=lackey --trace-mem=yes --trace-children=yes\n"
     "and streams its memory accesses into the trace file OUT.  CMD's standard\n"
@@ -119,7 +119,12 @@ static const char record_usage[] =
     "             to its end marker (both kept); nothing without a begin marker\n"
     "  --skip N   drop the first N instructions (with --roi: after the begin)\n"
     "  --max N    then keep at most N instructions and drop the rest\n"
-    "N takes the suffixes K, M, G (10^3, 10^6, 10^9).  What is dropped is lost to\n"
+    "  --threads  one CPU per thread: valgrind's thread N (1 = main) on CPU N-1,\n"
+    "             all in one process (valgrind --trace-sched=yes says which thread\n"
+    "             runs; valgrind runs one at a time, so the trace is its serial\n"
+    "             schedule); replay with --set cpu.cpus=T or more for T threads\n"
+    "N takes the suffixes K, M, G (10^3, 10^6, 10^9) and counts the instructions\n"
+    "of every thread.  What is dropped is lost to\n"
     "the replay (its pages are first touched later); to warm up on it instead,\n"
     "record everything and use mmusim run --roi/--skip/--warmup.  A progress line\n"
     "is drawn on stderr when it is a terminal.\n"
@@ -484,10 +489,11 @@ static uint64_t parse_instructions(const char *opt, const char *s)
 
 static int trace_record_cmd(int argc, char **argv)
 {
-    const char *out = NULL, *roi = NULL, *skip = NULL, *max = NULL;
+    const char *out = NULL, *roi = NULL, *skip = NULL, *max = NULL, *threads = NULL;
     const cli_opt opts[] = {
         OPT_OUT(out),
         {.name = "--roi", .val = &roi},
+        {.name = "--threads", .val = &threads},
         {.name = "--skip", .nvals = 1, .val = &skip, .need = {"a count of instructions"}},
         {.name = "--max", .nvals = 1, .val = &max, .need = {"a count of instructions"}},
         {0},
@@ -504,6 +510,7 @@ static int trace_record_cmd(int argc, char **argv)
         .skip = skip ? parse_instructions("--skip", skip) : 0,
         .max = max ? parse_instructions("--max", max) : 0,
         .progress = isatty(STDERR_FILENO) == 1,
+        .threads = threads != NULL,
     };
     if (max && !ro.max)
         die("trace record: --max 0: expected a count of at least 1");

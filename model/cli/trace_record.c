@@ -114,6 +114,8 @@ static int filter_put(void *ctx, const trace_rec *r)
     rec_filter *f = ctx;
     switch (f->state) {
     case F_WAIT:
+        if (r->kind == TR_SWITCH)
+            return f->next.put(f->next.ctx, r);   /* a thread's CPU and process: kept (below too) */
         if (r->kind != TR_ROI || r->roi != TR_ROI_BEGIN)
             return 0;
         filter_next(f);
@@ -123,6 +125,8 @@ static int filter_put(void *ctx, const trace_rec *r)
             f->state = F_DONE;   /* the region ended inside the skip: keep its end */
             return f->next.put(f->next.ctx, r);
         }
+        if (r->kind == TR_SWITCH)
+            return f->next.put(f->next.ctx, r);
         if (r->kind != TR_INSTR)
             return 0;
         if (r->count < f->left) {
@@ -233,15 +237,16 @@ static int wait_child(pid_t pid, int *st, bool report, char *err, size_t errlen)
     return 0;
 }
 
-/* Start `valgrind --tool=lackey --trace-mem=yes --log-fd=N argv...`:
+/* Start `valgrind --tool=lackey --trace-mem=yes --log-fd=N argv...`
+ * (with threads, --trace-sched=yes too):
  * its pid, with *log_fd the read end of the log's pipe; -1 with err when
  * valgrind could not be started (the child is reaped). */
-static pid_t start_valgrind(char *const argv[], int *log_fd, char *err, size_t errlen)
+static pid_t start_valgrind(char *const argv[], bool threads, int *log_fd, char *err, size_t errlen)
 {
     size_t argc = 0;
     while (argv[argc])
         argc++;
-    enum { VG_ARGS = 5 };
+    enum { VG_ARGS = 6 };
     char **vargv = calloc(argc + VG_ARGS + 1, sizeof *vargv);
     int log[2] = {-1, -1}, status_pipe[2] = {-1, -1};
     pid_t pid = -1;
@@ -261,7 +266,10 @@ static pid_t start_valgrind(char *const argv[], int *log_fd, char *err, size_t e
     vargv[2] = "--trace-mem=yes";
     vargv[3] = "--trace-children=yes";   /* follow exec: a script's or shim's program */
     vargv[4] = logfd;
-    memcpy(vargv + VG_ARGS, argv, argc * sizeof *argv);
+    size_t nv = 5;
+    if (threads)
+        vargv[nv++] = "--trace-sched=yes";   /* which thread runs: the importer's CPU (trace_import.c) */
+    memcpy(vargv + nv, argv, argc * sizeof *argv);
     pid_t parent = getpid();
     if ((pid = fork()) < 0) {
         mm_errf(err, errlen, "trace record: fork: %s", strerror(errno));
@@ -313,7 +321,7 @@ int trace_record(char *const argv[], const trace_record_opts *ro, trace_sink sin
 
     warn_indirect(argv[0]);
     int log;
-    pid_t pid = start_valgrind(argv, &log, err, errlen);
+    pid_t pid = start_valgrind(argv, ro && ro->threads, &log, err, errlen);
     if (pid < 0)
         return -1;
     trace_record_opts none = {0};

@@ -17,6 +17,8 @@ typedef struct trace_record_opts {
     uint64_t skip;     /* then drop this many instructions (with roi: counted from the begin marker) */
     uint64_t max;      /* then keep at most this many instructions and drop the rest; 0 = no limit */
     bool progress;     /* draw a progress line on stderr (the caller checks it is a terminal) */
+    bool threads;      /* valgrind --trace-sched=yes: each thread N's records on CPU N-1, one process
+                          (trace_import.c); switch records are kept through roi/skip */
 } trace_record_opts;
 
 /* Run argv (argv[0] is looked up in PATH) under `valgrind --tool=lackey

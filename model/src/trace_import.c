@@ -135,6 +135,7 @@ static ptrdiff_t src_read(imp_src *s, void *buf, size_t n)
 typedef struct imp_out {
     trace_sink sink;
     uint64_t pending;   /* instructions not yet sent as a TR_INSTR */
+    uint8_t cpu;        /* of the accesses and counts sent (0 but for a threaded lackey log) */
 } imp_out;
 
 static int out_put(imp_out *o, const trace_rec *r)
@@ -147,18 +148,18 @@ static int out_flush(imp_out *o)
 {
     if (o->pending == 0)
         return 0;
-    trace_rec r = {.kind = TR_INSTR, .count = o->pending};
+    trace_rec r = {.kind = TR_INSTR, .cpu = o->cpu, .count = o->pending};
     o->pending = 0;
     return out_put(o, &r);
 }
 
-/* One user-mode access on cpu 0; a load or store sends the pending count
+/* One user-mode access on o->cpu; a load or store sends the pending count
  * first (see "Instruction counts" in trace_import.h). */
 static int out_access(imp_out *o, mm_kind acc, uint64_t va, uint32_t size)
 {
     if (acc != MM_IFETCH && out_flush(o) < 0)
         return -1;
-    trace_rec r = {.kind = TR_ACCESS, .acc = (uint8_t)acc, .priv = MM_USER, .size = size, .va = va};
+    trace_rec r = {.kind = TR_ACCESS, .cpu = o->cpu, .acc = (uint8_t)acc, .priv = MM_USER, .size = size, .va = va};
     return out_put(o, &r);
 }
 
@@ -288,11 +289,24 @@ static bool parse_num(const char *p, const char *e, uint64_t *v)
 
 /* ---- lackey --------------------------------------------------------------- */
 
+/* A threaded lackey log (valgrind --trace-sched=yes): valgrind runs one
+ * thread at a time, and "--PID--   SCHED[N]:  acquired lock (...)" is
+ * written when thread N starts to run, so every record after it is thread
+ * N's until the next such line.  Thread N (1, 2, ...) becomes CPU N-1, all
+ * of them one process, LACKEY_PID; a thread's first line sends a TR_SWITCH
+ * of its CPU to that pid, which makes the trace carry its own processes
+ * (mmusim run then needs cpu.cpus >= the threads). */
+#define LACKEY_PID 1000u
+#define LACKEY_THREADS 256u     /* CPUs 0..255: a trace record's cpu is a u8 */
+
 typedef struct lackey_in {
     line_in in;
     imp_out out;
     trace_meta *meta;
     bool want_command;   /* take meta->command from the log's Command line (it is empty) */
+    bool threaded;       /* a scheduler line was seen */
+    bool accessed;       /* an access was sent */
+    uint64_t started[LACKEY_THREADS / 64];   /* CPUs whose switch was sent */
 } lackey_in;
 
 /* "==PID== ", "--PID-- " or "**PID** ": valgrind's own lines. */
@@ -322,6 +336,60 @@ static int roi_marker_line(const char *s, const char *e)
     return -1;
 }
 
+/* "--PID--   SCHED[N]:  acquired lock (...)": N, else 0 (any other line,
+ * including valgrind's other SCHED lines). */
+static uint64_t sched_acquire_line(const char *s, const char *e)
+{
+    const char *q = s + 2;
+    while (q < e && *q >= '0' && *q <= '9')
+        q++;
+    if (e - q < 2 || q[0] != '-' || q[1] != '-')
+        return 0;
+    q += 2;
+    while (q < e && *q == ' ')
+        q++;
+    static const char head[] = "SCHED[";
+    if ((size_t)(e - q) < sizeof head - 1 || memcmp(q, head, sizeof head - 1) != 0)
+        return 0;
+    const char *d = q += sizeof head - 1;
+    while (q < e && *q >= '0' && *q <= '9')
+        q++;
+    uint64_t n;
+    if (q == d || q - d > 9 || !parse_dec(d, q, &n) || e - q < 2 || q[0] != ']' || q[1] != ':')
+        return 0;
+    q += 2;
+    while (q < e && *q == ' ')
+        q++;
+    static const char acq[] = "acquired lock";
+    return (size_t)(e - q) >= sizeof acq - 1 && !memcmp(q, acq, sizeof acq - 1) ? n : 0;
+}
+
+/* Thread n starts to run: what came before was the previous thread's
+ * (its pending instruction count included); n's first time, its CPU's
+ * switch to the process. */
+static int lackey_thread(lackey_in *lk, uint64_t n, const char **why)
+{
+    if (n > LACKEY_THREADS) {
+        *why = "thread number above 256 (a trace has CPUs 0..255, one per thread)";
+        return -1;
+    }
+    if (!lk->threaded && lk->accessed) {
+        *why = "the first scheduler line (--trace-sched=yes) comes after accesses, which then have no thread";
+        return -1;
+    }
+    lk->threaded = true;
+    uint8_t cpu = (uint8_t)(n - 1);
+    if (out_flush(&lk->out) < 0)
+        return -1;
+    lk->out.cpu = cpu;
+    uint64_t bit = 1ull << (cpu % 64);
+    if (lk->started[cpu / 64] & bit)
+        return 0;
+    lk->started[cpu / 64] |= bit;
+    trace_rec r = {.kind = TR_SWITCH, .cpu = cpu, .pid = LACKEY_PID};
+    return out_put(&lk->out, &r);
+}
+
 /* One line: records into the sink; 0, or -1 with *why set (NULL = the sink
  * stopped). */
 static int lackey_line(lackey_in *lk, char *s, size_t len, bool too_long, const char **why)
@@ -335,6 +403,9 @@ static int lackey_line(lackey_in *lk, char *s, size_t len, bool too_long, const 
             trace_rec r = {.kind = TR_ROI, .roi = (uint8_t)roi};
             return out_flush(&lk->out) < 0 ? -1 : out_put(&lk->out, &r);
         }
+        uint64_t thread = s[0] == '-' && !too_long ? sched_acquire_line(s, e) : 0;
+        if (thread)
+            return lackey_thread(lk, thread, why);
         if (lk->want_command && s[0] == '=') {
             /* "==PID== Command: CMD" */
             const char *q = s + 2;
@@ -394,6 +465,7 @@ static int lackey_line(lackey_in *lk, char *s, size_t len, bool too_long, const 
         return -1;
     }
     uint32_t sz = (uint32_t)size;
+    lk->accessed = true;
     switch (kind) {
     case 'I':
         lk->out.pending++;
