@@ -42,11 +42,15 @@ typedef struct ad_log {
 
 #define MM_CYCLE_NONE UINT64_MAX
 
+/* A walk in fl: the fields every request scans (the merge key, the end
+ * cycle, whether its fills are applied), 24 bytes, apart from its walk
+ * record (flr, same index, ~300 bytes), which only a merge and a fill
+ * read. */
 typedef struct inflight {
-    walk_result r;
+    mm_cycle end;
+    uint64_t vpn;       /* va >> 12; the merge key is (vpn, pcid, kind, priv) */
     uint16_t pcid;
-    mm_kind kind;
-    mm_priv priv;
+    uint8_t kind, priv;
     bool filled;        /* page-walk-cache fills applied */
 } inflight;
 
@@ -58,11 +62,13 @@ struct walker {
     mm_cycle free_at[MAX_WALKERS];   /* cycle each unit finishes its last walk */
     mm_cycle active_until;           /* end of the union of walk intervals so far */
     inflight *fl;                    /* walks not yet known to be finished */
-    size_t nfl, capfl;
+    walk_result *flr;                /* their walk records, by the same index */
+    size_t *due;                     /* retire()'s scratch: indexes into fl */
+    size_t nfl, capfl;               /* fl, flr and due all have capfl elements */
     /* Invariants: unfilled_end <= end of every unfilled walk in fl, and
-     * min_end <= end of every walk in fl (UINT64_MAX when none), so
-     * retire() and prune() return at once when nothing is due. */
-    mm_cycle unfilled_end, min_end;
+     * filled_end <= end of every filled walk in fl (UINT64_MAX when none),
+     * so retire() and prune() return at once when nothing is due. */
+    mm_cycle unfilled_end, filled_end;
     /* Updates that reads of walks still to be computed might precede: walks
      * start in request order at nondecreasing cycles, so an entry whose
      * cycles are all <= the current walk's start is visible to every later
@@ -92,7 +98,7 @@ walker *walker_create(const walker_cfg *cfg, const paging_mode *m, pwc *c, const
     w->m = m;
     w->pwc = c;
     w->mem = *mem;
-    w->unfilled_end = w->min_end = UINT64_MAX;
+    w->unfilled_end = w->filled_end = UINT64_MAX;
     return w;
 }
 
@@ -101,6 +107,8 @@ void walker_free(walker *w)
     if (!w)
         return;
     free(w->fl);
+    free(w->flr);
+    free(w->due);
     free(w->log);
     free(w);
 }
@@ -418,47 +426,62 @@ static void fill_pwc(walker *w, const walk_result *r, uint16_t pcid)
 }
 
 /* Apply deferred fills of walks that ended at or before `t` (every one if
- * `all`), oldest end first. */
+ * `all`), oldest end first, and of equal ends the one earlier in fl. */
 static void retire(walker *w, mm_cycle t, bool all)
 {
     if (!all && t < w->unfilled_end)
         return;
-    for (;;) {
-        size_t best = SIZE_MAX;
-        for (size_t i = 0; i < w->nfl; i++)
-            if (!w->fl[i].filled && (all || w->fl[i].r.end <= t) &&
-                (best == SIZE_MAX || w->fl[i].r.end < w->fl[best].r.end))
-                best = i;
-        if (best == SIZE_MAX)
-            break;
-        fill_pwc(w, &w->fl[best].r, w->fl[best].pcid);
-        w->fl[best].filled = true;
+    size_t n = 0;
+    mm_cycle rest = UINT64_MAX;   /* the earliest end of the unfilled walks not due */
+    for (size_t i = 0; i < w->nfl; i++) {
+        const inflight *f = &w->fl[i];
+        if (f->filled)
+            continue;
+        if (all || f->end <= t)
+            w->due[n++] = i;
+        else if (f->end < rest)
+            rest = f->end;
     }
-    w->unfilled_end = UINT64_MAX;
-    for (size_t i = 0; i < w->nfl; i++)
-        if (!w->fl[i].filled && w->fl[i].r.end < w->unfilled_end)
-            w->unfilled_end = w->fl[i].r.end;
+    /* Stable insertion sort by end (due[] is in fl order): few are due at once. */
+    for (size_t k = 1; k < n; k++) {
+        size_t x = w->due[k], j = k;
+        for (; j > 0 && w->fl[w->due[j - 1]].end > w->fl[x].end; j--)
+            w->due[j] = w->due[j - 1];
+        w->due[j] = x;
+    }
+    for (size_t k = 0; k < n; k++) {
+        inflight *f = &w->fl[w->due[k]];
+        fill_pwc(w, &w->flr[w->due[k]], f->pcid);
+        f->filled = true;
+        if (f->end < w->filled_end)
+            w->filled_end = f->end;
+    }
+    w->unfilled_end = rest;
 }
 
 /* Forget walks whose fills are applied and that ended at or before the
  * request cycle `when`: no request from now on can merge with them.  (Not
  * the start cycle of a queued walk, which can run far ahead of the
- * requests still to come.) */
+ * requests still to come.)  Only filled walks go, so nothing is due before
+ * the earliest end of a filled walk. */
 static void prune(walker *w, mm_cycle when)
 {
-    if (when < w->min_end)
+    if (when < w->filled_end)
         return;
-    /* Swap-remove: a walk record is large, and order does not matter (merge
-     * keys of walks in flight are distinct; retire() orders by end cycle). */
-    w->min_end = UINT64_MAX;
+    /* Swap-remove: order does not matter for merging (merge keys of walks
+     * in flight are distinct); retire() orders by end cycle, then by this
+     * order, which the requests alone decide. */
+    w->filled_end = UINT64_MAX;
     for (size_t i = 0; i < w->nfl;) {
-        if (w->fl[i].filled && w->fl[i].r.end <= when) {
-            if (i != --w->nfl)
+        if (w->fl[i].filled && w->fl[i].end <= when) {
+            if (i != --w->nfl) {
                 w->fl[i] = w->fl[w->nfl];
+                w->flr[i] = w->flr[w->nfl];
+            }
             continue;
         }
-        if (w->fl[i].r.end < w->min_end)
-            w->min_end = w->fl[i].r.end;
+        if (w->fl[i].filled && w->fl[i].end < w->filled_end)
+            w->filled_end = w->fl[i].end;
         i++;
     }
 }
@@ -481,14 +504,16 @@ void walker_request(walker *w, const walk_regs *regs, const walk_req *req, mm_cy
 {
     prune(w, when);
     if (w->cfg.merge) {
+        /* The page first: it tells walks apart, the rest rarely does. */
+        const uint64_t vpn = req->va >> 12;
         for (size_t i = 0; i < w->nfl; i++) {
             const inflight *f = &w->fl[i];
-            if (f->r.end > when && f->pcid == regs->pcid && f->kind == req->kind && f->priv == req->priv &&
-                (f->r.va >> 12) == (req->va >> 12)) {
-                *out = f->r;
+            if (f->vpn == vpn && f->end > when && f->pcid == regs->pcid && f->kind == req->kind &&
+                f->priv == req->priv) {
+                const walk_result *r = &w->flr[i];
+                *out = *r;
                 out->va = req->va;
-                out->pa = f->r.fault ? 0 : (f->r.pa & ~((1ull << f->r.shift) - 1)) |
-                                               (req->va & ((1ull << f->r.shift) - 1));
+                out->pa = r->fault ? 0 : (r->pa & ~((1ull << r->shift) - 1)) | (req->va & ((1ull << r->shift) - 1));
                 out->merged = true;
                 out->request = when;
                 w->c.merged++;
@@ -508,12 +533,16 @@ void walker_request(walker *w, const walk_regs *regs, const walk_req *req, mm_cy
     w->free_at[u] = out->end;
     account(w, out);
 
-    mm_grow(&w->fl, &w->capfl, w->nfl, sizeof *w->fl, 16);
-    w->fl[w->nfl++] = (inflight){.r = *out, .pcid = regs->pcid, .kind = req->kind, .priv = req->priv};
+    if (w->nfl == w->capfl) {
+        mm_grow(&w->fl, &w->capfl, w->nfl, sizeof *w->fl, 16);
+        w->flr = mm_xrealloc(w->flr, w->capfl * sizeof *w->flr);
+        w->due = mm_xrealloc(w->due, w->capfl * sizeof *w->due);
+    }
+    w->flr[w->nfl] = *out;
+    w->fl[w->nfl++] = (inflight){.end = out->end, .vpn = out->va >> 12, .pcid = regs->pcid,
+                                 .kind = (uint8_t)req->kind, .priv = (uint8_t)req->priv};
     if (out->end < w->unfilled_end)
         w->unfilled_end = out->end;
-    if (out->end < w->min_end)
-        w->min_end = out->end;
 }
 
 void walker_walk_now(walker *w, const walk_regs *regs, const walk_req *req, mm_cycle when, walk_result *out)
