@@ -454,19 +454,27 @@ static const char loop_c[] =
 
 static char loop_bin[128], loop_addrs[128];
 
-/* Compile loop.c into dir; skip the test without valgrind or cc. */
-static void build_loop(void)
+/* Compile the C text `code` as dir/NAME.c into dir/NAME (its path in bin)
+ * with cc -O1 and `flags`; skip the test without valgrind or cc. */
+static void build_program(const char *name, const char *code, size_t len, const char *flags, char *bin,
+                          size_t binlen)
 {
     if (system("valgrind --version >/dev/null 2>&1") != 0)
         cr_skip_test("valgrind is not installed");
     char src[128], cmd[512];
-    snprintf(src, sizeof src, "%s/loop.c", dir);
-    snprintf(loop_bin, sizeof loop_bin, "%s/loop", dir);
-    snprintf(loop_addrs, sizeof loop_addrs, "%s/addrs", dir);
-    write_file(src, loop_c, sizeof loop_c - 1);
-    snprintf(cmd, sizeof cmd, "cc -O1 -o '%s' '%s'", loop_bin, src);
+    snprintf(src, sizeof src, "%s/%s.c", dir, name);
+    snprintf(bin, binlen, "%s/%s", dir, name);
+    write_file(src, code, len);
+    snprintf(cmd, sizeof cmd, "cc -O1 %s -o '%s' '%s'", flags, bin, src);
     if (system(cmd) != 0)
-        cr_skip_test("cannot compile with cc");
+        cr_skip_test("cannot compile with cc %s", flags);
+}
+
+/* Compile loop.c into dir. */
+static void build_loop(void)
+{
+    build_program("loop", loop_c, sizeof loop_c - 1, "", loop_bin, sizeof loop_bin);
+    snprintf(loop_addrs, sizeof loop_addrs, "%s/addrs", dir);
 }
 
 /* Accesses of 8 bytes inside [base, base + 512) of kind acc. */
@@ -674,16 +682,9 @@ static const char threads_c[] =
  * another worker's; one switch to pid 1000 per CPU, CPU 0's first. */
 Test(record, threads)
 {
-    if (system("valgrind --version >/dev/null 2>&1") != 0)
-        cr_skip_test("valgrind is not installed");
-    char src[128], bin[128], addrs[128], cmd[512];
-    snprintf(src, sizeof src, "%s/threads.c", dir);
-    snprintf(bin, sizeof bin, "%s/threads", dir);
+    char bin[128], addrs[128];
+    build_program("threads", threads_c, sizeof threads_c - 1, "-pthread", bin, sizeof bin);
     snprintf(addrs, sizeof addrs, "%s/addrs", dir);
-    write_file(src, threads_c, sizeof threads_c - 1);
-    snprintf(cmd, sizeof cmd, "cc -O1 -pthread -o '%s' '%s'", bin, src);
-    if (system(cmd) != 0)
-        cr_skip_test("cannot compile with cc -pthread");
     record_opt = "--threads";
     char *argv[] = {bin, addrs, NULL};
     int rc = record(argv);
