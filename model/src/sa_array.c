@@ -99,14 +99,22 @@ sa_entry *sa_fill(sa_array *a, uint64_t index, uint64_t tag, bool *evicted)
     unsigned set = sa_set_of(a, index);
     sa_entry *row = &a->e[(size_t)set * a->ways];
     bool ev = false;
-    int w = sa_find(a, set, tag);
+    /* One pass: the way holding the tag, else the lowest invalid way. */
+    int w = -1, free_way = -1;
+    for (unsigned i = 0; i < a->ways; i++) {
+        if (!row[i].valid) {
+            if (free_way < 0)
+                free_way = (int)i;
+        } else if (row[i].tag == tag) {
+            w = (int)i;
+            break;
+        }
+    }
     if (w >= 0) {
         /* Same tag: overwrite in place, so a set never holds two copies. */
         repl_touch(a->rp, set, (unsigned)w);
     } else {
-        for (unsigned i = 0; i < a->ways && w < 0; i++)
-            if (!row[i].valid)
-                w = (int)i;
+        w = free_way;
         if (w < 0) {
             w = (int)repl_victim(a->rp, set);
             assert((unsigned)w < a->ways);
