@@ -74,12 +74,13 @@ static unsigned sa_set_of(const sa_array *a, uint64_t index)
     return (unsigned)(index & a->set_mask);
 }
 
-/* Way of the valid entry tagged `tag` in `set`, or -1. */
+/* Way of the valid entry tagged `tag` in `set`, or -1.  The tag first: it
+ * rarely matches, and most ways are valid. */
 static int sa_find(const sa_array *a, unsigned set, uint64_t tag)
 {
     const sa_entry *row = &a->e[(size_t)set * a->ways];
     for (unsigned w = 0; w < a->ways; w++)
-        if (row[w].valid && row[w].tag == tag)
+        if (row[w].tag == tag && row[w].valid)
             return (int)w;
     return -1;
 }
