@@ -124,6 +124,15 @@ static const char *write_recs(const char *name, recs *r)
     return p;
 }
 
+/* Write `text` into the file at path. */
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f, "%s", path);
+    fputs(text, f);
+    cr_assert_eq(fclose(f), 0, "%s", path);
+}
+
 /* The Skylake preset, then the --set assignments of `sets` (NULL-ended). */
 static void config(mm_config *c, const char *const *sets)
 {
@@ -463,10 +472,7 @@ Test(workload, threads_share_an_address_space)
     char lpath[160], tpath[160], err[512] = "";
     snprintf(lpath, sizeof lpath, "%s/threads.log", dir);
     snprintf(tpath, sizeof tpath, "%s/threads.trace", dir);
-    FILE *f = fopen(lpath, "w");
-    cr_assert_not_null(f);
-    fputs(log, f);
-    fclose(f);
+    write_text(lpath, log);
     trace_meta meta = {0};
     trace_writer *w = trace_writer_open(tpath, &meta, 0, 0, err, sizeof err);
     cr_assert_not_null(w, "%s", err);
@@ -931,10 +937,7 @@ Test(lru, dtlb_matches_independent_lru)
     snprintf(src, sizeof src, "%s/prog.c", dir);
     snprintf(bin, sizeof bin, "%s/prog", dir);
     snprintf(log, sizeof log, "%s/lackey.log", dir);
-    FILE *f = fopen(src, "w");
-    cr_assert_not_null(f);
-    fputs(prog_c, f);
-    fclose(f);
+    write_text(src, prog_c);
     snprintf(cmd, sizeof cmd, "cc -O1 -o '%s' '%s'", bin, src);
     if (system(cmd) != 0)
         cr_skip_test("cannot compile with cc");

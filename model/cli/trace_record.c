@@ -112,10 +112,12 @@ static void filter_next(rec_filter *f)
 static int filter_put(void *ctx, const trace_rec *r)
 {
     rec_filter *f = ctx;
+    /* A thread's CPU and process (trace record --threads) hold for what is
+     * kept after it: kept whatever is dropped around it. */
+    if (r->kind == TR_SWITCH && f->state != F_DONE)
+        return f->next.put(f->next.ctx, r);
     switch (f->state) {
     case F_WAIT:
-        if (r->kind == TR_SWITCH)
-            return f->next.put(f->next.ctx, r);   /* a thread's CPU and process: kept (below too) */
         if (r->kind != TR_ROI || r->roi != TR_ROI_BEGIN)
             return 0;
         filter_next(f);
@@ -125,8 +127,6 @@ static int filter_put(void *ctx, const trace_rec *r)
             f->state = F_DONE;   /* the region ended inside the skip: keep its end */
             return f->next.put(f->next.ctx, r);
         }
-        if (r->kind == TR_SWITCH)
-            return f->next.put(f->next.ctx, r);
         if (r->kind != TR_INSTR)
             return 0;
         if (r->count < f->left) {

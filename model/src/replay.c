@@ -755,7 +755,7 @@ static int final_report(replay *R)
      * per byte in a chain); standard input's is unknown. */
     char (*hash)[32] = mm_xcalloc(R->nsrc, sizeof *hash);
     const char **hp = mm_xcalloc(R->nsrc, sizeof *hp);
-    for (unsigned i = 0; i < R->nsrc && R->o->format == REPORT_JSON; i++)
+    for (unsigned i = 0; R->o->format == REPORT_JSON && i < R->nsrc; i++)
         if (strcmp(R->o->traces[i], "-") != 0 && report_hash_file(R->o->traces[i], hash[i], sizeof hash[i]) == 0)
             hp[i] = hash[i];
     report_opts ro = {.title = R->o->title ? R->o->title : "mmusim run", .view = R->o->view,

@@ -468,9 +468,10 @@ static void prune(walker *w, mm_cycle when)
 {
     if (when < w->filled_end)
         return;
-    /* Swap-remove: order does not matter for merging (merge keys of walks
-     * in flight are distinct); retire() orders by end cycle, then by this
-     * order, which the requests alone decide. */
+    /* Swap-remove.  The order of fl matters: a merge takes the first match
+     * (request cycles can go back by up to the STLB latency, so an ended
+     * walk of the same key can still match), and retire() breaks ties of
+     * end cycle by it.  It is decided by the requests alone. */
     w->filled_end = UINT64_MAX;
     for (size_t i = 0; i < w->nfl;) {
         if (w->fl[i].filled && w->fl[i].end <= when) {
